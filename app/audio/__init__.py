@@ -1,0 +1,1 @@
+"""Audio sources: microphone, system audio, files; resampling and chunking."""

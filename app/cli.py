@@ -1,0 +1,125 @@
+"""Command line (architecture.md §4, a contract): gui (default) | serve | transcribe | devices | models."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from app import __version__
+from app.domain.export import FORMATS
+from app.errors import CaptionError
+from app.models.registry import DEFAULT_MODEL
+
+COMMANDS = ("gui", "serve", "transcribe", "devices", "models")
+
+
+def _positive_threads(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= 64:
+        raise argparse.ArgumentTypeError("must be between 1 and 64")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="captionist", description="Live captions for calls and meetings."
+    )
+    parser.add_argument("--version", action="version", version=f"captionist {__version__}")
+    parser.add_argument("--log-level", default=os.environ.get("CAPTIONIST_LOG", "WARNING"))
+    sub = parser.add_subparsers(dest="command")
+
+    gui = sub.add_parser("gui", help="the desktop app (default)")
+    gui.add_argument("--file", type=Path, help="caption this recording at once, as if live")
+
+    serve = sub.add_parser("serve", help="run the transcription server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--engine", choices=["whisper"], default="whisper")
+    serve.add_argument("--model", default=DEFAULT_MODEL)
+    serve.add_argument("--token", default=os.environ.get("CAPTIONIST_TOKEN"))
+    serve.add_argument("--threads", type=_positive_threads, default=1,
+                       help="CPU threads per decode (default 1)")
+    serve.add_argument("--idle-timeout", type=float, default=20.0)
+
+    tr = sub.add_parser("transcribe", help="caption an audio file through the WebSocket path")
+    tr.add_argument("audio", type=Path)
+    tr.add_argument("--server", help="ws:// URL of a running server (default: embedded)")
+    tr.add_argument("--token", default=os.environ.get("CAPTIONIST_TOKEN"))
+    tr.add_argument("--engine", choices=["whisper"], default="whisper")
+    tr.add_argument("--model", default=DEFAULT_MODEL)
+    tr.add_argument("--realtime", action="store_true", help="pace the audio in real time")
+    tr.add_argument("--format", dest="fmt", choices=FORMATS)
+    tr.add_argument("-o", "--output", type=Path)
+    tr.add_argument("--events", type=Path, help="write every message received as JSON lines")
+    tr.add_argument("--threads", type=_positive_threads, default=1)
+    tr.add_argument("--interim-step", type=float, default=0.5, help=argparse.SUPPRESS)
+
+    sub.add_parser("devices", help="list audio capture devices")
+
+    models = sub.add_parser("models", help="list, verify or install models")
+    models.add_argument("action", nargs="?", choices=["list", "verify", "install"],
+                        default="list")
+    models.add_argument("name", nargs="?")
+    return parser
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        from app.commands.serve import run_serve
+        from app.server.server import ServerConfig
+
+        config = ServerConfig(host=args.host, port=args.port, token=args.token,
+                              idle_timeout_s=args.idle_timeout)
+        return asyncio.run(run_serve(config, engine=args.engine, model=args.model,
+                                     threads=args.threads))
+    if args.command == "transcribe":
+        from app.commands.transcribe import TranscribeOptions, run_transcribe
+
+        options = TranscribeOptions(
+            audio=args.audio, server=args.server, token=args.token, engine=args.engine,
+            model=args.model, realtime=args.realtime, fmt=args.fmt, output=args.output,
+            events=args.events, threads=args.threads, interim_step_s=args.interim_step,
+        )
+        return asyncio.run(run_transcribe(options))
+    if args.command == "models":
+        from app.commands.models import run_models
+
+        return run_models(args.action, args.name)
+    if args.command == "devices":
+        from app.commands.devices import run_devices
+
+        return run_devices()
+    return _run_gui(getattr(args, "file", None))
+
+
+def _run_gui(file: Path | None) -> int:
+    try:
+        from app.main import run_gui  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        print("captionist: the desktop app is not part of this build yet; "
+              "use 'captionist transcribe AUDIO' or 'captionist serve'", file=sys.stderr)
+        return 2
+    return int(run_gui(file))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version", "--log-level"):
+        argv.insert(0, "gui")  # `captionist [--file X]` is the desktop app
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _dispatch(args)
+    except CaptionError as exc:
+        print(f"captionist: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def gui_main() -> int:
+    return main(["gui", *sys.argv[1:]])

@@ -1,0 +1,1 @@
+"""Client side of the wire protocol: stream PCM, receive Results, typed errors."""

@@ -1,0 +1,124 @@
+"""Async streaming client: one WebSocket session with a transcription server.
+
+Foreign exceptions are mapped where they enter: a refused handshake becomes HandshakeRejected
+(with the server's JSON err_code/err_msg), a dead address ServerUnavailable, and an abnormal
+close ServerClosed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from types import TracebackType
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from app.errors import HandshakeRejected, ProtocolError, ServerClosed, ServerUnavailable
+from app.protocol.messages import Control, ServerMessage, encode_control, parse_server_message
+from app.protocol.params import StreamParams
+
+
+def stream_url(base: str, params: StreamParams) -> str:
+    parts = urlsplit(base)
+    query = urlencode(params.to_query())
+    if parts.query:
+        query = parts.query + "&" + query
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+class StreamClient:
+    def __init__(
+        self,
+        url: str,
+        params: StreamParams,
+        *,
+        token: str | None = None,
+        open_timeout: float = 10.0,
+    ) -> None:
+        self.base_url = url
+        self.url = stream_url(url, params)
+        self.params = params
+        self.token = token
+        self.open_timeout = open_timeout
+        self._ws: ClientConnection | None = None
+
+    async def __aenter__(self) -> StreamClient:
+        headers = {"Authorization": f"Token {self.token}"} if self.token else None
+        try:
+            self._ws = await connect(
+                self.url, additional_headers=headers, open_timeout=self.open_timeout,
+                max_size=1 << 22, ping_interval=20, ping_timeout=20,
+            )
+        except InvalidStatus as exc:
+            raise _rejected(self.base_url, exc) from exc
+        except InvalidURI as exc:
+            raise ServerUnavailable(self.base_url, f"invalid URL: {exc}") from exc
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            raise ServerUnavailable(self.base_url, str(exc) or type(exc).__name__) from exc
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+
+    @property
+    def ws(self) -> ClientConnection:
+        if self._ws is None:
+            raise RuntimeError("StreamClient used outside 'async with'")
+        return self._ws
+
+    async def send_audio(self, pcm: bytes) -> None:
+        if not pcm:
+            return  # an empty frame means end-of-stream to some servers
+        await self._send(pcm)
+
+    async def send_control(self, control: Control) -> None:
+        await self._send(encode_control(control))
+
+    async def _send(self, data: bytes | str) -> None:
+        try:
+            await self.ws.send(data)
+        except ConnectionClosed as exc:
+            raise _closed(exc) from exc
+
+    async def messages(self) -> AsyncIterator[ServerMessage]:
+        """Server messages until a normal close; raises ServerClosed on an abnormal one."""
+        async for _, message in self.frames():
+            if message is not None:
+                yield message
+
+    async def frames(self) -> AsyncIterator[tuple[str, ServerMessage | None]]:
+        """Each text frame as received with its parsed message (None for unknown types)."""
+        while True:
+            try:
+                frame = await self.ws.recv()
+            except ConnectionClosed as exc:
+                if exc.rcvd is not None and exc.rcvd.code == 1000:
+                    return
+                raise _closed(exc) from exc
+            if isinstance(frame, bytes):
+                raise ProtocolError(1003, "server sent a binary frame")
+            yield frame, parse_server_message(frame)
+
+
+def _closed(exc: ConnectionClosed) -> ServerClosed:
+    if exc.rcvd is not None:
+        return ServerClosed(exc.rcvd.code, exc.rcvd.reason)
+    return ServerClosed(1006, "connection lost")
+
+
+def _rejected(url: str, exc: InvalidStatus) -> HandshakeRejected:
+    response = exc.response
+    err_code, err_msg = "HTTP_ERROR", response.reason_phrase
+    try:
+        body = json.loads(bytes(response.body or b"").decode("utf-8"))
+        err_code = str(body.get("err_code", err_code))
+        err_msg = str(body.get("err_msg", err_msg))
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        pass
+    return HandshakeRejected(url, response.status_code, err_code, err_msg)

@@ -1,0 +1,1 @@
+"""Command implementations behind `app.cli` (one module per subcommand)."""

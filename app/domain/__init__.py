@@ -1,0 +1,1 @@
+"""Transcript model and exporters: pure, no I/O frameworks."""

@@ -1,0 +1,79 @@
+"""Transcript: finals append, interims replace (per source), nothing final is ever revised."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.protocol.messages import Results
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    start: float
+    end: float
+    source: str = ""
+    is_final: bool = True
+    speech_final: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "text": self.text, "start": round(self.start, 3), "end": round(self.end, 3),
+            "source": self.source, "is_final": self.is_final,
+        }
+
+
+def segment_from_results(results: Results, source: str = "") -> Segment:
+    if results.words:
+        start, end = results.words[0].start, results.words[-1].end
+    else:
+        start, end = results.start, results.start + results.duration
+    return Segment(results.transcript, start, end, source, results.is_final, results.speech_final)
+
+
+@dataclass
+class Transcript:
+    finals: list[Segment] = field(default_factory=list)
+    interims: dict[str, Segment] = field(default_factory=dict)
+    listeners: list[Callable[[Segment], None]] = field(default_factory=list)
+
+    def apply(self, results: Results, source: str = "") -> Segment | None:
+        """Take one Results message; return the final segment it added, if any."""
+        segment = segment_from_results(results, source)
+        if not results.is_final:
+            self.interims[source] = segment
+            return None
+        self.interims.pop(source, None)
+        if not segment.text.strip():
+            return None
+        self.finals.append(segment)
+        for listener in self.listeners:
+            listener(segment)
+        return segment
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.finals if s.text.strip())
+
+    def utterances(self) -> list[Segment]:
+        """Finals joined into utterances (up to each speech_final), for readable exports."""
+        merged: list[Segment] = []
+        open_parts: dict[str, Segment] = {}
+        for segment in self.finals:
+            part = open_parts.get(segment.source)
+            if part is None:
+                part = segment
+            else:
+                part = Segment(
+                    f"{part.text.strip()} {segment.text.strip()}", part.start, segment.end,
+                    segment.source, True, segment.speech_final,
+                )
+            if segment.speech_final:
+                merged.append(part)
+                open_parts.pop(segment.source, None)
+            else:
+                open_parts[segment.source] = part
+        merged.extend(open_parts.values())
+        merged.sort(key=lambda s: s.start)
+        return merged

@@ -1,0 +1,260 @@
+"""Protocol messages (architecture.md §3): build, serialise and parse, with no I/O.
+
+Server messages are shaped like Deepgram's live API so its SDKs and the seed article's client
+read them; the top-level `transcript`/`is_final`/`speech_final` duplicate the nested fields
+because that is what simple clients read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from app.errors import ProtocolError
+from app.protocol.close_codes import CloseCode
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    start: float
+    end: float
+    confidence: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "word": self.word,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "confidence": round(self.confidence, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Results:
+    transcript: str
+    is_final: bool
+    speech_final: bool
+    start: float
+    duration: float
+    channel: int = 0
+    channels: int = 1
+    words: tuple[Word, ...] = ()
+    confidence: float = 1.0
+    from_finalize: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "Results",
+            "transcript": self.transcript,
+            "is_final": self.is_final,
+            "speech_final": self.speech_final and self.is_final,
+            "start": round(self.start, 3),
+            "duration": round(self.duration, 3),
+            "channel_index": [self.channel, self.channels],
+            "channel": {
+                "alternatives": [
+                    {
+                        "transcript": self.transcript,
+                        "confidence": round(self.confidence, 3),
+                        "words": [w.to_dict() for w in self.words],
+                    }
+                ]
+            },
+        }
+        if self.from_finalize:
+            message["from_finalize"] = True
+        return message
+
+
+@dataclass(frozen=True)
+class UtteranceEnd:
+    last_word_end: float
+    channel: int = 0
+    channels: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "UtteranceEnd",
+            "channel": [self.channel, self.channels],
+            "last_word_end": round(self.last_word_end, 3),
+        }
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    timestamp: float
+    channel: int = 0
+    channels: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "SpeechStarted",
+            "channel": [self.channel, self.channels],
+            "timestamp": round(self.timestamp, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Metadata:
+    request_id: str
+    created: str
+    duration: float
+    channels: int
+    model: str
+    engine: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "Metadata",
+            "transaction_key": "deprecated",
+            "request_id": self.request_id,
+            "created": self.created,
+            "duration": round(self.duration, 3),
+            "channels": self.channels,
+            "model_info": {"name": self.model, "engine": self.engine},
+            **self.extra,
+        }
+
+
+@dataclass(frozen=True)
+class Warning:
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "Warning", "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Error:
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "Error", "code": self.code, "message": self.message}
+
+
+ServerMessage = Results | UtteranceEnd | SpeechStarted | Metadata | Warning | Error
+
+
+def encode(message: ServerMessage) -> str:
+    return json.dumps(message.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+
+class Control(Enum):
+    """Text messages a client may send."""
+
+    KEEP_ALIVE = "KeepAlive"
+    FINALIZE = "Finalize"
+    CLOSE_STREAM = "CloseStream"
+
+
+def encode_control(control: Control) -> str:
+    return json.dumps({"type": control.value})
+
+
+def parse_control(text: str) -> Control | None:
+    """Parse a client text frame. None for a well-formed message of an unknown type.
+
+    Raises ProtocolError(1007) for text that is not a JSON object with a string `type`.
+    """
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ProtocolError(CloseCode.INVALID_DATA, "malformed JSON in text frame") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+        raise ProtocolError(CloseCode.INVALID_DATA, 'text frame must be {"type": "..."}')
+    try:
+        return Control(payload["type"])
+    except ValueError:
+        return None
+
+
+def _float(payload: dict[str, Any], key: str) -> float:
+    value = payload.get(key, 0.0)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProtocolError(CloseCode.INVALID_DATA, f"{key} must be a number")
+    return float(value)
+
+
+def _channel_pair(value: Any) -> tuple[int, int]:
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        return value[0], value[1]
+    return 0, 1
+
+
+def _parse_results(payload: dict[str, Any]) -> Results:
+    alternatives = (payload.get("channel") or {}).get("alternatives") or [{}]
+    best = alternatives[0] if isinstance(alternatives[0], dict) else {}
+    transcript = payload.get("transcript", best.get("transcript", ""))
+    if not isinstance(transcript, str):
+        raise ProtocolError(CloseCode.INVALID_DATA, "transcript must be a string")
+    words = []
+    for raw in best.get("words") or []:
+        if not isinstance(raw, dict) or not isinstance(raw.get("word"), str):
+            raise ProtocolError(CloseCode.INVALID_DATA, "malformed word in Results")
+        text = raw.get("punctuated_word", raw["word"])
+        words.append(
+            Word(
+                str(text), _float(raw, "start"), _float(raw, "end"), _float(raw, "confidence")
+            )
+        )
+    channel, channels = _channel_pair(payload.get("channel_index"))
+    is_final = bool(payload.get("is_final", False))
+    return Results(
+        transcript=transcript,
+        is_final=is_final,
+        speech_final=bool(payload.get("speech_final", False)) and is_final,
+        start=_float(payload, "start"),
+        duration=_float(payload, "duration"),
+        channel=channel,
+        channels=channels,
+        words=tuple(words),
+        confidence=float(best.get("confidence", 1.0) or 0.0),
+        from_finalize=bool(payload.get("from_finalize", False)),
+    )
+
+
+def parse_server_message(text: str) -> ServerMessage | None:
+    """Parse a server text frame; None for a message type this client does not know."""
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ProtocolError(CloseCode.INVALID_DATA, "server sent malformed JSON") from None
+    if not isinstance(payload, dict):
+        raise ProtocolError(CloseCode.INVALID_DATA, "server message is not a JSON object")
+    kind = payload.get("type")
+    if kind == "Results":
+        return _parse_results(payload)
+    if kind == "UtteranceEnd":
+        channel, channels = _channel_pair(payload.get("channel"))
+        return UtteranceEnd(_float(payload, "last_word_end"), channel, channels)
+    if kind == "SpeechStarted":
+        channel, channels = _channel_pair(payload.get("channel"))
+        return SpeechStarted(_float(payload, "timestamp"), channel, channels)
+    if kind == "Metadata":
+        info = payload.get("model_info") or {}
+        known = {"type", "transaction_key", "request_id", "created", "duration", "channels"}
+        return Metadata(
+            request_id=str(payload.get("request_id", "")),
+            created=str(payload.get("created", "")),
+            duration=_float(payload, "duration"),
+            channels=int(payload.get("channels", 0) or 0),
+            model=str(info.get("name", "")) if isinstance(info, dict) else "",
+            engine=str(info.get("engine", "")) if isinstance(info, dict) else "",
+            extra={k: v for k, v in payload.items() if k not in known | {"model_info"}},
+        )
+    if kind == "Warning":
+        return Warning(str(payload.get("code", "")), str(payload.get("message", "")))
+    if kind == "Error":
+        message = payload.get("message") or payload.get("description") or ""
+        return Error(str(payload.get("code", payload.get("variant", ""))), str(message))
+    return None

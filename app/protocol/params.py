@@ -1,0 +1,167 @@
+"""Handshake query parameters (Deepgram's names), validated before the WebSocket upgrade.
+
+Unknown parameters are accepted and ignored, so Deepgram SDKs (which send many options) can
+connect; every parameter we act on is checked strictly and a bad one names itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from app.errors import ParamError
+
+MIN_SAMPLE_RATE = 8000
+MAX_SAMPLE_RATE = 48000
+SUPPORTED_ENCODINGS = ("linear16",)
+
+
+@dataclass(frozen=True)
+class StreamParams:
+    encoding: str = "linear16"
+    sample_rate: int = 16000
+    channels: int = 1
+    multichannel: bool = False
+    interim_results: bool = True
+    endpointing_ms: int | None = 300  # None: Deepgram's `endpointing=false`
+    utterance_end_ms: int | None = None
+    vad_events: bool = False
+    language: str = "en"
+    model: str | None = None
+
+    @property
+    def bytes_per_frame(self) -> int:
+        """Bytes of one sample frame (all channels, s16le)."""
+        return 2 * self.channels
+
+    def to_query(self) -> dict[str, str]:
+        """The query parameters that reproduce these settings (what a client sends)."""
+        query = {
+            "encoding": self.encoding,
+            "sample_rate": str(self.sample_rate),
+            "channels": str(self.channels),
+            "interim_results": _bool_text(self.interim_results),
+            "endpointing": "false" if self.endpointing_ms is None else str(self.endpointing_ms),
+            "language": self.language,
+        }
+        if self.multichannel:
+            query["multichannel"] = "true"
+        if self.utterance_end_ms is not None:
+            query["utterance_end_ms"] = str(self.utterance_end_ms)
+        if self.vad_events:
+            query["vad_events"] = "true"
+        if self.model:
+            query["model"] = self.model
+        return query
+
+
+def _bool_text(value: bool) -> str:
+    return "true" if value else "false"
+
+
+QueryValues = Mapping[str, Sequence[str]] | Mapping[str, str]
+
+
+def _single(query: QueryValues, name: str) -> str | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        return raw
+    if len(raw) == 0:
+        return None
+    if len(raw) > 1 and len(set(raw)) > 1:
+        raise ParamError(name, ",".join(raw), "given more than once with different values")
+    return raw[0]
+
+
+def _parse_bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    raise ParamError(name, value, "must be true or false")
+
+
+def _parse_int(name: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ParamError(name, value, "must be a whole number") from None
+    if not low <= number <= high:
+        raise ParamError(name, value, f"must be between {low} and {high}")
+    return number
+
+
+def parse_params(query: QueryValues) -> StreamParams:
+    """Validate handshake parameters; raise ParamError naming the first bad one."""
+    defaults = StreamParams()
+    encoding = _single(query, "encoding")
+    if encoding is not None and encoding.strip().lower() not in SUPPORTED_ENCODINGS:
+        raise ParamError(
+            "encoding", encoding, "only linear16 (16-bit little-endian PCM) is supported"
+        )
+
+    sample_rate = defaults.sample_rate
+    if (raw := _single(query, "sample_rate")) is not None:
+        sample_rate = _parse_int("sample_rate", raw, MIN_SAMPLE_RATE, MAX_SAMPLE_RATE)
+
+    multichannel = defaults.multichannel
+    if (raw := _single(query, "multichannel")) is not None:
+        multichannel = _parse_bool("multichannel", raw)
+
+    channels = defaults.channels
+    if (raw := _single(query, "channels")) is not None:
+        try:
+            channels = int(raw.strip())
+        except ValueError:
+            raise ParamError("channels", raw, "must be 1 or 2") from None
+        if channels not in (1, 2):
+            raise ParamError("channels", raw, "must be 1 or 2")
+        if channels == 2 and not multichannel:
+            raise ParamError("channels", raw, "2 channels need multichannel=true")
+
+    interim_results = defaults.interim_results
+    if (raw := _single(query, "interim_results")) is not None:
+        interim_results = _parse_bool("interim_results", raw)
+
+    endpointing_ms: int | None = defaults.endpointing_ms
+    if (raw := _single(query, "endpointing")) is not None:
+        if raw.strip().lower() == "false":
+            endpointing_ms = None
+        elif raw.strip().lower() == "true":
+            endpointing_ms = defaults.endpointing_ms
+        else:
+            endpointing_ms = _parse_int("endpointing", raw, 10, 10000)
+
+    utterance_end_ms = None
+    if (raw := _single(query, "utterance_end_ms")) is not None:
+        utterance_end_ms = _parse_int("utterance_end_ms", raw, 1000, 10000)
+
+    vad_events = defaults.vad_events
+    if (raw := _single(query, "vad_events")) is not None:
+        vad_events = _parse_bool("vad_events", raw)
+
+    language = defaults.language
+    if (raw := _single(query, "language")) is not None:
+        language = raw.strip()
+        if not language or len(language) > 16 or not language.replace("-", "").isalnum():
+            raise ParamError("language", raw, "must be a language code such as en or en-US")
+
+    model = _single(query, "model")
+    if model is not None:
+        model = model.strip() or None
+
+    return StreamParams(
+        encoding="linear16",
+        sample_rate=sample_rate,
+        channels=channels,
+        multichannel=multichannel,
+        interim_results=interim_results,
+        endpointing_ms=endpointing_ms,
+        utterance_end_ms=utterance_end_ms,
+        vad_events=vad_events,
+        language=language,
+        model=model,
+    )

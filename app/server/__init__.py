@@ -1,0 +1,1 @@
+"""The transcription server: WebSocket endpoint, sessions, limits and engines."""

@@ -1,0 +1,1 @@
+"""Streaming speech recognition parts: VAD, endpointing, resampling, decoding, agreement."""

@@ -1,0 +1,1 @@
+"""Transcription engines: one module each, all behind `Engine` / `EngineSession`."""

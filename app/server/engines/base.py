@@ -1,0 +1,42 @@
+"""The engine port: what the connection handler needs from any transcription backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from app.protocol.messages import ServerMessage
+from app.protocol.params import StreamParams
+from app.protocol.pcm import FloatArray
+
+Emit = Callable[[ServerMessage], None]
+
+
+class EngineSession(Protocol):
+    def feed(self, channels: list[FloatArray]) -> None:
+        """Audio at the session's sample rate, one array per channel. Never blocks."""
+
+    def finalize(self) -> None:
+        """Settle everything heard so far (the client's Finalize)."""
+
+    async def close(self) -> None:
+        """Process all audio fed, emit every final, then stop. Idempotent."""
+
+    def abort(self) -> None:
+        """Stop now, dropping pending work (the client vanished)."""
+
+    @property
+    def backlog_s(self) -> float:
+        """Seconds of received audio not yet processed."""
+
+
+class Engine(Protocol):
+    name: str
+    model_name: str
+
+    def check_params(self, params: StreamParams) -> None:
+        """Raise ParamError for parameters this engine cannot serve (checked before upgrade)."""
+
+    def open_session(self, params: StreamParams, emit: Emit) -> EngineSession: ...
+
+    async def aclose(self) -> None: ...

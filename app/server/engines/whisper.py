@@ -1,0 +1,151 @@
+"""The local engine: faster-whisper's CTranslate2 model, streamed with VAD and LocalAgreement.
+
+One decode thread serves every session (CTranslate2 parallelises inside a decode; two decodes
+at once on a small CPU only slow both), and one thread runs the VAD, so neither ever blocks
+the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from app.errors import CaptionError, ParamError
+from app.models.store import ModelStore, ResolvedModel
+from app.protocol.messages import Error
+from app.protocol.params import StreamParams
+from app.protocol.pcm import FloatArray
+from app.server.asr.decoder import Decoding, WhisperDecoder
+from app.server.asr.resample import StreamResampler
+from app.server.asr.transcriber import ChannelTranscriber, TranscriberConfig
+from app.server.asr.vad import SileroSession, StreamingVad
+from app.server.engines.base import Emit
+
+log = logging.getLogger(__name__)
+
+
+class WhisperEngine:
+    name = "whisper"
+
+    def __init__(self, model: ResolvedModel, *, threads: int = 1,
+                 interim_step_s: float = 0.5) -> None:
+        self.model = model
+        self.model_name = model.name
+        self.interim_step_s = interim_step_s
+        self.decoder = WhisperDecoder(model.path, threads=threads)
+        self._vad_session = SileroSession.shared()
+        self._decode_pool = ThreadPoolExecutor(1, thread_name_prefix="whisper-decode")
+        self._vad_pool = ThreadPoolExecutor(1, thread_name_prefix="vad")
+
+    @classmethod
+    def load(cls, model: str, *, store: ModelStore | None = None, threads: int = 1,
+             interim_step_s: float = 0.5) -> WhisperEngine:
+        resolved = (store or ModelStore()).resolve(model)
+        return cls(resolved, threads=threads, interim_step_s=interim_step_s)
+
+    def warm_up(self) -> None:
+        """One decode so the first caption does not pay for lazy initialisation."""
+        self.decoder.decode(np.zeros(16000, dtype=np.float32), word_timestamps=True)
+
+    def check_params(self, params: StreamParams) -> None:
+        if not self.decoder.supports_language(params.language):
+            raise ParamError(
+                "language", params.language, f"model {self.model_name} does not support it"
+            )
+
+    def open_session(self, params: StreamParams, emit: Emit) -> WhisperSession:
+        return WhisperSession(self, params, emit)
+
+    async def decode(self, audio: FloatArray, prompt: str, prefix: str, language: str) -> Decoding:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._decode_pool,
+            lambda: self.decoder.decode(audio, prompt=prompt, prefix=prefix, language=language),
+        )
+
+    async def run_vad(self, vad: StreamingVad, audio: FloatArray) -> FloatArray:
+        return await asyncio.get_running_loop().run_in_executor(self._vad_pool, vad.process, audio)
+
+    async def aclose(self) -> None:
+        self._decode_pool.shutdown(wait=False, cancel_futures=True)
+        self._vad_pool.shutdown(wait=False, cancel_futures=True)
+
+
+class WhisperSession:
+    def __init__(self, engine: WhisperEngine, params: StreamParams, emit: Emit) -> None:
+        self._engine = engine
+        self._emit = emit
+        self._closed = False
+        config = TranscriberConfig(
+            endpointing_s=(params.endpointing_ms or 1000) / 1000,
+            speech_final=params.endpointing_ms is not None,
+            utterance_end_s=(params.utterance_end_ms / 1000) if params.utterance_end_ms else None,
+            vad_events=params.vad_events,
+            interim_results=params.interim_results,
+            interim_step_s=engine.interim_step_s,
+        )
+        self._resamplers = [StreamResampler(params.sample_rate) for _ in range(params.channels)]
+        self._channels: list[ChannelTranscriber] = []
+        for index in range(params.channels):
+            vad = StreamingVad(engine._vad_session)
+
+            async def run_vad(audio: FloatArray, vad: StreamingVad = vad) -> FloatArray:
+                return await engine.run_vad(vad, audio)
+
+            async def decode(audio: FloatArray, prompt: str, prefix: str) -> Decoding:
+                return await engine.decode(audio, prompt, prefix, params.language)
+
+            transcriber = ChannelTranscriber(
+                config, decode=decode, run_vad=run_vad, emit=emit,
+                channel=index, channels=params.channels,
+            )
+            transcriber.start()
+            assert transcriber._task is not None
+            transcriber._task.add_done_callback(self._on_channel_done)
+            self._channels.append(transcriber)
+
+    def _on_channel_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        log.error("transcription failed", exc_info=exc)
+        reason = str(exc) if isinstance(exc, CaptionError) else f"{type(exc).__name__}: {exc}"
+        self._emit(Error("ENGINE_ERROR", reason))
+
+    def feed(self, channels: list[FloatArray]) -> None:
+        if self._closed:
+            return
+        for resampler, transcriber, audio in zip(
+            self._resamplers, self._channels, channels, strict=True
+        ):
+            transcriber.feed(resampler.process(audio))
+
+    def finalize(self) -> None:
+        for transcriber in self._channels:
+            transcriber.finalize()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for resampler, transcriber in zip(self._resamplers, self._channels, strict=True):
+            tail = resampler.flush()
+            if len(tail):
+                transcriber.feed(tail)
+        await asyncio.gather(*(t.close() for t in self._channels), return_exceptions=True)
+
+    def abort(self) -> None:
+        self._closed = True
+        for transcriber in self._channels:
+            transcriber.abort()
+
+    @property
+    def backlog_s(self) -> float:
+        return max((t.backlog_s for t in self._channels), default=0.0)
+
+    @property
+    def decodes(self) -> int:
+        return sum(t.decodes for t in self._channels)

@@ -1,0 +1,141 @@
+"""One WebSocket connection = one transcription session. A thin driver around ServerSession.
+
+Receive a frame, hand it to the session, act on its events (audio to the engine, control
+messages), and send what the session queues. Engine output goes through the same session, so
+an `Error` is always followed by its close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from app.protocol.close_codes import CloseCode
+from app.protocol.messages import Control, Error, Metadata, ServerMessage, Warning
+from app.protocol.params import StreamParams
+from app.protocol.session import AudioReceived, Close, ControlReceived, ServerSession
+from app.server.engines.base import Engine, EngineSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SessionStats:
+    """What the server counts per session (the fault tests compare audio sent and received)."""
+
+    request_id: str
+    started: float = field(default_factory=time.monotonic)
+    audio_seconds: float = 0.0
+    closed_code: int | None = None
+
+
+class ConnectionHandler:
+    def __init__(
+        self,
+        connection: ServerConnection,
+        params: StreamParams,
+        engine: Engine,
+        *,
+        idle_timeout_s: float,
+        stats: SessionStats,
+    ) -> None:
+        self.connection = connection
+        self.params = params
+        self.engine = engine
+        self.idle_timeout_s = idle_timeout_s
+        self.stats = stats
+        self.session = ServerSession(params)
+        self._wake = asyncio.Event()
+        self._engine_session: EngineSession | None = None
+
+    def _emit(self, message: ServerMessage) -> None:
+        if isinstance(message, Error):
+            self.session.fail(CloseCode.INTERNAL, message.code, message.message)
+        else:
+            self.session.send(message)
+        self._wake.set()
+
+    async def _writer(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            for item in self.session.data_to_send():
+                if isinstance(item, Close):
+                    self.stats.closed_code = item.code
+                    await self.connection.close(item.code, _reason(item.reason))
+                    return
+                await self.connection.send(item)
+
+    async def run(self) -> None:
+        self._engine_session = self.engine.open_session(self.params, self._emit)
+        writer = asyncio.create_task(self._writer())
+        try:
+            await self._read_loop()
+            # Flush queued messages (and the close), unless the peer is already gone.
+            self._wake.set()
+            with contextlib.suppress(ConnectionClosed):
+                await asyncio.wait_for(asyncio.shield(writer), timeout=10)
+        except ConnectionClosed:
+            log.info("session %s: client went away", self.stats.request_id)
+        finally:
+            if self._engine_session is not None:
+                self._engine_session.abort()
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                await writer
+
+    async def _read_loop(self) -> None:
+        assert self._engine_session is not None
+        engine_session = self._engine_session
+        while not self.session.closing:
+            try:
+                frame = await asyncio.wait_for(self.connection.recv(), self.idle_timeout_s)
+            except TimeoutError:
+                self.session.fail(
+                    CloseCode.INTERNAL, "IDLE_TIMEOUT",
+                    f"no audio or KeepAlive for {self.idle_timeout_s:g} s",
+                )
+                break
+            self.session.receive_message(frame)
+            self.stats.audio_seconds = self.session.audio_seconds
+            for event in self.session.events_received():
+                if isinstance(event, AudioReceived):
+                    engine_session.feed(event.channels)
+                elif isinstance(event, ControlReceived):
+                    if event.control is Control.FINALIZE:
+                        engine_session.finalize()
+                    elif event.control is Control.CLOSE_STREAM:
+                        await engine_session.close()
+                        self.session.send(self._metadata())
+                        self.session.close(CloseCode.NORMAL, "")
+                else:
+                    self.session.send(Warning("UNKNOWN_MESSAGE", "ignored a message of unknown type"))
+            self._wake.set()
+
+    def _metadata(self) -> Metadata:
+        return Metadata(
+            request_id=self.stats.request_id,
+            created=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            duration=self.session.audio_seconds,
+            channels=self.params.channels,
+            model=self.engine.model_name,
+            engine=self.engine.name,
+        )
+
+
+def new_stats() -> SessionStats:
+    return SessionStats(request_id=str(uuid.uuid4()))
+
+
+def _reason(reason: str) -> str:
+    """Close reasons are limited to 123 bytes of UTF-8."""
+    encoded = reason.encode("utf-8")[:120]
+    return encoded.decode("utf-8", errors="ignore")
