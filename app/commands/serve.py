@@ -8,6 +8,7 @@ import signal
 import sys
 
 from app.commands.embedded import load_engine
+from app.errors import ConfigError
 from app.server.server import ServerConfig, TranscriptionServer
 
 log = logging.getLogger(__name__)
@@ -19,8 +20,15 @@ async def run_serve(config: ServerConfig, *, engine: str, model: str, threads: i
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    server = TranscriptionServer(loaded, config)
     try:
-        async with TranscriptionServer(loaded, config) as server:
+        try:
+            await server.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+            ) from exc
+        async with server:
             print(f"captionist: serving {loaded.name} {loaded.model_name} on {server.url}"
                   f"{' (token required)' if config.token else ''}", file=sys.stderr, flush=True)
             await stop.wait()

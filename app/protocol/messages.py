@@ -191,14 +191,24 @@ def _channel_pair(value: Any) -> tuple[int, int]:
     return 0, 1
 
 
+def _best_alternative(payload: dict[str, Any]) -> dict[str, Any]:
+    channel = payload.get("channel")
+    alternatives = channel.get("alternatives") if isinstance(channel, dict) else None
+    if isinstance(alternatives, list) and alternatives and isinstance(alternatives[0], dict):
+        return alternatives[0]
+    return {}
+
+
 def _parse_results(payload: dict[str, Any]) -> Results:
-    alternatives = (payload.get("channel") or {}).get("alternatives") or [{}]
-    best = alternatives[0] if isinstance(alternatives[0], dict) else {}
+    best = _best_alternative(payload)
     transcript = payload.get("transcript", best.get("transcript", ""))
     if not isinstance(transcript, str):
         raise ProtocolError(CloseCode.INVALID_DATA, "transcript must be a string")
     words = []
-    for raw in best.get("words") or []:
+    raw_words = best.get("words") or []
+    if not isinstance(raw_words, list):
+        raise ProtocolError(CloseCode.INVALID_DATA, "words must be a list")
+    for raw in raw_words:
         if not isinstance(raw, dict) or not isinstance(raw.get("word"), str):
             raise ProtocolError(CloseCode.INVALID_DATA, "malformed word in Results")
         text = raw.get("punctuated_word", raw["word"])
@@ -218,7 +228,7 @@ def _parse_results(payload: dict[str, Any]) -> Results:
         channel=channel,
         channels=channels,
         words=tuple(words),
-        confidence=float(best.get("confidence", 1.0) or 0.0),
+        confidence=_float(best, "confidence") if "confidence" in best else 1.0,
         from_finalize=bool(payload.get("from_finalize", False)),
     )
 

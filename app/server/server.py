@@ -108,7 +108,8 @@ class TranscriptionServer:
         await self._server.serve_forever()
 
     async def __aenter__(self) -> TranscriptionServer:
-        await self.start()
+        if self._server is None:
+            await self.start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -24,6 +24,7 @@ FRAMES_PER_SECOND = 100  # mel frames
 MIN_WINDOW_S = 15
 MAX_WINDOW_S = 30
 WINDOW_MARGIN_S = 6
+MAX_TEXT_TOKENS = 448
 TOKENS_PER_SECOND_LIMIT = 8  # speech rarely exceeds ~5 tokens/s; more is a repetition loop
 _OPENING_PUNCTUATION = "\"'“¿([{-"
 
@@ -68,7 +69,7 @@ def merge_punctuation(words: list[DecodedWord]) -> list[DecodedWord]:
     for word in words:
         bare = word.bare
         if bare and all(ch in string.punctuation + "“”‘’¿¡…" for ch in bare):
-            if bare[0] in _OPENING_PUNCTUATION and not merged:
+            if bare[0] in _OPENING_PUNCTUATION and (not merged or word.text.startswith(" ")):
                 carry += bare
                 continue
             if merged:
@@ -163,14 +164,19 @@ class WhisperDecoder:
     ) -> Decoding:
         seconds = len(audio) / SAMPLE_RATE
         encoded = self._encode(audio, window)
-        context: list[int] = []
-        if prompt.strip():
-            context = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-96:]]
         forced = tokenizer.encode(" " + prefix.strip()) if prefix.strip() else []
-        sequence = [*context, *tokenizer.sot_sequence, tokenizer.no_timestamps, *forced]
         budget = int(seconds * TOKENS_PER_SECOND_LIMIT) + 12
+        head = [*tokenizer.sot_sequence, tokenizer.no_timestamps, *forced]
+        # CTranslate2's max_length counts the whole sequence, context included, and whisper's
+        # text context is 448 tokens: the earlier-context prompt gets what is left.
+        room = min(96, MAX_TEXT_TOKENS - len(head) - budget - 1)
+        context: list[int] = []
+        if prompt.strip() and room > 8:
+            context = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-room:]]
+        sequence = [*context, *head]
         result = self.model.generate(
-            encoded, [sequence], beam_size=1, max_length=min(448, len(forced) + budget),
+            encoded, [sequence], beam_size=1,
+            max_length=min(MAX_TEXT_TOKENS, len(sequence) + budget),
             return_scores=True, return_no_speech_prob=True,
             suppress_blank=not forced, suppress_tokens=[-1],
         )[0]

@@ -62,7 +62,6 @@ class Endpointer:
 
     def update(self, probability: float) -> list[EndpointEvent]:
         events: list[EndpointEvent] = []
-        start = self.time
         self._windows += 1
         if not self.in_speech:
             self._onset_run = self._onset_run + 1 if probability >= self.threshold else 0
@@ -70,7 +69,7 @@ class Endpointer:
                 self.in_speech = True
                 self._silence_run = 0
                 self._utterance_end_pending = self.utterance_end_s is not None
-                events.append(SpeechStart(start - (self.onset_windows - 1) * WINDOW_S))
+                events.append(SpeechStart((self._windows - self.onset_windows) * WINDOW_S))
             elif self._utterance_end_pending and self._last_speech_end is not None:
                 assert self.utterance_end_s is not None
                 if self.time - self._last_speech_end >= self.utterance_end_s:
@@ -89,7 +88,7 @@ class Endpointer:
     def _end(self) -> SpeechEnd:
         self.in_speech = False
         self._onset_run = 0
-        end = self.time - self._silence_run * WINDOW_S
+        end = (self._windows - self._silence_run) * WINDOW_S
         self._last_speech_end = end
         self._silence_run = 0
         return SpeechEnd(end)

@@ -1,0 +1,212 @@
+"""Stream eval files in real time through `captionist transcribe` and print the figures.
+
+    python bench/streaming.py [--limit N] [--ids a,b] [--threads 1]
+
+Starts `captionist serve` as its own process (so its CPU and memory are measured alone), runs
+`captionist transcribe FILE --server URL --realtime --events ...` for each file (the CLI
+contract), and prints: WER of the finals and the offline batch WER of the same model; interim
+and final word latency (p50/p90: first time a word shows in an interim / in a final, minus its
+end time in an offline faster-whisper run with word timestamps); server CPU seconds per audio
+second; peak server RSS; and the backlog (time from the end of the audio to the last message).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from evalset import EvalItem, corpus_wer, load_items, normalise  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CAPTIONIST = [sys.executable, "-m", "app"]
+
+
+@dataclass
+class FileRun:
+    item: EvalItem
+    finals: str
+    latencies_final: list[float] = field(default_factory=list)
+    latencies_first: list[float] = field(default_factory=list)
+    drain_s: float = 0.0
+    matched: int = 0
+    words: int = 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(port: int, model: str, threads: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [*CAPTIONIST, "serve", "--port", str(port), "--model", model, "--threads", str(threads)],
+        cwd=ROOT, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(f"server died: {proc.stderr.read().decode() if proc.stderr else ''}")
+            time.sleep(0.2)
+    raise SystemExit("server did not start")
+
+
+def proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def proc_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def offline_words(model_path: str, items: list[EvalItem]) -> tuple[dict[str, list[tuple[str, float]]], dict[str, str]]:
+    """Word end times and batch transcripts from plain faster-whisper (its defaults)."""
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=2)
+    words: dict[str, list[tuple[str, float]]] = {}
+    texts: dict[str, str] = {}
+    for item in items:
+        segments, _ = model.transcribe(str(item.audio), language="en", word_timestamps=True)
+        segs = list(segments)
+        texts[item.id] = " ".join(s.text.strip() for s in segs)
+        words[item.id] = [(normalise(w.word), w.end) for s in segs for w in (s.words or [])
+                          if normalise(w.word)]
+    return words, texts
+
+
+def analyse(item: EvalItem, events_path: Path, reference: list[tuple[str, float]]) -> FileRun:
+    events = [json.loads(line) for line in events_path.read_text().splitlines()]
+    finals: list[tuple[str, float, float]] = []  # (word, audio end, arrival t)
+    sightings: list[tuple[str, float, float]] = []  # any Results word: (word, audio start, t)
+    last_t = 0.0
+    for event in events:
+        msg = event["msg"]
+        last_t = max(last_t, event["t"])
+        if msg.get("type") != "Results":
+            continue
+        for word in msg["channel"]["alternatives"][0]["words"]:
+            for piece in normalise(word["word"]).split():
+                sightings.append((piece, word["start"], event["t"]))
+                if msg["is_final"]:
+                    finals.append((piece, word["end"], event["t"]))
+    run = FileRun(item, " ".join(w for w, _, _ in finals), drain_s=last_t - item.duration)
+    hyp = [w for w, _, _ in finals]
+    ref = [w for w, _ in reference]
+    matcher = difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            ref_end = reference[block.a + k][1]
+            word, _, t_final = finals[block.b + k]
+            run.latencies_final.append(t_final - ref_end)
+            # First sighting: the earliest Results showing this word near this place.
+            first = min((t for w, s, t in sightings if w == word and abs(s - ref_end) < 1.5),
+                        default=t_final)
+            run.latencies_first.append(min(first, t_final) - ref_end)
+            run.matched += 1
+    run.words = len(ref)
+    return run
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--ids", default="")
+    parser.add_argument("--model", default="tiny.en")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    args = parser.parse_args()
+
+    items = load_items()
+    if args.ids:
+        wanted = set(args.ids.split(","))
+        items = [i for i in items if i.id in wanted]
+    if args.limit:
+        items = items[: args.limit]
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    sys.path.insert(0, str(ROOT))
+    from app.models.store import ModelStore
+
+    model_path = str(ModelStore().resolve(args.model).path)
+    print(f"offline reference run on {len(items)} files…", file=sys.stderr)
+    reference, batch_texts = offline_words(model_path, items)
+
+    port = free_port()
+    server = start_server(port, args.model, args.threads)
+    url = f"ws://127.0.0.1:{port}/ws/transcribe"
+    runs: list[FileRun] = []
+    audio_total = 0.0
+    try:
+        cpu0 = proc_cpu(server.pid)
+        for n, item in enumerate(items, 1):
+            events = args.out / f"{item.id}.events.jsonl"
+            subprocess.run(
+                [*CAPTIONIST, "transcribe", str(item.audio), "--server", url, "--realtime",
+                 "--events", str(events)],
+                cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            audio_total += item.duration
+            run = analyse(item, events, reference[item.id])
+            runs.append(run)
+            print(f"[{n}/{len(items)}] {item.id}: final p50 {pct(run.latencies_final, 50):.2f} s"
+                  f"  drain {run.drain_s:.2f} s", file=sys.stderr)
+        cpu = proc_cpu(server.pid) - cpu0
+        peak = proc_peak_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    pairs = [(r.item.text_norm, r.finals) for r in runs]
+    batch_pairs = [(r.item.text_norm, batch_texts[r.item.id]) for r in runs]
+    finals_lat = [x for r in runs for x in r.latencies_final]
+    first_lat = [x for r in runs for x in r.latencies_first]
+    matched = sum(r.matched for r in runs)
+    words = sum(r.words for r in runs)
+    print(f"files                       {len(runs)} ({audio_total / 60:.1f} min of audio, "
+          f"model {args.model}, {args.threads} decode thread(s))")
+    print(f"streaming WER (finals)      {corpus_wer(pairs) * 100:.2f} %")
+    print(f"offline batch WER           {corpus_wer(batch_pairs) * 100:.2f} %")
+    print(f"interim latency p50 / p90   {pct(first_lat, 50):.2f} s / {pct(first_lat, 90):.2f} s")
+    print(f"final latency   p50 / p90   {pct(finals_lat, 50):.2f} s / {pct(finals_lat, 90):.2f} s")
+    print(f"words timed                 {matched} of {words} offline words matched")
+    print(f"server CPU                  {cpu / audio_total:.3f} s per audio second")
+    print(f"server peak RSS             {peak:.0f} MB")
+    drains = [r.drain_s for r in runs]
+    print(f"backlog at end (drain)      p50 {pct(drains, 50):.2f} s, max {max(drains):.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""Shared fixtures. Qt runs offscreen in this process (the platform is fixed per process)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[1]
+EVAL_DIR = Path(os.environ.get("CAPTIONIST_EVAL", ROOT.parent / "shared" / "eval"))
+# Scale every timeout on slow machines: CAPTIONIST_TIMEOUT_FACTOR=3
+TIMEOUT_FACTOR = float(os.environ.get("CAPTIONIST_TIMEOUT_FACTOR", "1"))
+
+
+def run(coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+    """Run a coroutine on a fresh event loop with a hard timeout."""
+
+    async def guarded() -> T:
+        return await asyncio.wait_for(coro, timeout * TIMEOUT_FACTOR)
+
+    return asyncio.run(guarded())
+
+
+@pytest.fixture(scope="session")
+def eval_dir() -> Path:
+    if not (EVAL_DIR / "manifest.jsonl").is_file():
+        pytest.fail(f"eval set not found at {EVAL_DIR} (set CAPTIONIST_EVAL)")
+    return EVAL_DIR
+
+
+@pytest.fixture(scope="session")
+def whisper_engine():  # type: ignore[no-untyped-def]
+    """The real tiny.en engine, loaded once per test process."""
+    from app.server.engines.whisper import WhisperEngine
+
+    engine = WhisperEngine.load("tiny.en")
+    engine.warm_up()
+    yield engine
+    asyncio.run(engine.aclose())

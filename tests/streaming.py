@@ -1,0 +1,94 @@
+"""Helpers for end-to-end tests: stream audio to a server and collect what comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from app.client.streamer import StreamClient
+from app.protocol.messages import Control, Results, ServerMessage
+from app.protocol.params import StreamParams
+from app.protocol.pcm import encode_pcm
+
+
+@dataclass(frozen=True)
+class Received:
+    t: float  # seconds since the first frame was sent
+    audio_s: float  # audio sent by then
+    message: ServerMessage
+
+
+def load(path: Path) -> np.ndarray:
+    audio, rate = soundfile.read(str(path), dtype="float32")
+    assert rate == 16000
+    return audio
+
+
+def manifest(eval_dir: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {json.loads(line)["id"]: json.loads(line)
+            for line in (eval_dir / "manifest.jsonl").read_text().splitlines()}
+
+
+def norm(text: str) -> str:
+    text = re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " "))
+    return " ".join(text.split())
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    import jiwer
+
+    return float(jiwer.wer(norm(reference), norm(hypothesis) or "<empty>"))
+
+
+async def stream(
+    url: str,
+    audio: np.ndarray,
+    *,
+    sample_rate: int = 16000,
+    speed: float | None = None,
+    token: str | None = None,
+    frame_s: float = 0.1,
+    **params: object,
+) -> list[Received]:
+    """Send `audio` ((n,) or (n, 2)) in frames, paced at `speed` x real time (None: at once)."""
+    channels = 1 if audio.ndim == 1 else audio.shape[1]
+    stream_params = StreamParams(sample_rate=sample_rate, channels=channels,
+                                 multichannel=channels > 1, **params)  # type: ignore[arg-type]
+    step = int(sample_rate * frame_s)
+    received: list[Received] = []
+    sent = 0.0
+    async with StreamClient(url, stream_params, token=token) as client:
+        t0 = time.monotonic()
+
+        async def send() -> None:
+            nonlocal sent
+            for offset in range(0, len(audio), step):
+                if speed:
+                    delay = t0 + offset / sample_rate / speed - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                await client.send_audio(encode_pcm(audio[offset : offset + step]))
+                sent = min(len(audio), offset + step) / sample_rate
+            await client.send_control(Control.CLOSE_STREAM)
+
+        sender = asyncio.create_task(send())
+        async for message in client.messages():
+            received.append(Received(time.monotonic() - t0, sent, message))
+        await sender
+    return received
+
+
+def finals(received: list[Received], channel: int | None = None) -> list[Results]:
+    return [r.message for r in received if isinstance(r.message, Results) and r.message.is_final
+            and (channel is None or r.message.channel == channel)]
+
+
+def final_text(received: list[Received], channel: int | None = None) -> str:
+    return " ".join(f.transcript for f in finals(received, channel) if f.transcript)

@@ -1,0 +1,124 @@
+"""The real tiny.en engine behind a real server, fed real speech from the eval set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soxr
+
+from app.protocol.messages import Metadata, Results
+from app.server.engines.whisper import WhisperEngine
+from app.server.server import ServerConfig, TranscriptionServer
+from tests.conftest import run
+from tests.streaming import final_text, finals, load, manifest, stream, wer
+
+pytestmark = [pytest.mark.e2e, pytest.mark.model]
+
+
+@pytest.fixture(scope="module")
+def served(whisper_engine: WhisperEngine) -> Iterator[WhisperEngine]:
+    yield whisper_engine
+
+
+def with_server(engine: WhisperEngine, scenario):  # type: ignore[no-untyped-def]
+    async def wrapped():  # type: ignore[no-untyped-def]
+        async with TranscriptionServer(engine, ServerConfig(port=0)) as server:
+            return await scenario(server.url)
+    return run(wrapped(), timeout=300)
+
+
+@pytest.mark.parametrize("item_id", ["pub_jfk_inaugural_01", "pub_librispeech_session_01",
+                                     "pub_commonvoice_session_01", "pub_speechocean_adult_2112"])
+def test_eval_clip_streams_within_a_wer_bound(served: WhisperEngine, eval_dir: Path,
+                                              item_id: str) -> None:
+    item = manifest(eval_dir)[item_id]
+    audio = load(eval_dir / item["audio"])
+    received = with_server(served, lambda url: stream(url, audio))
+    text = final_text(received)
+    assert wer(item["text_norm"], text) <= 0.30, text
+    assert isinstance(received[-1].message, Metadata)
+    assert received[-1].message.duration == pytest.approx(len(audio) / 16000, abs=0.01)
+
+
+def test_real_time_stream_shows_interims_and_settles_words_while_audio_plays(
+    served: WhisperEngine, eval_dir: Path
+) -> None:
+    item = manifest(eval_dir)["pub_jfk_inaugural_01"]
+    audio = load(eval_dir / item["audio"])
+    received = with_server(served, lambda url: stream(url, audio, speed=1.0))
+    interims = [r for r in received if isinstance(r.message, Results) and not r.message.is_final]
+    settled_early = [r for r in received if isinstance(r.message, Results) and r.message.is_final
+                     and r.audio_s < 10.5]
+    assert interims and interims[0].audio_s < 3.0
+    assert len(settled_early) >= 2
+    assert any(f.speech_final for f in finals(received))
+    # Results times are audio seconds and follow the speech.
+    starts = [f.start for f in finals(received)]
+    assert starts == sorted(starts) and starts[-1] < 11.0
+    assert wer(item["text_norm"], final_text(received)) <= 0.30
+
+
+@pytest.mark.parametrize("kind", ["digital silence", "room tone", "hum and hiss"])
+def test_thirty_seconds_without_speech_produce_no_text(served: WhisperEngine, kind: str) -> None:
+    rng = np.random.default_rng(7)
+    n = 30 * 16000
+    if kind == "digital silence":
+        audio = np.zeros(n, dtype=np.float32)
+    elif kind == "room tone":  # brown-ish noise around -50 dBFS
+        audio = np.cumsum(rng.normal(0, 1, n)).astype(np.float32)
+        audio -= np.convolve(audio, np.ones(400) / 400, mode="same")
+        audio *= 0.003 / (np.std(audio) + 1e-9)
+    else:  # 50 Hz mains hum and white hiss
+        t = np.arange(n) / 16000
+        audio = (0.01 * np.sin(2 * np.pi * 50 * t) + rng.normal(0, 0.003, n)).astype(np.float32)
+    received = with_server(served, lambda url: stream(url, audio.astype(np.float32)))
+    texts = [r.message.transcript for r in received if isinstance(r.message, Results)]
+    assert [t for t in texts if t.strip()] == []
+
+
+def test_48khz_stereo_multichannel_transcribes_each_channel(served: WhisperEngine,
+                                                            eval_dir: Path) -> None:
+    items = manifest(eval_dir)
+    a = load(eval_dir / items["pub_jfk_inaugural_01"]["audio"])
+    b = load(eval_dir / items["pub_commonvoice_01"]["audio"])
+    n = max(len(a), len(b))
+    both = np.zeros((n, 2), dtype=np.float32)
+    both[: len(a), 0], both[: len(b), 1] = a, b
+    stereo48 = soxr.resample(both, 16000, 48000).astype(np.float32)
+    received = with_server(served, lambda url: stream(url, stereo48, sample_rate=48000))
+    assert wer(items["pub_jfk_inaugural_01"]["text_norm"], final_text(received, 0)) <= 0.30
+    assert wer(items["pub_commonvoice_01"]["text_norm"], final_text(received, 1)) <= 0.30
+    assert {f.channels for f in finals(received)} == {2}
+
+
+def test_eight_khz_input_is_resampled(served: WhisperEngine, eval_dir: Path) -> None:
+    item = manifest(eval_dir)["pub_jfk_inaugural_01"]
+    audio8 = soxr.resample(load(eval_dir / item["audio"]), 16000, 8000).astype(np.float32)
+    received = with_server(served, lambda url: stream(url, audio8, sample_rate=8000))
+    assert wer(item["text_norm"], final_text(received)) <= 0.35
+
+
+def test_a_long_monologue_settles_while_it_goes_on(served: WhisperEngine, eval_dir: Path) -> None:
+    """60 s with no pause long enough to end an utterance: finals must still come."""
+    item = manifest(eval_dir)["pub_ljspeech_session_01"]
+    audio = load(eval_dir / item["audio"])
+    # Join the utterances with 150 ms gaps, far below the endpointing silence.
+    gap = np.zeros(int(0.15 * 16000), dtype=np.float32)
+    parts, reference = [], []
+    for segment in item["segments"]:
+        parts += [audio[int(segment["start"] * 16000) : int(segment["end"] * 16000)], gap]
+        reference.append(segment["text"])
+        if sum(len(p) for p in parts) > 60 * 16000:
+            break
+    monologue = np.concatenate(parts)
+    received = with_server(served, lambda url: stream(url, monologue, speed=2.0,
+                                                      endpointing_ms=5000))
+    final_results = finals(received)
+    early = [r for r in received if isinstance(r.message, Results) and r.message.is_final
+             and r.audio_s < len(monologue) / 16000 - 20]
+    assert len(early) >= 5, "words should settle long before the monologue ends"
+    assert max(f.duration for f in final_results) < 30
+    assert wer(" ".join(reference), final_text(received)) <= 0.30

