@@ -20,6 +20,7 @@ run: venv
 
 lint: venv
 	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff format --check app tests bench
 	$(VENV)/bin/mypy
 
 # Unit and integration tests, then the end-to-end ones (real model, real servers, node).

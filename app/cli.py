@@ -1,4 +1,7 @@
-"""Command line (architecture.md §4, a contract): gui (default) | serve | transcribe | devices | models."""
+"""Command line (architecture.md §4, a contract).
+
+gui (default) | serve | transcribe | devices | models
+"""
 
 from __future__ import annotations
 
@@ -41,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--engine", choices=["whisper"], default="whisper")
     serve.add_argument("--model", default=DEFAULT_MODEL)
     serve.add_argument("--token", default=os.environ.get("CAPTIONIST_TOKEN"))
-    serve.add_argument("--threads", type=_positive_threads, default=1,
-                       help="CPU threads per decode (default 1)")
+    serve.add_argument(
+        "--threads", type=_positive_threads, default=1, help="CPU threads per decode (default 1)"
+    )
     serve.add_argument("--idle-timeout", type=float, default=20.0)
 
     tr = sub.add_parser("transcribe", help="caption an audio file through the WebSocket path")
@@ -61,8 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("devices", help="list audio capture devices")
 
     models = sub.add_parser("models", help="list, verify or install models")
-    models.add_argument("action", nargs="?", choices=["list", "verify", "install"],
-                        default="list")
+    models.add_argument("action", nargs="?", choices=["list", "verify", "install"], default="list")
     models.add_argument("name", nargs="?")
     return parser
 
@@ -72,17 +75,27 @@ def _dispatch(args: argparse.Namespace) -> int:
         from app.commands.serve import run_serve
         from app.server.server import ServerConfig
 
-        config = ServerConfig(host=args.host, port=args.port, token=args.token,
-                              idle_timeout_s=args.idle_timeout)
-        return asyncio.run(run_serve(config, engine=args.engine, model=args.model,
-                                     threads=args.threads))
+        config = ServerConfig(
+            host=args.host, port=args.port, token=args.token, idle_timeout_s=args.idle_timeout
+        )
+        return asyncio.run(
+            run_serve(config, engine=args.engine, model=args.model, threads=args.threads)
+        )
     if args.command == "transcribe":
         from app.commands.transcribe import TranscribeOptions, run_transcribe
 
         options = TranscribeOptions(
-            audio=args.audio, server=args.server, token=args.token, engine=args.engine,
-            model=args.model, realtime=args.realtime, fmt=args.fmt, output=args.output,
-            events=args.events, threads=args.threads, interim_step_s=args.interim_step,
+            audio=args.audio,
+            server=args.server,
+            token=args.token,
+            engine=args.engine,
+            model=args.model,
+            realtime=args.realtime,
+            fmt=args.fmt,
+            output=args.output,
+            events=args.events,
+            threads=args.threads,
+            interim_step_s=args.interim_step,
         )
         return asyncio.run(run_transcribe(options))
     if args.command == "models":
@@ -100,8 +113,11 @@ def _run_gui(file: Path | None) -> int:
     try:
         from app.main import run_gui  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
-        print("captionist: the desktop app is not part of this build yet; "
-              "use 'captionist transcribe AUDIO' or 'captionist serve'", file=sys.stderr)
+        print(
+            "captionist: the desktop app is not part of this build yet; "
+            "use 'captionist transcribe AUDIO' or 'captionist serve'",
+            file=sys.stderr,
+        )
         return 2
     return int(run_gui(file))
 

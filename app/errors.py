@@ -4,7 +4,7 @@ CaptionError
 ├── ConfigError                  a setting or command-line value is unusable
 ├── ModelError                   a model cannot be used                      (model)
 │   ├── ModelNotFound            no source has it installed                  (model, tried)
-│   ├── ModelHashMismatch        a file differs from its pinned sha256       (model, file, expected, actual)
+│   ├── ModelHashMismatch        a file fails its pinned sha256   (model, file, expected, actual)
 │   └── ModelDownloadError       a download failed or was truncated          (model, url, reason)
 ├── AudioError                   audio cannot be read or captured
 │   ├── AudioFormatError         bad PCM, rate or channel layout             (reason)
@@ -14,7 +14,7 @@ CaptionError
 ├── EngineError                  the transcription engine failed             (engine, reason)
 └── ClientError                  talking to a transcription server failed
     ├── ServerUnavailable        it cannot be reached                        (url, reason)
-    ├── HandshakeRejected        it refused the upgrade                      (url, status, err_code, err_msg)
+    ├── HandshakeRejected        it refused the upgrade       (url, status, err_code, err_msg)
     └── ServerClosed             it closed the stream with an error          (code, reason)
 """
 

@@ -8,7 +8,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-EVAL_DIR = Path(os.environ.get("CAPTIONIST_EVAL", Path(__file__).resolve().parents[2] / "shared" / "eval"))
+EVAL_DIR = Path(
+    os.environ.get("CAPTIONIST_EVAL", Path(__file__).resolve().parents[2] / "shared" / "eval")
+)
 FILLERS = {"um", "uh", "mm", "hmm", "oh", "ah", "er"}
 _PUNCT = re.compile(r"[^a-z0-9' ]+")
 
@@ -35,8 +37,15 @@ def load_items(directory: Path = EVAL_DIR) -> list[EvalItem]:
     with (directory / "manifest.jsonl").open() as handle:
         for line in handle:
             raw = json.loads(line)
-            items.append(EvalItem(raw["id"], directory / raw["audio"], raw["text_norm"],
-                                  float(raw["duration_s"]), raw["kind"]))
+            items.append(
+                EvalItem(
+                    raw["id"],
+                    directory / raw["audio"],
+                    raw["text_norm"],
+                    float(raw["duration_s"]),
+                    raw["kind"],
+                )
+            )
     return items
 
 

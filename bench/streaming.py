@@ -19,7 +19,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evalset import EvalItem, corpus_wer, load_items, normalise  # noqa: E402
+from evalset import EvalItem, corpus_wer, load_items, normalise
 
 ROOT = Path(__file__).resolve().parents[1]
 CAPTIONIST = [sys.executable, "-m", "app"]
@@ -53,7 +52,8 @@ def free_port() -> int:
 def start_server(port: int, model: str, threads: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [*CAPTIONIST, "serve", "--port", str(port), "--model", model, "--threads", str(threads)],
-        cwd=ROOT, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -62,7 +62,9 @@ def start_server(port: int, model: str, threads: int) -> subprocess.Popen[bytes]
                 return proc
         except OSError:
             if proc.poll() is not None:
-                raise SystemExit(f"server died: {proc.stderr.read().decode() if proc.stderr else ''}")
+                raise SystemExit(  # noqa: B904 - the server's own error is the news
+                    f"server died: {proc.stderr.read().decode() if proc.stderr else ''}"
+                )
             time.sleep(0.2)
     raise SystemExit("server did not start")
 
@@ -86,7 +88,9 @@ def proc_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def offline_words(model_path: str, items: list[EvalItem]) -> tuple[dict[str, list[tuple[str, float]]], dict[str, str]]:
+def offline_words(
+    model_path: str, items: list[EvalItem]
+) -> tuple[dict[str, list[tuple[str, float]]], dict[str, str]]:
     """Word end times and batch transcripts from plain faster-whisper (its defaults)."""
     from faster_whisper import WhisperModel
 
@@ -97,8 +101,9 @@ def offline_words(model_path: str, items: list[EvalItem]) -> tuple[dict[str, lis
         segments, _ = model.transcribe(str(item.audio), language="en", word_timestamps=True)
         segs = list(segments)
         texts[item.id] = " ".join(s.text.strip() for s in segs)
-        words[item.id] = [(normalise(w.word), w.end) for s in segs for w in (s.words or [])
-                          if normalise(w.word)]
+        words[item.id] = [
+            (normalise(w.word), w.end) for s in segs for w in (s.words or []) if normalise(w.word)
+        ]
     return words, texts
 
 
@@ -127,8 +132,10 @@ def analyse(item: EvalItem, events_path: Path, reference: list[tuple[str, float]
             word, _, t_final = finals[block.b + k]
             run.latencies_final.append(t_final - ref_end)
             # First sighting: the earliest Results showing this word near this place.
-            first = min((t for w, s, t in sightings if w == word and abs(s - ref_end) < 1.5),
-                        default=t_final)
+            first = min(
+                (t for w, s, t in sightings if w == word and abs(s - ref_end) < 1.5),
+                default=t_final,
+            )
             run.latencies_first.append(min(first, t_final) - ref_end)
             run.matched += 1
     run.words = len(ref)
@@ -173,15 +180,29 @@ def main() -> int:
         for n, item in enumerate(items, 1):
             events = args.out / f"{item.id}.events.jsonl"
             subprocess.run(
-                [*CAPTIONIST, "transcribe", str(item.audio), "--server", url, "--realtime",
-                 "--events", str(events)],
-                cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    *CAPTIONIST,
+                    "transcribe",
+                    str(item.audio),
+                    "--server",
+                    url,
+                    "--realtime",
+                    "--events",
+                    str(events),
+                ],
+                cwd=ROOT,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             audio_total += item.duration
             run = analyse(item, events, reference[item.id])
             runs.append(run)
-            print(f"[{n}/{len(items)}] {item.id}: final p50 {pct(run.latencies_final, 50):.2f} s"
-                  f"  drain {run.drain_s:.2f} s", file=sys.stderr)
+            print(
+                f"[{n}/{len(items)}] {item.id}: final p50 {pct(run.latencies_final, 50):.2f} s"
+                f"  drain {run.drain_s:.2f} s",
+                file=sys.stderr,
+            )
         cpu = proc_cpu(server.pid) - cpu0
         peak = proc_peak_rss_mb(server.pid)
     finally:
@@ -194,8 +215,10 @@ def main() -> int:
     first_lat = [x for r in runs for x in r.latencies_first]
     matched = sum(r.matched for r in runs)
     words = sum(r.words for r in runs)
-    print(f"files                       {len(runs)} ({audio_total / 60:.1f} min of audio, "
-          f"model {args.model}, {args.threads} decode thread(s))")
+    print(
+        f"files                       {len(runs)} ({audio_total / 60:.1f} min of audio, "
+        f"model {args.model}, {args.threads} decode thread(s))"
+    )
     print(f"streaming WER (finals)      {corpus_wer(pairs) * 100:.2f} %")
     print(f"offline batch WER           {corpus_wer(batch_pairs) * 100:.2f} %")
     print(f"interim latency p50 / p90   {pct(first_lat, 50):.2f} s / {pct(first_lat, 90):.2f} s")

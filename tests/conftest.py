@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import pytest  # noqa: E402
+import pytest
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]

@@ -35,10 +35,13 @@ class ScriptedSession:
         self._final(from_finalize=True)
 
     def _final(self, *, from_finalize: bool) -> None:
-        words = tuple(Word(w, i, i + 1.0) for i, w in enumerate(self.engine.words[: int(self.seconds)]))
+        words = tuple(
+            Word(w, i, i + 1.0) for i, w in enumerate(self.engine.words[: int(self.seconds)])
+        )
         text = " ".join(w.word for w in words)
-        self.emit(Results(text, True, True, 0.0, self.seconds, words=words,
-                          from_finalize=from_finalize))
+        self.emit(
+            Results(text, True, True, 0.0, self.seconds, words=words, from_finalize=from_finalize)
+        )
 
     async def close(self) -> None:
         if self.closed:

@@ -32,8 +32,10 @@ def load(path: Path) -> np.ndarray:
 
 
 def manifest(eval_dir: Path) -> dict[str, dict]:  # type: ignore[type-arg]
-    return {json.loads(line)["id"]: json.loads(line)
-            for line in (eval_dir / "manifest.jsonl").read_text().splitlines()}
+    return {
+        json.loads(line)["id"]: json.loads(line)
+        for line in (eval_dir / "manifest.jsonl").read_text().splitlines()
+    }
 
 
 def norm(text: str) -> str:
@@ -59,8 +61,9 @@ async def stream(
 ) -> list[Received]:
     """Send `audio` ((n,) or (n, 2)) in frames, paced at `speed` x real time (None: at once)."""
     channels = 1 if audio.ndim == 1 else audio.shape[1]
-    stream_params = StreamParams(sample_rate=sample_rate, channels=channels,
-                                 multichannel=channels > 1, **params)  # type: ignore[arg-type]
+    stream_params = StreamParams(
+        sample_rate=sample_rate, channels=channels, multichannel=channels > 1, **params
+    )  # type: ignore[arg-type]
     step = int(sample_rate * frame_s)
     received: list[Received] = []
     sent = 0.0
@@ -86,8 +89,13 @@ async def stream(
 
 
 def finals(received: list[Received], channel: int | None = None) -> list[Results]:
-    return [r.message for r in received if isinstance(r.message, Results) and r.message.is_final
-            and (channel is None or r.message.channel == channel)]
+    return [
+        r.message
+        for r in received
+        if isinstance(r.message, Results)
+        and r.message.is_final
+        and (channel is None or r.message.channel == channel)
+    ]
 
 
 def final_text(received: list[Received], channel: int | None = None) -> str:

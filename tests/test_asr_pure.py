@@ -68,8 +68,9 @@ def test_normalise_ignores_case_and_punctuation() -> None:
 
 
 def test_punctuation_tokens_join_their_words() -> None:
-    merged = merge_punctuation([w(" ,"), w(" Hello"), w(","), w(" world"), w("."), w(' "'),
-                                w("Yes")])
+    merged = merge_punctuation(
+        [w(" ,"), w(" Hello"), w(","), w(" world"), w("."), w(' "'), w("Yes")]
+    )
     assert [x.text for x in merged] == [" Hello,", " world.", ' "Yes']
 
 

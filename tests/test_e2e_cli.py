@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -26,8 +27,13 @@ SEED = ROOT.parent / "shared" / "seed" / "websocket-streaming-guide.txt"
 
 
 def captionist(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CAPTIONIST, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout * TIMEOUT_FACTOR)
+    return subprocess.run(
+        [*CAPTIONIST, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout * TIMEOUT_FACTOR,
+    )
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[str], timeout: float = 60) -> None:
@@ -58,8 +64,9 @@ def test_transcribe_prints_finals_and_writes_every_format(tmp_path: Path, eval_d
     item = manifest(eval_dir)["pub_librispeech_session_01"]
     audio = eval_dir / item["audio"]
     events = tmp_path / "events.jsonl"
-    result = captionist("transcribe", str(audio), "-o", str(tmp_path / "out.srt"),
-                        "--events", str(events))
+    result = captionist(
+        "transcribe", str(audio), "-o", str(tmp_path / "out.srt"), "--events", str(events)
+    )
     assert result.returncode == 0, result.stderr
     assert wer(item["text_norm"], result.stdout) <= 0.30
     srt = (tmp_path / "out.srt").read_text()
@@ -67,10 +74,11 @@ def test_transcribe_prints_finals_and_writes_every_format(tmp_path: Path, eval_d
     records = [json.loads(line) for line in events.read_text().splitlines()]
     assert {"t", "audio_s", "msg"} <= set(records[0])
     assert records[-1]["msg"]["type"] == "Metadata"
-    assert all(a["t"] <= b["t"] for a, b in zip(records, records[1:], strict=False))
+    assert all(a["t"] <= b["t"] for a, b in itertools.pairwise(records))
     for fmt in ("txt", "vtt", "json", "md"):
-        exported = captionist("transcribe", str(eval_dir / "audio/pub_jfk_inaugural_01.flac"),
-                              "--format", fmt)
+        exported = captionist(
+            "transcribe", str(eval_dir / "audio/pub_jfk_inaugural_01.flac"), "--format", fmt
+        )
         assert exported.returncode == 0 and "country" in exported.stdout.lower(), fmt
 
 
@@ -93,8 +101,12 @@ def test_transcribe_against_a_running_server_with_token(tmp_path: Path, eval_dir
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen([*CAPTIONIST, "serve", "--port", str(port), "--token", "t0k"],
-                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*CAPTIONIST, "serve", "--port", str(port), "--token", "t0k"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for_port(port, proc)
         url = f"ws://127.0.0.1:{port}/ws/transcribe"
@@ -119,16 +131,29 @@ def test_seed_article_javascript_client_works_unchanged(
     pcm = tmp_path / "jfk.s16le"
     pcm.write_bytes(audio.astype("<i2").tobytes())
     result = subprocess.run(
-        [node, "--experimental-websocket", str(ROOT / "tests" / "seed_client_harness.js"),
-         str(SEED), str(pcm)],
-        capture_output=True, text=True, timeout=180 * TIMEOUT_FACTOR,
+        [
+            node,
+            "--experimental-websocket",
+            str(ROOT / "tests" / "seed_client_harness.js"),
+            str(SEED),
+            str(pcm),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180 * TIMEOUT_FACTOR,
         env={**os.environ, "NODE_NO_WARNINGS": "1"},
     )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     finals = " ".join(x["text"] for x in lines if x.get("isFinal") and x.get("text"))
-    assert wer("and so my fellow americans ask not what your country can do for you "
-               "ask what you can do for your country", finals) <= 0.3, finals
+    assert (
+        wer(
+            "and so my fellow americans ask not what your country can do for you "
+            "ask what you can do for your country",
+            finals,
+        )
+        <= 0.3
+    ), finals
     assert lines[-1] == {"closed": 1000}
 
 

@@ -27,13 +27,22 @@ def with_server(engine: WhisperEngine, scenario):  # type: ignore[no-untyped-def
     async def wrapped():  # type: ignore[no-untyped-def]
         async with TranscriptionServer(engine, ServerConfig(port=0)) as server:
             return await scenario(server.url)
+
     return run(wrapped(), timeout=300)
 
 
-@pytest.mark.parametrize("item_id", ["pub_jfk_inaugural_01", "pub_librispeech_session_01",
-                                     "pub_commonvoice_session_01", "pub_speechocean_adult_2112"])
-def test_eval_clip_streams_within_a_wer_bound(served: WhisperEngine, eval_dir: Path,
-                                              item_id: str) -> None:
+@pytest.mark.parametrize(
+    "item_id",
+    [
+        "pub_jfk_inaugural_01",
+        "pub_librispeech_session_01",
+        "pub_commonvoice_session_01",
+        "pub_speechocean_adult_2112",
+    ],
+)
+def test_eval_clip_streams_within_a_wer_bound(
+    served: WhisperEngine, eval_dir: Path, item_id: str
+) -> None:
     item = manifest(eval_dir)[item_id]
     audio = load(eval_dir / item["audio"])
     received = with_server(served, lambda url: stream(url, audio))
@@ -50,8 +59,11 @@ def test_real_time_stream_shows_interims_and_settles_words_while_audio_plays(
     audio = load(eval_dir / item["audio"])
     received = with_server(served, lambda url: stream(url, audio, speed=1.0))
     interims = [r for r in received if isinstance(r.message, Results) and not r.message.is_final]
-    settled_early = [r for r in received if isinstance(r.message, Results) and r.message.is_final
-                     and r.audio_s < 10.5]
+    settled_early = [
+        r
+        for r in received
+        if isinstance(r.message, Results) and r.message.is_final and r.audio_s < 10.5
+    ]
     assert interims and interims[0].audio_s < 3.0
     assert len(settled_early) >= 2
     assert any(f.speech_final for f in finals(received))
@@ -79,8 +91,9 @@ def test_thirty_seconds_without_speech_produce_no_text(served: WhisperEngine, ki
     assert [t for t in texts if t.strip()] == []
 
 
-def test_48khz_stereo_multichannel_transcribes_each_channel(served: WhisperEngine,
-                                                            eval_dir: Path) -> None:
+def test_48khz_stereo_multichannel_transcribes_each_channel(
+    served: WhisperEngine, eval_dir: Path
+) -> None:
     items = manifest(eval_dir)
     a = load(eval_dir / items["pub_jfk_inaugural_01"]["audio"])
     b = load(eval_dir / items["pub_commonvoice_01"]["audio"])
@@ -114,11 +127,17 @@ def test_a_long_monologue_settles_while_it_goes_on(served: WhisperEngine, eval_d
         if sum(len(p) for p in parts) > 60 * 16000:
             break
     monologue = np.concatenate(parts)
-    received = with_server(served, lambda url: stream(url, monologue, speed=2.0,
-                                                      endpointing_ms=5000))
+    received = with_server(
+        served, lambda url: stream(url, monologue, speed=2.0, endpointing_ms=5000)
+    )
     final_results = finals(received)
-    early = [r for r in received if isinstance(r.message, Results) and r.message.is_final
-             and r.audio_s < len(monologue) / 16000 - 20]
+    early = [
+        r
+        for r in received
+        if isinstance(r.message, Results)
+        and r.message.is_final
+        and r.audio_s < len(monologue) / 16000 - 20
+    ]
     assert len(early) >= 5, "words should settle long before the monologue ends"
     assert max(f.duration for f in final_results) < 30
     assert wer(" ".join(reference), final_text(received)) <= 0.30

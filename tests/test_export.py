@@ -43,8 +43,13 @@ def test_without_timestamps_and_labels() -> None:
 
 def test_json_keeps_every_field() -> None:
     body = json.loads(export(SEGMENTS, "json"))
-    assert body["segments"][1] == {"text": "Can you hear me?", "start": 3661.0, "end": 3662.5,
-                                   "source": "Others", "is_final": True}
+    assert body["segments"][1] == {
+        "text": "Can you hear me?",
+        "start": 3661.0,
+        "end": 3662.5,
+        "source": "Others",
+        "is_final": True,
+    }
 
 
 CUE = re.compile(r"^(\d\d):(\d\d):(\d\d)[,.](\d\d\d) --> (\d\d):(\d\d):(\d\d)[,.](\d\d\d)$")

@@ -25,13 +25,23 @@ def sha(data: bytes) -> str:
 
 def small_spec(parts: bool = False) -> ModelSpec:
     packaged = (
-        PackagedFile("model.bin", (("dist-a", "a/model.bin.part1"), ("dist-b", "b/model.bin.part2"))),
-        PackagedFile("config.json", (("dist-a", "a/config.json"),)),
-    ) if parts else ()
+        (
+            PackagedFile(
+                "model.bin", (("dist-a", "a/model.bin.part1"), ("dist-b", "b/model.bin.part2"))
+            ),
+            PackagedFile("config.json", (("dist-a", "a/config.json"),)),
+        )
+        if parts
+        else ()
+    )
     return ModelSpec(
-        name="small-test", description="test", multilingual=False,
+        name="small-test",
+        description="test",
+        multilingual=False,
         files=tuple(ModelFile(n, sha(d), len(d)) for n, d in FILES.items()),
-        hf_repo="org/small-test", hf_revision="abc123", packaged=packaged,
+        hf_repo="org/small-test",
+        hf_revision="abc123",
+        packaged=packaged,
     )
 
 
@@ -48,6 +58,7 @@ def finder(root: Path, names: set[str]):  # type: ignore[no-untyped-def]
         if name not in names:
             raise importlib.metadata.PackageNotFoundError(name)
         return FakeDistribution(root)
+
     return find
 
 
@@ -55,7 +66,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     routes: dict[str, bytes] = {}
     truncate: set[str] = set()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         body = self.routes.get(self.path)
         if body is None:
             self.send_error(404)
@@ -117,8 +128,9 @@ def test_wrong_hash_download_is_refused_and_names_the_file(tmp_path: Path, hub: 
 
 
 def test_unreachable_hub_is_a_download_error(tmp_path: Path) -> None:
-    store = ModelStore(tmp_path, hf_endpoint="http://127.0.0.1:9",
-                       specs={"small-test": small_spec()})
+    store = ModelStore(
+        tmp_path, hf_endpoint="http://127.0.0.1:9", specs={"small-test": small_spec()}
+    )
     with pytest.raises(ModelDownloadError):
         store.install("small-test")
 
@@ -134,8 +146,11 @@ def write_parts(root: Path, model: bytes) -> None:
 def test_split_packages_are_joined_once_into_the_cache(tmp_path: Path) -> None:
     (tmp_path / "site").mkdir()
     write_parts(tmp_path / "site", FILES["model.bin"])
-    store = ModelStore(tmp_path / "cache", find_distribution=finder(tmp_path / "site", {"dist-a", "dist-b"}),
-                       specs={"small-test": small_spec(parts=True)})
+    store = ModelStore(
+        tmp_path / "cache",
+        find_distribution=finder(tmp_path / "site", {"dist-a", "dist-b"}),
+        specs={"small-test": small_spec(parts=True)},
+    )
     resolved = store.resolve("small-test")  # joins on first use
     assert resolved.source.startswith("cache")
     assert (resolved.path / "model.bin").read_bytes() == FILES["model.bin"]
@@ -144,15 +159,20 @@ def test_split_packages_are_joined_once_into_the_cache(tmp_path: Path) -> None:
 def test_corrupt_package_part_is_never_loaded(tmp_path: Path) -> None:
     (tmp_path / "site").mkdir()
     write_parts(tmp_path / "site", b"x" + FILES["model.bin"][1:])
-    store = ModelStore(tmp_path / "cache", find_distribution=finder(tmp_path / "site", {"dist-a", "dist-b"}),
-                       specs={"small-test": small_spec(parts=True)})
+    store = ModelStore(
+        tmp_path / "cache",
+        find_distribution=finder(tmp_path / "site", {"dist-a", "dist-b"}),
+        specs={"small-test": small_spec(parts=True)},
+    )
     with pytest.raises(ModelHashMismatch) as info:
         store.resolve("small-test")
     assert "model.bin.part1" in str(info.value)
     assert not (tmp_path / "cache" / "small-test" / "model.bin").exists()
 
 
-def test_corrupted_cache_file_is_detected_by_verify(tmp_path: Path, hub: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_corrupted_cache_file_is_detected_by_verify(
+    tmp_path: Path, hub: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     store = ModelStore(tmp_path, hf_endpoint=hub, specs={"small-test": small_spec()})
     store.install("small-test")
     (tmp_path / "small-test" / "model.bin").write_bytes(b"weightz" * 5000)

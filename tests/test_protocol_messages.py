@@ -1,3 +1,4 @@
+import contextlib
 import json
 
 import pytest
@@ -6,15 +7,33 @@ from hypothesis import strategies as st
 
 from app.errors import ProtocolError
 from app.protocol.messages import (
-    Control, Error, Metadata, Results, SpeechStarted, UtteranceEnd, Warning, Word, encode,
-    encode_control, parse_control, parse_server_message,
+    Control,
+    Error,
+    Metadata,
+    Results,
+    SpeechStarted,
+    UtteranceEnd,
+    Warning,
+    Word,
+    encode,
+    encode_control,
+    parse_control,
+    parse_server_message,
 )
 
 
 def test_results_has_the_fields_simple_clients_read() -> None:
-    results = Results("hello world", True, True, 1.2, 0.85, channel=1, channels=2,
-                      words=(Word("hello", 1.2, 1.5, 0.93), Word("world", 1.5, 2.05)),
-                      confidence=0.91)
+    results = Results(
+        "hello world",
+        True,
+        True,
+        1.2,
+        0.85,
+        channel=1,
+        channels=2,
+        words=(Word("hello", 1.2, 1.5, 0.93), Word("world", 1.5, 2.05)),
+        confidence=0.91,
+    )
     payload = json.loads(encode(results))
     assert payload["type"] == "Results"
     assert payload["transcript"] == "hello world"
@@ -22,8 +41,12 @@ def test_results_has_the_fields_simple_clients_read() -> None:
     assert payload["channel_index"] == [1, 2]
     alternative = payload["channel"]["alternatives"][0]
     assert alternative["transcript"] == "hello world"
-    assert alternative["words"][0] == {"word": "hello", "start": 1.2, "end": 1.5,
-                                       "confidence": 0.93}
+    assert alternative["words"][0] == {
+        "word": "hello",
+        "start": 1.2,
+        "end": 1.5,
+        "confidence": 0.93,
+    }
 
 
 def test_speech_final_only_with_is_final() -> None:
@@ -76,12 +99,17 @@ def test_control_parser_accepts_or_rejects_any_text(text: str) -> None:
         assert result is None or isinstance(result, Control)
 
 
-@given(st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False) | st.text(max_size=8),
-                    lambda children: st.lists(children, max_size=3)
-                    | st.dictionaries(st.text(max_size=8), children, max_size=4), max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.floats(allow_nan=False) | st.text(max_size=8),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.text(max_size=8), children, max_size=4)
+        ),
+        max_leaves=20,
+    )
+)
 def test_server_message_parser_never_crashes(value: object) -> None:
     text = json.dumps({"type": "Results", "channel": value, "start": value})
-    try:
+    with contextlib.suppress(ProtocolError):
         parse_server_message(text)
-    except ProtocolError:
-        pass

@@ -14,12 +14,21 @@ def test_defaults_match_the_contract() -> None:
 
 
 def test_deepgram_style_query_is_accepted_and_unknown_options_ignored() -> None:
-    params = parse_params({
-        "encoding": ["linear16"], "sample_rate": ["48000"], "channels": ["2"],
-        "multichannel": ["true"], "interim_results": ["false"], "endpointing": ["false"],
-        "utterance_end_ms": ["1000"], "vad_events": ["true"], "model": ["nova-2"],
-        "smart_format": ["true"], "punctuate": ["true"],
-    })
+    params = parse_params(
+        {
+            "encoding": ["linear16"],
+            "sample_rate": ["48000"],
+            "channels": ["2"],
+            "multichannel": ["true"],
+            "interim_results": ["false"],
+            "endpointing": ["false"],
+            "utterance_end_ms": ["1000"],
+            "vad_events": ["true"],
+            "model": ["nova-2"],
+            "smart_format": ["true"],
+            "punctuate": ["true"],
+        }
+    )
     assert params.sample_rate == 48000 and params.channels == 2 and params.multichannel
     assert not params.interim_results and params.endpointing_ms is None
     assert params.utterance_end_ms == 1000 and params.vad_events and params.model == "nova-2"
@@ -52,15 +61,39 @@ def test_bad_parameter_is_named(query: dict[str, str], param: str) -> None:
 
 
 def test_round_trip_through_query() -> None:
-    params = StreamParams(sample_rate=22050, channels=2, multichannel=True, endpointing_ms=None,
-                          utterance_end_ms=1500, vad_events=True, language="en-US", model="x")
+    params = StreamParams(
+        sample_rate=22050,
+        channels=2,
+        multichannel=True,
+        endpointing_ms=None,
+        utterance_end_ms=1500,
+        vad_events=True,
+        language="en-US",
+        model="x",
+    )
     assert parse_params(params.to_query()) == params
 
 
-@given(st.dictionaries(st.sampled_from(["encoding", "sample_rate", "channels", "multichannel",
-                                        "interim_results", "endpointing", "utterance_end_ms",
-                                        "vad_events", "language", "model", "other"]),
-                       st.text(max_size=12)))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "encoding",
+                "sample_rate",
+                "channels",
+                "multichannel",
+                "interim_results",
+                "endpointing",
+                "utterance_end_ms",
+                "vad_events",
+                "language",
+                "model",
+                "other",
+            ]
+        ),
+        st.text(max_size=12),
+    )
+)
 def test_any_query_is_accepted_or_rejected_with_param_error(query: dict[str, str]) -> None:
     try:
         params = parse_params(query)

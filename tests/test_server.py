@@ -24,8 +24,9 @@ SECOND = b"\x00\x00" * 16000
 
 
 async def started(engine: ScriptedEngine | None = None, **config: Any) -> TranscriptionServer:
-    server = TranscriptionServer(engine or ScriptedEngine(),
-                                 ServerConfig(host="127.0.0.1", port=0, **config))
+    server = TranscriptionServer(
+        engine or ScriptedEngine(), ServerConfig(host="127.0.0.1", port=0, **config)
+    )
     await server.start()
     return server
 
@@ -40,8 +41,12 @@ def http_get(url: str) -> tuple[int, dict[str, Any]]:
 
 @pytest.mark.parametrize(
     ("query", "param"),
-    [("encoding=opus", "encoding"), ("sample_rate=0", "sample_rate"), ("channels=3", "channels"),
-     ("language=fr", "language")],
+    [
+        ("encoding=opus", "encoding"),
+        ("sample_rate=0", "sample_rate"),
+        ("channels=3", "channels"),
+        ("language=fr", "language"),
+    ],
 )
 def test_bad_handshake_is_refused_before_upgrade_with_json_naming_the_parameter(
     query: str, param: str
@@ -228,11 +233,11 @@ def test_client_that_vanishes_mid_stream_aborts_its_session_only() -> None:
 
 def test_idle_session_times_out_with_1011() -> None:
     async def scenario() -> None:
-        async with await started(idle_timeout_s=0.3) as server:
-            async with StreamClient(server.url, StreamParams()) as client:
-                with pytest.raises(ServerClosed) as info:
-                    async for _ in client.messages():
-                        pass
-                assert info.value.code == 1011 and "KeepAlive" in info.value.reason
+        server = await started(idle_timeout_s=0.3)
+        async with server, StreamClient(server.url, StreamParams()) as client:
+            with pytest.raises(ServerClosed) as info:
+                async for _ in client.messages():
+                    pass
+            assert info.value.code == 1011 and "KeepAlive" in info.value.reason
 
     run(scenario())

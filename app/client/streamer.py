@@ -48,8 +48,12 @@ class StreamClient:
         headers = {"Authorization": f"Token {self.token}"} if self.token else None
         try:
             self._ws = await connect(
-                self.url, additional_headers=headers, open_timeout=self.open_timeout,
-                max_size=1 << 22, ping_interval=20, ping_timeout=20,
+                self.url,
+                additional_headers=headers,
+                open_timeout=self.open_timeout,
+                max_size=1 << 22,
+                ping_interval=20,
+                ping_timeout=20,
             )
         except InvalidStatus as exc:
             raise _rejected(self.base_url, exc) from exc
@@ -60,7 +64,9 @@ class StreamClient:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         if self._ws is not None:

@@ -16,6 +16,8 @@ def run_devices() -> int:
         print("no capture devices found", file=sys.stderr)
         return 1
     for device in inputs:
-        print(f"{device['index']:>3}  {device['name']}  "
-              f"({device['max_input_channels']} ch, {device['default_samplerate']:.0f} Hz)")
+        print(
+            f"{device['index']:>3}  {device['name']}  "
+            f"({device['max_input_channels']} ch, {device['default_samplerate']:.0f} Hz)"
+        )
     return 0

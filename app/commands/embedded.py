@@ -11,14 +11,16 @@ from app.server.engines.whisper import WhisperEngine
 from app.server.server import ServerConfig, TranscriptionServer
 
 
-def load_engine(engine: str, model: str, *, threads: int = 1,
-                interim_step_s: float = 0.5) -> WhisperEngine:
+def load_engine(
+    engine: str, model: str, *, threads: int = 1, interim_step_s: float = 0.5
+) -> WhisperEngine:
     if engine != "whisper":
         from app.errors import ConfigError
 
         raise ConfigError(f"engine {engine!r} is not available yet; use --engine whisper")
-    loaded = WhisperEngine.load(model, store=ModelStore(), threads=threads,
-                                interim_step_s=interim_step_s)
+    loaded = WhisperEngine.load(
+        model, store=ModelStore(), threads=threads, interim_step_s=interim_step_s
+    )
     loaded.warm_up()
     return loaded
 

@@ -35,20 +35,25 @@ def run_models(action: str, name: str | None, store: ModelStore | None = None) -
         for spec in KNOWN_MODELS.values():
             source = store.installed_source(spec)
             state = f"installed ({source})" if source else "not installed"
-            print(f"{spec.name:<10} {spec.total_size / 1e6:6.0f} MB  {state}\n"
-                  f"{'':<10} {spec.description}")
+            print(
+                f"{spec.name:<10} {spec.total_size / 1e6:6.0f} MB  {state}\n"
+                f"{'':<10} {spec.description}"
+            )
         return 0
     if action == "verify":
-        names = [name] if name else [s.name for s in KNOWN_MODELS.values()
-                                     if store.installed_source(s)]
+        names = (
+            [name] if name else [s.name for s in KNOWN_MODELS.values() if store.installed_source(s)]
+        )
         for model in names:
             resolved = store.verify(model)
             print(f"{model}: ok ({resolved.source})")
         return 0
     if action == "install":
         if not name:
-            print("captionist models install: name a model: " + ", ".join(KNOWN_MODELS),
-                  file=sys.stderr)
+            print(
+                "captionist models install: name a model: " + ", ".join(KNOWN_MODELS),
+                file=sys.stderr,
+            )
             return 2
         resolved = store.install(name, progress=ProgressBar())
         print(f"{name}: installed and verified in {resolved.path}")

@@ -29,8 +29,12 @@ async def run_serve(config: ServerConfig, *, engine: str, model: str, threads: i
                 f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
             ) from exc
         async with server:
-            print(f"captionist: serving {loaded.name} {loaded.model_name} on {server.url}"
-                  f"{' (token required)' if config.token else ''}", file=sys.stderr, flush=True)
+            print(
+                f"captionist: serving {loaded.name} {loaded.model_name} on {server.url}"
+                f"{' (token required)' if config.token else ''}",
+                file=sys.stderr,
+                flush=True,
+            )
             await stop.wait()
             print("captionist: shutting down", file=sys.stderr, flush=True)
     finally:

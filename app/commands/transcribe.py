@@ -85,8 +85,11 @@ class EventLog:
         if self.handle is None:
             return
         t = time.monotonic() - self.t0 if self.t0 is not None else 0.0
-        record: dict[str, Any] = {"t": round(t, 4), "audio_s": round(self.audio_sent, 4),
-                                  "msg": json.loads(raw)}
+        record: dict[str, Any] = {
+            "t": round(t, 4),
+            "audio_s": round(self.audio_sent, 4),
+            "msg": json.loads(raw),
+        }
         self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     def close(self) -> None:
@@ -160,18 +163,33 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
     started = time.monotonic()
     try:
         if options.server:
-            metadata = await stream_audio(audio, options.server, options.token,
-                                          realtime=options.realtime, events=events,
-                                          on_message=on_message)
+            metadata = await stream_audio(
+                audio,
+                options.server,
+                options.token,
+                realtime=options.realtime,
+                events=events,
+                on_message=on_message,
+            )
         else:
             from app.commands.embedded import embedded_server, load_engine
 
-            engine = load_engine(options.engine, options.model, threads=options.threads,
-                                 interim_step_s=options.interim_step_s)
+            engine = load_engine(
+                options.engine,
+                options.model,
+                threads=options.threads,
+                interim_step_s=options.interim_step_s,
+            )
             try:
                 async with embedded_server(engine) as (url, token):
-                    metadata = await stream_audio(audio, url, token, realtime=options.realtime,
-                                                  events=events, on_message=on_message)
+                    metadata = await stream_audio(
+                        audio,
+                        url,
+                        token,
+                        realtime=options.realtime,
+                        events=events,
+                        on_message=on_message,
+                    )
             finally:
                 await engine.aclose()
     finally:
@@ -180,13 +198,17 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
     elapsed = time.monotonic() - started
     if options.output is not None or export_to_stdout:
         fmt = options.fmt or (options.output.suffix.lstrip(".").lower() if options.output else "")
-        text = export(transcript.utterances(), fmt or "txt",
-                      ExportOptions(labels=False, title=options.audio.stem))
+        text = export(
+            transcript.utterances(),
+            fmt or "txt",
+            ExportOptions(labels=False, title=options.audio.stem),
+        )
         if options.output is not None:
             options.output.write_text(text, encoding="utf-8")
         else:
             out.write(text)
     model = f"{metadata.engine} {metadata.model}" if metadata else "?"
-    print(f"captioned {audio.duration:.1f} s of audio in {elapsed:.1f} s ({model})",
-          file=sys.stderr)
+    print(
+        f"captioned {audio.duration:.1f} s of audio in {elapsed:.1f} s ({model})", file=sys.stderr
+    )
     return 0

@@ -19,7 +19,7 @@ class ExportOptions:
 
 
 def _clock(seconds: float, separator: str, *, hours: bool = True) -> str:
-    millis = max(0, int(round(seconds * 1000)))
+    millis = max(0, round(seconds * 1000))
     h, rest = divmod(millis, 3_600_000)
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
@@ -92,7 +92,11 @@ def to_md(segments: Sequence[Segment], options: ExportOptions = ExportOptions())
 
 
 EXPORTERS: dict[str, Callable[[Sequence[Segment], ExportOptions], str]] = {
-    "txt": to_txt, "srt": to_srt, "vtt": to_vtt, "json": to_json, "md": to_md,
+    "txt": to_txt,
+    "srt": to_srt,
+    "vtt": to_vtt,
+    "json": to_json,
+    "md": to_md,
 }
 
 

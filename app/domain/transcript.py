@@ -19,8 +19,11 @@ class Segment:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "text": self.text, "start": round(self.start, 3), "end": round(self.end, 3),
-            "source": self.source, "is_final": self.is_final,
+            "text": self.text,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "source": self.source,
+            "is_final": self.is_final,
         }
 
 
@@ -66,8 +69,12 @@ class Transcript:
                 part = segment
             else:
                 part = Segment(
-                    f"{part.text.strip()} {segment.text.strip()}", part.start, segment.end,
-                    segment.source, True, segment.speech_final,
+                    f"{part.text.strip()} {segment.text.strip()}",
+                    part.start,
+                    segment.end,
+                    segment.source,
+                    True,
+                    segment.speech_final,
                 )
             if segment.speech_final:
                 merged.append(part)

@@ -39,15 +39,20 @@ def download_file(
     done = 0
     try:
         request = urllib.request.Request(url, headers={"User-Agent": "captionist"})
-        with urllib.request.urlopen(request, timeout=timeout) as response, partial.open("wb") as out:
+        with (
+            urllib.request.urlopen(request, timeout=timeout) as response,
+            partial.open("wb") as out,
+        ):
             total = int(response.headers.get("Content-Length") or expected_size)
             while True:
                 try:
                     chunk = response.read(_CHUNK)
                 except http.client.IncompleteRead as exc:
                     raise ModelDownloadError(
-                        model, url, f"connection closed after {done + len(exc.partial)} of "
-                        f"{total} bytes (truncated)"
+                        model,
+                        url,
+                        f"connection closed after {done + len(exc.partial)} of "
+                        f"{total} bytes (truncated)",
                     ) from None
                 if not chunk:
                     break

@@ -75,8 +75,9 @@ class ModelStore:
         for model_file in spec.files:
             actual = sha256_of(folder / model_file.name)
             if actual != model_file.sha256:
-                raise ModelHashMismatch(spec.name, str(folder / model_file.name),
-                                        model_file.sha256, actual)
+                raise ModelHashMismatch(
+                    spec.name, str(folder / model_file.name), model_file.sha256, actual
+                )
 
     def _from_cache(self, spec: ModelSpec) -> ResolvedModel | None:
         folder = self._cached_folder(spec)
@@ -162,8 +163,12 @@ class ModelStore:
                     continue
                 url = hf_url(self.hf_endpoint, spec.hf_repo, spec.hf_revision, model_file.name)
                 download_file(
-                    url, dest, model=spec.name, expected_sha256=model_file.sha256,
-                    expected_size=model_file.size, progress=progress,
+                    url,
+                    dest,
+                    model=spec.name,
+                    expected_sha256=model_file.sha256,
+                    expected_size=model_file.size,
+                    progress=progress,
                 )
         found = self._from_cache(spec)
         assert found is not None
@@ -180,8 +185,9 @@ class ModelStore:
         assert parts is not None
         actual = sha256_of_parts(parts)
         if actual != expected.sha256:
-            raise ModelHashMismatch(spec.name, " + ".join(str(p) for p in parts),
-                                    expected.sha256, actual)
+            raise ModelHashMismatch(
+                spec.name, " + ".join(str(p) for p in parts), expected.sha256, actual
+            )
         partial = dest.with_name(dest.name + ".part")
         done = 0
         with partial.open("wb") as out:

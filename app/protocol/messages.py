@@ -213,9 +213,7 @@ def _parse_results(payload: dict[str, Any]) -> Results:
             raise ProtocolError(CloseCode.INVALID_DATA, "malformed word in Results")
         text = raw.get("punctuated_word", raw["word"])
         words.append(
-            Word(
-                str(text), _float(raw, "start"), _float(raw, "end"), _float(raw, "confidence")
-            )
+            Word(str(text), _float(raw, "start"), _float(raw, "end"), _float(raw, "confidence"))
         )
     channel, channels = _channel_pair(payload.get("channel_index"))
     is_final = bool(payload.get("is_final", False))

@@ -47,5 +47,5 @@ def duration_of(byte_count: int, sample_rate: int, channels: int) -> float:
 
 def chunk_bytes(sample_rate: int, channels: int, seconds: float) -> int:
     """Byte length of `seconds` of audio, rounded down to whole sample frames."""
-    frames = max(1, int(round(sample_rate * seconds)))
+    frames = max(1, round(sample_rate * seconds))
     return frames * 2 * channels

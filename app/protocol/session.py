@@ -68,8 +68,9 @@ class ServerSession:
             else:
                 self._receive_text(data)
         except ProtocolError as exc:
-            self.fail(exc.close_code, "BAD_DATA" if exc.close_code != 1007 else "INVALID_DATA",
-                      exc.reason)
+            self.fail(
+                exc.close_code, "BAD_DATA" if exc.close_code != 1007 else "INVALID_DATA", exc.reason
+            )
 
     def _receive_audio(self, data: bytes) -> None:
         if self.stream_closed:

@@ -100,7 +100,8 @@ class ConnectionHandler:
                 frame = await asyncio.wait_for(self.connection.recv(), self.idle_timeout_s)
             except TimeoutError:
                 self.session.fail(
-                    CloseCode.INTERNAL, "IDLE_TIMEOUT",
+                    CloseCode.INTERNAL,
+                    "IDLE_TIMEOUT",
                     f"no audio or KeepAlive for {self.idle_timeout_s:g} s",
                 )
                 break
@@ -117,7 +118,9 @@ class ConnectionHandler:
                         self.session.send(self._metadata())
                         self.session.close(CloseCode.NORMAL, "")
                 else:
-                    self.session.send(Warning("UNKNOWN_MESSAGE", "ignored a message of unknown type"))
+                    self.session.send(
+                        Warning("UNKNOWN_MESSAGE", "ignored a message of unknown type")
+                    )
             self._wake.set()
 
     def _metadata(self) -> Metadata:

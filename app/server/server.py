@@ -118,35 +118,61 @@ class TranscriptionServer:
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         url = urlsplit(request.path)
         if url.path == HEALTH_PATH:
-            return _json_response(connection, 200, {
-                "status": "ok", "version": __version__, "engine": self.engine.name,
-                "model": self.engine.model_name, "sessions": len(self.sessions),
-            })
+            return _json_response(
+                connection,
+                200,
+                {
+                    "status": "ok",
+                    "version": __version__,
+                    "engine": self.engine.name,
+                    "model": self.engine.model_name,
+                    "sessions": len(self.sessions),
+                },
+            )
         if url.path not in STREAM_PATHS:
-            return _json_response(connection, 404, {
-                "err_code": "NOT_FOUND", "err_msg": f"no endpoint at {url.path}; "
-                f"stream to {STREAM_PATHS[0]}",
-            })
+            return _json_response(
+                connection,
+                404,
+                {
+                    "err_code": "NOT_FOUND",
+                    "err_msg": f"no endpoint at {url.path}; stream to {STREAM_PATHS[0]}",
+                },
+            )
         if self.config.token is not None:
             offered = _offered_token(request)
             if offered is None or not hmac.compare_digest(
                 offered.encode(), self.config.token.encode()
             ):
-                return _json_response(connection, 401, {
-                    "err_code": "UNAUTHORIZED",
-                    "err_msg": "missing or wrong token (Authorization: Token <token>)",
-                })
+                return _json_response(
+                    connection,
+                    401,
+                    {
+                        "err_code": "UNAUTHORIZED",
+                        "err_msg": "missing or wrong token (Authorization: Token <token>)",
+                    },
+                )
         if request.headers.get("Upgrade", "").lower() != "websocket":
-            return _json_response(connection, 426, {
-                "err_code": "UPGRADE_REQUIRED", "err_msg": "this endpoint speaks WebSocket",
-            })
+            return _json_response(
+                connection,
+                426,
+                {
+                    "err_code": "UPGRADE_REQUIRED",
+                    "err_msg": "this endpoint speaks WebSocket",
+                },
+            )
         try:
             params = parse_params(parse_qs(url.query, keep_blank_values=True))
             self.engine.check_params(params)
         except ParamError as exc:
-            return _json_response(connection, 400, {
-                "err_code": "INVALID_PARAMETER", "err_msg": str(exc), "parameter": exc.param,
-            })
+            return _json_response(
+                connection,
+                400,
+                {
+                    "err_code": "INVALID_PARAMETER",
+                    "err_msg": str(exc),
+                    "parameter": exc.param,
+                },
+            )
         self._params[id(connection)] = params
         return None
 
@@ -158,7 +184,10 @@ class TranscriptionServer:
         stats = new_stats()
         self.sessions[stats.request_id] = stats
         handler = ConnectionHandler(
-            connection, params, self.engine, idle_timeout_s=self.config.idle_timeout_s,
+            connection,
+            params,
+            self.engine,
+            idle_timeout_s=self.config.idle_timeout_s,
             stats=stats,
         )
         try:
@@ -172,7 +201,9 @@ class TranscriptionServer:
             del self.finished[:-100]
 
 
-async def run_server(engine: Engine, config: ServerConfig, ready: asyncio.Event | None = None) -> None:
+async def run_server(
+    engine: Engine, config: ServerConfig, ready: asyncio.Event | None = None
+) -> None:
     async with TranscriptionServer(engine, config) as server:
         log.info("listening on %s", server.url)
         if ready is not None:

@@ -98,8 +98,11 @@ class WhisperDecoder:
         self._ctranslate2 = ctranslate2
         try:
             self.model = ctranslate2.models.Whisper(
-                str(model_path), device="cpu", compute_type=compute_type,
-                intra_threads=threads, inter_threads=1,
+                str(model_path),
+                device="cpu",
+                compute_type=compute_type,
+                intra_threads=threads,
+                inter_threads=1,
             )
         except (RuntimeError, ValueError, OSError) as exc:
             raise EngineError("whisper", f"cannot load model from {model_path}: {exc}") from exc
@@ -175,10 +178,14 @@ class WhisperDecoder:
             context = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-room:]]
         sequence = [*context, *head]
         result = self.model.generate(
-            encoded, [sequence], beam_size=1,
+            encoded,
+            [sequence],
+            beam_size=1,
             max_length=min(MAX_TEXT_TOKENS, len(sequence) + budget),
-            return_scores=True, return_no_speech_prob=True,
-            suppress_blank=not forced, suppress_tokens=[-1],
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=not forced,
+            suppress_tokens=[-1],
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
         if tokens[: len(forced)] == forced:
@@ -203,7 +210,10 @@ class WhisperDecoder:
         """Word times for the `new` tokens, aligned together with the forced ones before them."""
         tokens = [*forced, *new]
         alignment = self.model.align(
-            encoded, tokenizer.sot_sequence, [tokens], window * FRAMES_PER_SECOND,
+            encoded,
+            tokenizer.sot_sequence,
+            [tokens],
+            window * FRAMES_PER_SECOND,
             median_filter_width=7,
         )[0]
         text_indices = np.array([pair[0] for pair in alignment.alignments])

@@ -175,8 +175,8 @@ class ChannelTranscriber:
             self._emit(SpeechStarted(time, self._channel, self._channels))
 
     def _slice(self, start: float, end: float) -> FloatArray:
-        a = max(0, int(round(start * RATE)) - self._audio_start)
-        b = max(a, int(round(end * RATE)) - self._audio_start)
+        a = max(0, round(start * RATE) - self._audio_start)
+        b = max(a, round(end * RATE) - self._audio_start)
         return self._audio[a:b]
 
     async def _decode_span(self, end: float) -> list[DecodedWord]:
@@ -208,8 +208,9 @@ class ChannelTranscriber:
             if pending and pending[0].start > cut:
                 cut = (cut + pending[0].start) / 2
             cut = min(cut, now)
-            self._emit_final(settled, self._commit_time, cut, speech_final=False,
-                             from_finalize=False)
+            self._emit_final(
+                settled, self._commit_time, cut, speech_final=False, from_finalize=False
+            )
             self._committed.extend(settled)
             self._commit_time = cut
             if now - self._anchor >= self.config.max_span_s:
@@ -235,7 +236,10 @@ class ChannelTranscriber:
         words = await self._decode_span(end) if end > start else []
         if words or self._committed:
             self._emit_final(
-                words, start, max(end, start), speech_final=self.config.speech_final,
+                words,
+                start,
+                max(end, start),
+                speech_final=self.config.speech_final,
                 from_finalize=from_finalize,
             )
         self._in_utterance = False
@@ -250,8 +254,13 @@ class ChannelTranscriber:
             await self._finish_utterance(self._now, from_finalize=from_finalize)
 
     def _emit_final(
-        self, words: Sequence[DecodedWord], start: float, end: float, *,
-        speech_final: bool, from_finalize: bool,
+        self,
+        words: Sequence[DecodedWord],
+        start: float,
+        end: float,
+        *,
+        speech_final: bool,
+        from_finalize: bool,
     ) -> None:
         if words:
             self._last_word_end = words[-1].end
@@ -259,8 +268,16 @@ class ChannelTranscriber:
         message = self._results(words, start, end, is_final=True)
         self._emit(
             Results(
-                message.transcript, True, speech_final, message.start, message.duration,
-                self._channel, self._channels, message.words, message.confidence, from_finalize,
+                message.transcript,
+                True,
+                speech_final,
+                message.start,
+                message.duration,
+                self._channel,
+                self._channels,
+                message.words,
+                message.confidence,
+                from_finalize,
             )
         )
 
@@ -270,9 +287,15 @@ class ChannelTranscriber:
         wire_words = tuple(Word(w.bare, w.start, w.end, w.probability) for w in words)
         confidence = float(np.mean([w.probability for w in words])) if words else 0.0
         return Results(
-            transcript=_join(words), is_final=is_final, speech_final=False, start=start,
-            duration=max(0.0, end - start), channel=self._channel, channels=self._channels,
-            words=wire_words, confidence=confidence,
+            transcript=_join(words),
+            is_final=is_final,
+            speech_final=False,
+            start=start,
+            duration=max(0.0, end - start),
+            channel=self._channel,
+            channels=self._channels,
+            words=wire_words,
+            confidence=confidence,
         )
 
     def _trim(self) -> None:

@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 class WhisperEngine:
     name = "whisper"
 
-    def __init__(self, model: ResolvedModel, *, threads: int = 1,
-                 interim_step_s: float = 0.5) -> None:
+    def __init__(
+        self, model: ResolvedModel, *, threads: int = 1, interim_step_s: float = 0.5
+    ) -> None:
         self.model = model
         self.model_name = model.name
         self.interim_step_s = interim_step_s
@@ -41,8 +42,14 @@ class WhisperEngine:
         self._vad_pool = ThreadPoolExecutor(1, thread_name_prefix="vad")
 
     @classmethod
-    def load(cls, model: str, *, store: ModelStore | None = None, threads: int = 1,
-             interim_step_s: float = 0.5) -> WhisperEngine:
+    def load(
+        cls,
+        model: str,
+        *,
+        store: ModelStore | None = None,
+        threads: int = 1,
+        interim_step_s: float = 0.5,
+    ) -> WhisperEngine:
         resolved = (store or ModelStore()).resolve(model)
         return cls(resolved, threads=threads, interim_step_s=interim_step_s)
 
@@ -99,8 +106,12 @@ class WhisperSession:
                 return await engine.decode(audio, prompt, prefix, params.language)
 
             transcriber = ChannelTranscriber(
-                config, decode=decode, run_vad=run_vad, emit=emit,
-                channel=index, channels=params.channels,
+                config,
+                decode=decode,
+                run_vad=run_vad,
+                emit=emit,
+                channel=index,
+                channels=params.channels,
             )
             transcriber.start()
             assert transcriber._task is not None
