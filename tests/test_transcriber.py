@@ -1,0 +1,138 @@
+"""The streaming logic with a fake decoder and VAD: scheduling, agreement, endpointing, order."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from app.protocol.messages import Results, ServerMessage
+from app.server.asr.decoder import DecodedWord, Decoding
+from app.server.asr.transcriber import ChannelTranscriber, TranscriberConfig
+from tests.conftest import run
+
+RATE = 16000
+
+
+def render(script: list[tuple[str | None, float]]) -> np.ndarray:
+    """Word k is a run of constant amplitude 0.2 + 0.01 k; None is silence."""
+    parts = []
+    for word, seconds in script:
+        level = 0.0 if word is None else 0.2 + 0.01 * int(word[1:])
+        parts.append(np.full(int(seconds * RATE), level, dtype=np.float32))
+    return np.concatenate(parts)
+
+
+class FakeDecoder:
+    """Reads the words back from the amplitude runs; a run cut by the audio's end is unsure."""
+
+    def __init__(self) -> None:
+        self.spans: list[float] = []
+
+    async def __call__(self, audio: np.ndarray, prompt: str, prefix: str) -> Decoding:
+        self.spans.append(len(audio) / RATE)
+        await asyncio.sleep(0)
+        words: list[DecodedWord] = []
+        start = 0
+        values = np.round(audio, 3)
+        for i in range(1, len(values) + 1):
+            if i == len(values) or values[i] != values[i - 1]:
+                level = values[i - 1]
+                if level > 0.1:
+                    k = int(round((level - 0.2) / 0.01))
+                    complete = i < len(values)
+                    text = f" w{k}" if complete else f" w{k}?"
+                    words.append(DecodedWord(text, start / RATE, i / RATE, 0.9))
+                start = i
+        skip = len(prefix.split())
+        return Decoding(tuple(words[skip:]), -0.1, 0.0, 15)
+
+
+class FakeVad:
+    """Speech where the mean level of a 32 ms window is audible; keeps partial windows."""
+
+    def __init__(self) -> None:
+        self.pending = np.zeros(0, dtype=np.float32)
+
+    async def __call__(self, audio: np.ndarray) -> np.ndarray:
+        data = np.concatenate([self.pending, audio])
+        count = len(data) // 512
+        self.pending = data[count * 512 :]
+        windows = data[: count * 512].reshape(count, 512)
+        return np.where(np.abs(windows).mean(axis=1) > 0.05, 0.9, 0.0).astype(np.float32)
+
+
+async def transcribe(
+    audio: np.ndarray, *, live: bool = True, finalize_at: float | None = None, **config: float
+) -> tuple[list[Results], FakeDecoder]:
+    messages: list[ServerMessage] = []
+    decoder = FakeDecoder()
+    transcriber = ChannelTranscriber(
+        TranscriberConfig(**config),
+        decode=decoder,  # type: ignore[arg-type]
+        run_vad=FakeVad(),
+        emit=messages.append,
+    )
+    transcriber.start()
+    step = int(0.1 * RATE)
+    for offset in range(0, len(audio), step):
+        transcriber.feed(audio[offset : offset + step])
+        if finalize_at is not None and abs(offset / RATE - finalize_at) < 0.05:
+            transcriber.finalize()
+        if live:  # let the task keep up, as with real-time audio
+            for _ in range(20):
+                await asyncio.sleep(0)
+    await transcriber.close()
+    return [m for m in messages if isinstance(m, Results)], decoder
+
+
+def words_of(results: list[Results]) -> list[str]:
+    return [w.word for r in results if r.is_final for w in r.words]
+
+
+def test_every_word_settles_once_in_order_with_a_speech_final_per_utterance() -> None:
+    script: list[tuple[str | None, float]] = [(None, 0.5)]
+    for utterance in range(3):
+        script += [(f"w{utterance * 4 + k}", 0.4) for k in range(4)] + [(None, 0.8)]
+    results, _ = run(transcribe(render(script)))
+    assert words_of(results) == [f"w{k}" for k in range(12)]
+    finals = [r for r in results if r.is_final]
+    assert sum(r.speech_final for r in finals) == 3
+    assert any(not r.is_final for r in results), "interims while speech goes on"
+    assert all(a.start <= b.start for a, b in zip(finals, finals[1:], strict=False))
+    assert finals[0].words[0].start == pytest.approx(0.5, abs=0.05)  # audio seconds
+
+
+def test_silence_is_never_decoded() -> None:
+    results, decoder = run(transcribe(np.zeros(20 * RATE, dtype=np.float32)))
+    assert results == [] and decoder.spans == []
+
+
+def test_interims_are_skipped_when_audio_queues_up() -> None:
+    script: list[tuple[str | None, float]] = [(None, 0.5)]
+    for utterance in range(3):
+        script += [(f"w{utterance * 5 + k}", 0.5) for k in range(5)] + [(None, 0.8)]
+    results, decoder = run(transcribe(render(script), live=False))
+    assert len(decoder.spans) == 3  # one final decode per utterance, nothing else
+    assert words_of(results) == [f"w{k}" for k in range(15)]
+    assert all(r.is_final for r in results)
+
+
+def test_a_long_utterance_settles_progressively_and_decodes_stay_short() -> None:
+    script: list[tuple[str | None, float]] = [(None, 0.3)]
+    script += [(f"w{k}", 0.45) for k in range(60)]  # 27 s without a pause
+    script += [(None, 1.0)]
+    results, decoder = run(transcribe(render(script)))
+    finals = [r for r in results if r.is_final]
+    assert words_of(results) == [f"w{k}" for k in range(60)]
+    assert len(finals) > 20 and not any(r.speech_final for r in finals[:-1])
+    assert max(decoder.spans) <= 16.0 + 1.0
+
+
+def test_finalize_settles_the_open_utterance() -> None:
+    script = [(None, 0.3), ("w1", 0.5), ("w2", 0.5), ("w3", 3.0)]
+    results, _ = run(transcribe(render(script), live=False, finalize_at=1.3))
+    finals = [r for r in results if r.is_final]
+    assert finals[0].from_finalize
+    assert words_of(results)[:2] == ["w1", "w2"]
