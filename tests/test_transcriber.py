@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ class FakeDecoder:
             if i == len(values) or values[i] != values[i - 1]:
                 level = values[i - 1]
                 if level > 0.1:
-                    k = int(round((level - 0.2) / 0.01))
+                    k = round((level - 0.2) / 0.01)
                     complete = i < len(values)
                     text = f" w{k}" if complete else f" w{k}?"
                     words.append(DecodedWord(text, start / RATE, i / RATE, 0.9))
@@ -100,7 +101,7 @@ def test_every_word_settles_once_in_order_with_a_speech_final_per_utterance() ->
     finals = [r for r in results if r.is_final]
     assert sum(r.speech_final for r in finals) == 3
     assert any(not r.is_final for r in results), "interims while speech goes on"
-    assert all(a.start <= b.start for a, b in zip(finals, finals[1:], strict=False))
+    assert all(a.start <= b.start for a, b in itertools.pairwise(finals))
     assert finals[0].words[0].start == pytest.approx(0.5, abs=0.05)  # audio seconds
 
 
