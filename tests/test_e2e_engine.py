@@ -141,3 +141,18 @@ def test_a_long_monologue_settles_while_it_goes_on(served: WhisperEngine, eval_d
     assert len(early) >= 5, "words should settle long before the monologue ends"
     assert max(f.duration for f in final_results) < 30
     assert wer(" ".join(reference), final_text(received)) <= 0.30
+
+
+def test_engine_failure_reaches_the_client_as_error_then_1011(
+    served: WhisperEngine, eval_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.errors import EngineError, ServerClosed
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise EngineError("whisper", "out of memory")
+
+    monkeypatch.setattr(served.decoder, "decode", broken)
+    audio = load(eval_dir / "audio/pub_jfk_inaugural_01.flac")
+    with pytest.raises(ServerClosed) as info:
+        with_server(served, lambda url: stream(url, audio))
+    assert info.value.code == 1011 and "out of memory" in info.value.reason

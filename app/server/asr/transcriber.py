@@ -10,7 +10,6 @@ Times are seconds of audio received on this channel.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -82,12 +81,12 @@ class ChannelTranscriber:
         self._last_decode_samples = 0
         self._last_interim = ""
         self._last_word_end = 0.0
-        self.decodes = 0
         self._task: asyncio.Task[None] | None = None
 
     # -- public API (called on the event loop) --------------------------------------------
-    def start(self) -> None:
+    def start(self) -> asyncio.Task[None]:
         self._task = asyncio.get_running_loop().create_task(self._run())
+        return self._task
 
     def feed(self, audio: FloatArray) -> None:
         self._queued_samples += len(audio)
@@ -109,15 +108,6 @@ class ChannelTranscriber:
     @property
     def backlog_s(self) -> float:
         return self._queued_samples / RATE
-
-    @property
-    def done(self) -> bool:
-        return self._task is not None and self._task.done()
-
-    async def wait(self) -> None:
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     # -- the processing task -----------------------------------------------------------
     @property
@@ -186,7 +176,6 @@ class ChannelTranscriber:
         if len(audio) < 0.15 * RATE or end - self._commit_time < 0.1:
             return []
         self._last_decode_samples = self._samples
-        self.decodes += 1
         decoding = await self._decode(audio, _join(self._context[-40:]), _join(self._committed))
         return [
             DecodedWord(w.text, w.start + start, w.end + start, w.probability)

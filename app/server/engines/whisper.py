@@ -113,9 +113,7 @@ class WhisperSession:
                 channel=index,
                 channels=params.channels,
             )
-            transcriber.start()
-            assert transcriber._task is not None
-            transcriber._task.add_done_callback(self._on_channel_done)
+            transcriber.start().add_done_callback(self._on_channel_done)
             self._channels.append(transcriber)
 
     def _on_channel_done(self, task: asyncio.Task[None]) -> None:
@@ -156,7 +154,3 @@ class WhisperSession:
     @property
     def backlog_s(self) -> float:
         return max((t.backlog_s for t in self._channels), default=0.0)
-
-    @property
-    def decodes(self) -> int:
-        return sum(t.decodes for t in self._channels)
