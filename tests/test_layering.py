@@ -56,10 +56,8 @@ def test_protocol_and_domain_are_pure(package: str) -> None:
 def test_only_the_ui_and_the_composition_root_import_qt() -> None:
     def may_use_qt(path: Path) -> bool:
         relative = path.relative_to(APP)
-        return (
-            relative.parts[0] == "ui"
-            or relative.name in COMPOSITION_ROOT
-            and len(relative.parts) == 1
+        return relative.parts[0] == "ui" or (
+            relative.name in COMPOSITION_ROOT and len(relative.parts) == 1
         )
 
     others = [p for p in APP.rglob("*.py") if not may_use_qt(p)]
