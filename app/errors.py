@@ -8,7 +8,8 @@ CaptionError
 │   └── ModelDownloadError       a download failed or was truncated          (model, url, reason)
 ├── AudioError                   audio cannot be read or captured
 │   ├── AudioFormatError         bad PCM, rate or channel layout             (reason)
-│   └── AudioFileError           an audio file cannot be decoded             (path, reason)
+│   ├── AudioFileError           an audio file cannot be decoded             (path, reason)
+│   └── AudioDeviceError         a capture device cannot be opened or died   (device, reason)
 ├── ProtocolError                the peer broke the wire protocol            (close_code, reason)
 │   └── ParamError               a handshake parameter is invalid            (param, value, reason)
 ├── EngineError                  the transcription engine failed             (engine, reason)
@@ -75,6 +76,13 @@ class AudioFileError(AudioError):
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"cannot read audio file {path}: {reason}")
         self.path = path
+        self.reason = reason
+
+
+class AudioDeviceError(AudioError):
+    def __init__(self, device: str, reason: str) -> None:
+        super().__init__(f"{device}: {reason}")
+        self.device = device
         self.reason = reason
 
 

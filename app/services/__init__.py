@@ -1,0 +1,1 @@
+"""Application services: plain asyncio, no Qt (the UI adapts them)."""

@@ -1,0 +1,212 @@
+"""CaptionService: audio source -> streaming client -> transcript and journal. No Qt.
+
+It publishes plain callbacks (state, interim, final); `app/ui/bridge.py` turns them into Qt
+signals. One `run()` is one captioning session; `stop()` ends it gracefully (CloseStream, so
+every word heard becomes final and is journaled before `run()` returns).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from app.audio.base import AudioSource, Block
+from app.client.streamer import StreamClient
+from app.domain.transcript import Segment, Transcript, segment_from_results
+from app.errors import CaptionError
+from app.protocol.messages import Control, Metadata, Results
+from app.protocol.params import StreamParams
+from app.protocol.pcm import encode_pcm
+from app.services.journal import Journal
+
+log = logging.getLogger(__name__)
+FRAME_S = 0.1
+KEEPALIVE_S = 4.0
+
+
+class CaptionState(Enum):
+    IDLE = "Idle"
+    CONNECTING = "Connecting"
+    STREAMING = "Captioning"
+    PAUSED = "Paused"
+    STOPPING = "Finishing"
+    ERROR = "Error"
+
+
+@dataclass
+class CaptionListener:
+    """Plain callables; every default does nothing."""
+
+    state: Callable[[CaptionState, str], None] = lambda state, detail: None
+    interim: Callable[[Segment], None] = lambda segment: None
+    final: Callable[[Segment], None] = lambda segment: None
+
+
+@dataclass
+class SessionFigures:
+    audio_sent_s: float = 0.0
+    latency_s: float | None = None  # audio sent minus the end of the latest result
+    finals: int = 0
+    engine: str = ""
+    model: str = ""
+    started: float = field(default_factory=time.monotonic)
+
+
+class CaptionService:
+    def __init__(
+        self,
+        server_url: str,
+        *,
+        token: str | None = None,
+        transcript: Transcript | None = None,
+        journal: Journal | None = None,
+        listener: CaptionListener | None = None,
+    ) -> None:
+        self.server_url = server_url
+        self.token = token
+        self.transcript = transcript or Transcript()
+        self.journal = journal
+        self.listener = listener or CaptionListener()
+        self.state = CaptionState.IDLE
+        self.figures = SessionFigures()
+        self.source: AudioSource | None = None
+        self._paused = False
+        self._stop = asyncio.Event()
+
+    def _set_state(self, state: CaptionState, detail: str = "") -> None:
+        self.state = state
+        self.listener.state(state, detail)
+
+    @property
+    def running(self) -> bool:
+        return self.state in (
+            CaptionState.CONNECTING,
+            CaptionState.STREAMING,
+            CaptionState.PAUSED,
+            CaptionState.STOPPING,
+        )
+
+    def pause(self) -> None:
+        if self.state is CaptionState.STREAMING:
+            self._paused = True
+            self._set_state(CaptionState.PAUSED)
+
+    def resume(self) -> None:
+        if self.state is CaptionState.PAUSED:
+            self._paused = False
+            self._set_state(CaptionState.STREAMING)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self, source: AudioSource) -> None:
+        """Caption `source` until it ends or stop is requested. Raises CaptionError."""
+        self.source = source
+        self._stop.clear()
+        self._paused = False
+        self.figures = SessionFigures()
+        self._set_state(CaptionState.CONNECTING, source.info.label)
+        try:
+            await source.start()
+            info = source.info
+            params = StreamParams(
+                sample_rate=info.sample_rate,
+                channels=info.channels,
+                multichannel=info.channels > 1,
+                vad_events=False,
+            )
+            async with StreamClient(self.server_url, params, token=self.token) as client:
+                self._set_state(CaptionState.STREAMING, info.label)
+                sender = asyncio.create_task(self._send(client, source))
+                try:
+                    await self._receive(client)
+                finally:
+                    sender.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await sender  # re-raises what the sender failed with
+            failure = getattr(source, "failure", None)
+            self._set_state(CaptionState.IDLE, failure or "")
+        except CaptionError as exc:
+            self._set_state(CaptionState.ERROR, str(exc))
+            raise
+        finally:
+            await source.stop()
+
+    async def stop(self) -> None:
+        self.request_stop()
+
+    async def _send(self, client: StreamClient, source: AudioSource) -> None:
+        frame_samples = int(source.info.sample_rate * FRAME_S)
+        pending: list[Block] = []
+        pending_samples = 0
+        last_sent = time.monotonic()
+        blocks = source.blocks().__aiter__()
+        stop_wait = asyncio.create_task(self._stop.wait())
+        try:
+            while not self._stop.is_set():
+                next_block = asyncio.ensure_future(blocks.__anext__())
+                done, _ = await asyncio.wait(
+                    {next_block, stop_wait}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if next_block not in done:
+                    next_block.cancel()
+                    break
+                try:
+                    block = next_block.result()
+                except StopAsyncIteration:
+                    break
+                if self._paused:
+                    if time.monotonic() - last_sent > KEEPALIVE_S:
+                        await client.send_control(Control.KEEP_ALIVE)
+                        last_sent = time.monotonic()
+                    continue
+                pending.append(block)
+                pending_samples += len(block)
+                if pending_samples >= frame_samples:
+                    await self._send_frame(client, pending, source)
+                    pending, pending_samples = [], 0
+                    last_sent = time.monotonic()
+            if pending:
+                await self._send_frame(client, pending, source)
+            self._set_state(CaptionState.STOPPING)
+            await client.send_control(Control.CLOSE_STREAM)
+        finally:
+            stop_wait.cancel()
+
+    async def _send_frame(
+        self, client: StreamClient, blocks: list[Block], source: AudioSource
+    ) -> None:
+        audio = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+        if audio.ndim == 2 and audio.shape[1] == 1:
+            audio = audio[:, 0]
+        await client.send_audio(encode_pcm(audio))
+        self.figures.audio_sent_s += len(audio) / source.info.sample_rate
+
+    async def _receive(self, client: StreamClient) -> None:
+        labels = self.source.info.channel_labels if self.source else ("",)
+        async for message in client.messages():
+            if isinstance(message, Metadata):
+                self.figures.engine, self.figures.model = message.engine, message.model
+                continue
+            if not isinstance(message, Results):
+                continue
+            label = labels[message.channel] if message.channel < len(labels) else ""
+            if message.words:
+                self.figures.latency_s = self.figures.audio_sent_s - message.words[-1].end
+            final = self.transcript.apply(message, label)
+            if final is not None:
+                self.figures.finals += 1
+                if self.journal is not None:
+                    self.journal.append(final)
+                self.listener.final(final)
+            elif not message.is_final:
+                self.listener.interim(segment_from_results(message, label))
+            else:  # an empty final clears that source's interim line
+                self.listener.interim(Segment("", message.start, message.start, label, False))

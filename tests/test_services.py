@@ -1,0 +1,102 @@
+"""CaptionService and the journal, without Qt: a file replayed into a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.audio.file_source import DecodedAudio
+from app.audio.replay import FileReplaySource
+from app.domain.transcript import Segment
+from app.errors import ServerUnavailable
+from app.server.server import ServerConfig, TranscriptionServer
+from app.services.captioning import CaptionListener, CaptionService, CaptionState
+from app.services.journal import Journal, latest_session, read_journal
+from tests.conftest import run
+from tests.fakes import ScriptedEngine
+
+
+def tone(seconds: float, rate: int = 16000) -> DecodedAudio:
+    t = np.arange(int(seconds * rate)) / rate
+    return DecodedAudio((0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate)
+
+
+def test_journal_is_durable_line_by_line_and_survives_a_torn_line(tmp_path: Path) -> None:
+    journal = Journal.start(tmp_path)
+    journal.append(Segment("hello there", 1.0, 2.0, "You"))
+    journal.append(Segment("general kenobi", 2.5, 3.0, "Others"))
+    with journal.path.open("a") as handle:
+        handle.write('{"text": "torn')  # killed mid-write
+    lines = journal.path.read_text().splitlines()
+    assert json.loads(lines[0]) == {
+        "text": "hello there",
+        "start": 1.0,
+        "end": 2.0,
+        "source": "You",
+        "is_final": True,
+    }
+    assert [s.text for s in read_journal(journal.path)] == ["hello there", "general kenobi"]
+    assert latest_session(tmp_path) == journal.path
+    journal.close()
+    assert Journal.start(tmp_path, when=None).path != journal.path
+
+
+def test_service_captions_a_source_into_transcript_and_journal(tmp_path: Path) -> None:
+    states: list[CaptionState] = []
+    interims: list[str] = []
+
+    async def scenario() -> CaptionService:
+        async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0, token="t")) as server:
+            journal = Journal.start(tmp_path)
+            service = CaptionService(
+                server.url,
+                token="t",
+                journal=journal,
+                listener=CaptionListener(
+                    state=lambda s, d: states.append(s),
+                    interim=lambda seg: interims.append(seg.text),
+                ),
+            )
+            source = FileReplaySource(Path("tone.wav"), speed=20.0, audio=tone(3.0), label="Others")
+            await service.run(source)
+            journal.close()
+            return service
+
+    service = run(scenario())
+    assert service.transcript.text == "w0 w1 w2"
+    assert [s.source for s in service.transcript.finals] == ["Others"]
+    assert read_journal(service.journal.path)[0].text == "w0 w1 w2"  # type: ignore[union-attr]
+    assert states[0] is CaptionState.CONNECTING and states[-1] is CaptionState.IDLE
+    assert CaptionState.STOPPING in states and interims
+    assert service.figures.audio_sent_s == pytest.approx(3.0)
+
+
+def test_stop_mid_stream_still_settles_what_was_heard(tmp_path: Path) -> None:
+    async def scenario() -> CaptionService:
+        async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0)) as server:
+            service = CaptionService(server.url)
+            source = FileReplaySource(Path("tone.wav"), speed=4.0, audio=tone(20.0))
+            task = asyncio.create_task(service.run(source))
+            await asyncio.sleep(0.8)
+            service.request_stop()
+            await task
+            return service
+
+    service = run(scenario())
+    assert 1.0 < service.figures.audio_sent_s < 10.0
+    assert service.transcript.finals and service.state is CaptionState.IDLE
+
+
+def test_dead_server_is_an_error_state_not_a_hang() -> None:
+    states: list[tuple[CaptionState, str]] = []
+    service = CaptionService(
+        "ws://127.0.0.1:9/ws/transcribe",
+        listener=CaptionListener(state=lambda s, d: states.append((s, d))),
+    )
+    with pytest.raises(ServerUnavailable):
+        run(service.run(FileReplaySource(Path("x.wav"), audio=tone(1.0))))
+    assert states[-1][0] is CaptionState.ERROR and "cannot reach" in states[-1][1]
