@@ -15,7 +15,7 @@ from app.domain.transcript import Segment
 from app.errors import ServerUnavailable
 from app.server.server import ServerConfig, TranscriptionServer
 from app.services.captioning import CaptionListener, CaptionService, CaptionState
-from app.services.journal import Journal, latest_session, read_journal
+from app.services.journal import Journal, crashed_sessions, latest_session, read_journal
 from tests.conftest import run
 from tests.fakes import ScriptedEngine
 
@@ -41,8 +41,10 @@ def test_journal_is_durable_line_by_line_and_survives_a_torn_line(tmp_path: Path
     }
     assert [s.text for s in read_journal(journal.path)] == ["hello there", "general kenobi"]
     assert latest_session(tmp_path) == journal.path
+    assert crashed_sessions(tmp_path) == [journal.path]  # still open: a crash would leave it
     journal.close()
-    assert Journal.start(tmp_path, when=None).path != journal.path
+    assert crashed_sessions(tmp_path) == []
+    assert Journal.start(tmp_path).path != journal.path
 
 
 def test_service_captions_a_source_into_transcript_and_journal(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from app.domain.transcript import Segment
 def encode_line(segment: Segment) -> str:
     record = segment.to_dict()
     record["is_final"] = True
+    record["speech_final"] = segment.speech_final
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 

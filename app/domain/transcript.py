@@ -61,26 +61,31 @@ class Transcript:
 
     def utterances(self) -> list[Segment]:
         """Finals joined into utterances (up to each speech_final), for readable exports."""
-        merged: list[Segment] = []
-        open_parts: dict[str, Segment] = {}
-        for segment in self.finals:
-            part = open_parts.get(segment.source)
-            if part is None:
-                part = segment
-            else:
-                part = Segment(
-                    f"{part.text.strip()} {segment.text.strip()}",
-                    part.start,
-                    segment.end,
-                    segment.source,
-                    True,
-                    segment.speech_final,
-                )
-            if segment.speech_final:
-                merged.append(part)
-                open_parts.pop(segment.source, None)
-            else:
-                open_parts[segment.source] = part
-        merged.extend(open_parts.values())
-        merged.sort(key=lambda s: s.start)
-        return merged
+        return join_utterances(self.finals)
+
+
+def join_utterances(finals: list[Segment]) -> list[Segment]:
+    """Join the finals of each source up to its speech_final; in start order."""
+    merged: list[Segment] = []
+    open_parts: dict[str, Segment] = {}
+    for segment in finals:
+        part = open_parts.get(segment.source)
+        if part is None:
+            part = segment
+        else:
+            part = Segment(
+                f"{part.text.strip()} {segment.text.strip()}",
+                part.start,
+                segment.end,
+                segment.source,
+                True,
+                segment.speech_final,
+            )
+        if segment.speech_final:
+            merged.append(part)
+            open_parts.pop(segment.source, None)
+        else:
+            open_parts[segment.source] = part
+    merged.extend(open_parts.values())
+    merged.sort(key=lambda s: s.start)
+    return merged

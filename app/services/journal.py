@@ -19,11 +19,16 @@ def sessions_dir() -> Path:
     return base / "sessions"
 
 
+OPEN_SUFFIX = ".open"  # beside a journal while its session runs: left behind by a crash
+
+
 class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = path.open("a", encoding="utf-8")
+        self._marker = path.with_name(path.name + OPEN_SUFFIX)
+        self._marker.touch()
         self.segments_written = 0
 
     @classmethod
@@ -47,6 +52,7 @@ class Journal:
     def close(self) -> None:
         if not self._handle.closed:
             self._handle.close()
+            self._marker.unlink(missing_ok=True)
 
     @property
     def closed(self) -> bool:
@@ -62,3 +68,16 @@ def latest_session(directory: Path | None = None) -> Path | None:
     directory = directory or sessions_dir()
     files = sorted(directory.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
     return files[-1] if files else None
+
+
+def crashed_sessions(directory: Path | None = None) -> list[Path]:
+    """Journals whose session never closed (the app was killed), oldest first."""
+    directory = directory or sessions_dir()
+    journals = [
+        m.with_name(m.name[: -len(OPEN_SUFFIX)]) for m in directory.glob(f"*.jsonl{OPEN_SUFFIX}")
+    ]
+    return sorted((j for j in journals if j.is_file()), key=lambda p: p.stat().st_mtime)
+
+
+def dismiss_crashed(path: Path) -> None:
+    path.with_name(path.name + OPEN_SUFFIX).unlink(missing_ok=True)

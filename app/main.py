@@ -1,0 +1,131 @@
+"""Composition root of the desktop app: Qt + asyncio (qasync) + the embedded server.
+
+One thread runs both loops. The speech engine loads in a worker thread while the window is
+already up; the embedded server listens on 127.0.0.1 with a random port and token. SIGTERM,
+SIGINT and Quit all go through the same graceful path: captioning stops with CloseStream (so
+pending words become final and are journaled), the journal closes, the server and its
+threads stop, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+os.environ.setdefault("QT_API", "pyside6")  # before qasync picks a binding
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app import APP_NAME, __version__
+
+log = logging.getLogger(__name__)
+
+
+def _install_excepthook() -> None:
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        text = "".join(traceback.format_exception(kind, value, tb))
+        log.error("unexpected error\n%s", text)
+        print(text, file=sys.stderr)
+        if QApplication.instance() is not None and not os.environ.get("CAPTIONIST_NO_DIALOGS"):
+            box = QMessageBox(
+                QMessageBox.Icon.Critical,
+                "Captionist: unexpected error",
+                f"{kind.__name__}: {value}\n\nCaptioning goes on if it can; "
+                "the transcript is autosaved.",
+            )
+            box.setDetailedText(text)
+            box.setModal(False)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.show()
+
+    sys.excepthook = hook
+
+
+async def amain(app: QApplication, file: Path | None) -> int:
+    from app.commands.embedded import embedded_server, load_engine
+    from app.ui.controller import AppController
+    from app.ui.main_window import MainWindow
+    from app.ui.overlay import CaptionOverlay
+    from app.ui.settings_store import SettingsStore
+    from app.ui.transcript_model import TranscriptModel
+
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(
+        lambda _loop, context: log.error(
+            "event loop: %s", context.get("message"), exc_info=context.get("exception")
+        )
+    )
+    store = SettingsStore()
+    model = TranscriptModel()
+    window = MainWindow(model)
+    overlay = CaptionOverlay(store.load_look())
+    controller = AppController(window, overlay, model, store)
+    geometry = store.window_state()
+    if geometry is not None:
+        window.restoreGeometry(geometry)
+    window.show()
+    controller.place_overlay()
+    if controller.settings.show_overlay:
+        overlay.show()
+
+    done = asyncio.Event()
+    controller.quit_finished.connect(done.set)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: controller.quit())
+    # Python runs signal handlers only between bytecodes: wake it while Qt sleeps in C++.
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start(200)
+
+    settings = controller.settings
+    engine = None
+    try:
+        engine = await asyncio.to_thread(load_engine, settings.engine, settings.model)
+    except Exception as exc:  # shown in the window; the app stays usable for old transcripts
+        log.exception("engine failed to load")
+        controller.server_failed(str(exc))
+    try:
+        if engine is None:
+            await done.wait()
+            return 0
+        async with embedded_server(engine) as (url, token):
+            controller.server_ready(url, token, f"{engine.name} · {engine.model_name}")
+            from app.services.journal import crashed_sessions
+
+            crashed = crashed_sessions()
+            if crashed and file is None:
+                controller.offer_restore(crashed[-1])
+            if file is not None:
+                controller._spawn(controller.start_file(file))
+            await done.wait()
+    finally:
+        heartbeat.stop()
+        overlay.close()
+        window.hide()
+        if engine is not None:
+            await engine.aclose()
+    return 0
+
+
+def run_gui(file: Path | None = None) -> int:
+    _install_excepthook()
+    import qasync
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName("Captionist")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName(APP_NAME)
+    QGuiApplication.setDesktopFileName("io.github.captionist.Captionist")
+    app.setQuitOnLastWindowClosed(False)
+    with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+        return runner.run(amain(app, file))

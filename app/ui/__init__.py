@@ -1,0 +1,1 @@
+"""The only Qt code (with app/main.py): bridge, windows, overlay, model, dialogs."""

@@ -1,0 +1,321 @@
+"""Glue between the Qt widgets and the asyncio services (the UI side of the composition root).
+
+Slots stay thin: each starts one coroutine through `_spawn`, which keeps a reference to the
+task and sends any unexpected exception to the excepthook instead of losing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app.audio.base import AudioSource
+from app.audio.both import BothSource
+from app.audio.capture import DeviceSource
+from app.audio.devices import default_device, find_device, list_devices
+from app.audio.replay import FileReplaySource
+from app.domain.export import FORMATS, ExportOptions, export
+from app.domain.transcript import Segment, join_utterances
+from app.errors import AudioDeviceError, CaptionError
+from app.services.captioning import CaptionService
+from app.services.journal import (
+    Journal,
+    crashed_sessions,
+    dismiss_crashed,
+    latest_session,
+    read_journal,
+)
+from app.ui.bridge import CaptionBridge
+from app.ui.main_window import MainWindow
+from app.ui.overlay import CaptionOverlay
+from app.ui.settings_store import SettingsStore
+from app.ui.transcript_model import TranscriptModel
+
+log = logging.getLogger(__name__)
+
+
+class AppController(QObject):
+    quit_finished = Signal()
+
+    def __init__(
+        self,
+        window: MainWindow,
+        overlay: CaptionOverlay,
+        model: TranscriptModel,
+        store: SettingsStore,
+        *,
+        journal_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.window, self.overlay, self.model, self.store = window, overlay, model, store
+        self.settings = store.load_app()
+        self.journal_dir = journal_dir
+        self.server_url: str | None = None
+        self.token: str | None = None
+        self.service: CaptionService | None = None
+        self.journal: Journal | None = None
+        self._run_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._quitting = False
+        self.bridge = CaptionBridge()
+        self.bridge.state_changed.connect(self._state_changed)
+        self.bridge.interim.connect(self._interim)
+        self.bridge.final.connect(self._final)
+        self._meter = QTimer(self)
+        self._meter.setInterval(100)
+        self._meter.timeout.connect(self._update_meter)
+        self._connect_window()
+        index = window.source_combo.findData(self.settings.source)
+        window.source_combo.setCurrentIndex(max(0, index))
+        window.overlay_action.setChecked(self.settings.show_overlay)
+        window.click_action.setChecked(overlay.click_through)
+        window.set_running("IDLE", "loading the speech model…")
+        window.start_action.setEnabled(False)
+        window.open_action.setEnabled(False)
+
+    def _connect_window(self) -> None:
+        w = self.window
+        w.start_requested.connect(lambda kind: self._spawn(self.start_live(kind)))
+        w.file_requested.connect(lambda path: self._spawn(self.start_file(path)))
+        w.pause_requested.connect(self.toggle_pause)
+        w.stop_requested.connect(self.stop)
+        w.export_requested.connect(self.export_dialog)
+        w.restore_requested.connect(self.restore_last)
+        w.overlay_toggled.connect(self.show_overlay)
+        w.click_through_toggled.connect(self.set_click_through)
+        w.quit_requested.connect(self.quit)
+        self.overlay.geometry_changed.connect(self._save_overlay_geometry)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def server_ready(self, url: str, token: str, engine: str) -> None:
+        self.server_url, self.token = url, token
+        self.window.set_engine(engine)
+        self.window.set_running("IDLE", "")
+
+    def server_failed(self, reason: str) -> None:
+        self.window.set_running("ERROR", f"the speech engine did not start: {reason}")
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        exc = None if task.cancelled() else task.exception()
+        if exc is None or isinstance(exc, CaptionError):
+            return  # a CaptionError is already shown as the service's error state
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+
+    # -- captioning -----------------------------------------------------------------------
+    def _live_source(self, kind: str) -> AudioSource:
+        devices = list_devices()
+
+        def pick(kind_: str, saved: str) -> DeviceSource:
+            device = find_device(saved, devices) if saved else None
+            device = device or default_device(
+                "microphone" if kind_ == "microphone" else "system", devices
+            )
+            if device is None:
+                what = "microphone" if kind_ == "microphone" else "system-audio (monitor) source"
+                raise AudioDeviceError(what, f"no {what} found; check your sound settings")
+            return DeviceSource(device)
+
+        if kind == "both":
+            return BothSource(
+                pick("microphone", self.settings.microphone_id),
+                pick("system", self.settings.system_id),
+            )
+        if kind == "microphone":
+            return pick("microphone", self.settings.microphone_id)
+        return pick("system", self.settings.system_id)
+
+    async def start_live(self, kind: str) -> None:
+        self.settings.source = kind
+        self.store.save_app(self.settings)
+        try:
+            source = self._live_source(kind)
+        except AudioDeviceError as exc:
+            self.window.set_running("ERROR", str(exc))
+            return
+        await self._run(source)
+
+    async def start_file(self, path: Path) -> None:
+        await self._run(FileReplaySource(path))
+
+    async def _run(self, source: AudioSource) -> None:
+        if self.server_url is None or (self.service is not None and self.service.running):
+            return
+        if self.journal is None or self.journal.closed:
+            self.journal = Journal.start(self.journal_dir)
+        self.service = CaptionService(
+            self.server_url, token=self.token, journal=self.journal, listener=self.bridge.listener()
+        )
+        self._meter.start()
+        self._run_task = asyncio.current_task()
+        try:
+            await self.service.run(source)
+        except CaptionError as exc:
+            log.warning("captioning stopped: %s", exc)
+        finally:
+            self._meter.stop()
+            self.window.set_level(0.0)
+
+    def toggle_pause(self) -> None:
+        if self.service is None:
+            return
+        if self.service.state.name == "PAUSED":
+            self.service.resume()
+        else:
+            self.service.pause()
+
+    def stop(self) -> None:
+        if self.service is not None:
+            self.service.request_stop()
+
+    async def stop_and_wait(self) -> None:
+        self.stop()
+        task = self._run_task
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=15)
+
+    # -- what the service reports ---------------------------------------------------------
+    def _state_changed(self, state: str, detail: str) -> None:
+        self.window.set_running(state, detail)
+        if state in ("IDLE", "ERROR"):
+            self.overlay.set_interim(Segment("", 0, 0, "", False))
+
+    def _interim(self, segment: Segment) -> None:
+        self.overlay.set_interim(segment)
+        label = f"{segment.source}: " if segment.source and segment.text else ""
+        self.window.set_interim(label + segment.text)
+
+    def _final(self, segment: Segment) -> None:
+        self.model.append(segment)
+        self.overlay.add_final(segment)
+        self.window.set_interim("")
+
+    def _update_meter(self) -> None:
+        service = self.service
+        if service is None or service.source is None:
+            return
+        self.window.set_level(float(getattr(service.source, "level", 0.0)))
+        self.window.set_latency(service.figures.latency_s)
+
+    # -- overlay --------------------------------------------------------------------------
+    def show_overlay(self, visible: bool) -> None:
+        self.settings.show_overlay = visible
+        self.store.save_app(self.settings)
+        self.overlay.setVisible(visible)
+        self.window.overlay_action.setChecked(visible)
+
+    def set_click_through(self, enabled: bool) -> None:
+        self.overlay.set_click_through(enabled)
+        self.window.click_action.setChecked(enabled)
+        look = self.store.load_look()
+        look.click_through = enabled
+        self.store.save_look(look)
+
+    def place_overlay(self) -> None:
+        saved = self.store.overlay_geometry(self.overlay.screen_key())
+        if saved:
+            self.overlay.apply_state(saved)
+            return
+        screen = self.overlay.screen()
+        if screen is not None:
+            area = screen.availableGeometry()
+            width = min(900, int(area.width() * 0.8))
+            self.overlay.setGeometry(
+                area.x() + (area.width() - width) // 2, area.y() + area.height() - 170, width, 130
+            )
+
+    def _save_overlay_geometry(self) -> None:
+        if self.overlay.isVisible():
+            self.store.save_overlay_geometry(self.overlay.screen_key(), self.overlay.dump_state())
+
+    # -- transcript files -----------------------------------------------------------------
+    def export_dialog(self) -> None:
+        filters = ";;".join(f"{fmt.upper()} (*.{fmt})" for fmt in FORMATS)
+        default = Path(self.settings.export_folder) / f"transcript.{self.settings.export_format}"
+        path, chosen = QFileDialog.getSaveFileName(
+            self.window, "Export transcript", str(default), filters
+        )
+        if path:
+            fmt = Path(path).suffix.lstrip(".").lower()
+            if fmt not in FORMATS:
+                fmt = chosen.split(" ")[0].lower()
+                path += f".{fmt}"
+            self.export_to(Path(path), fmt)
+
+    def export_to(self, path: Path, fmt: str) -> bool:
+        text = export(self.model.segments, fmt, ExportOptions(title="Captionist transcript"))
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:  # a full disk or a read-only folder: say so, lose nothing
+            QMessageBox.warning(
+                self.window,
+                "Export failed",
+                f"Could not write {path}:\n{exc.strerror or exc}\n\n"
+                "The transcript is still here and in the autosave journal.",
+            )
+            return False
+        self.settings.export_folder, self.settings.export_format = str(path.parent), fmt
+        self.store.save_app(self.settings)
+        self.window.statusBar().showMessage(f"Exported to {path}", 5000)
+        return True
+
+    def restore_last(self) -> None:
+        sessions = crashed_sessions(self.journal_dir)
+        path = sessions[-1] if sessions else latest_session(self.journal_dir)
+        if path is not None and (self.journal is None or path != self.journal.path):
+            self.restore(path)
+
+    def offer_restore(self, path: Path) -> None:
+        """The last session ended without closing (a crash): offer its transcript back."""
+        count = len(read_journal(path))
+        dismiss_crashed(path)
+        if count == 0:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Restore the last session?",
+            f"Captionist stopped unexpectedly during a session. Its transcript "
+            f"({count} segments) was saved. Restore it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self.window,
+        )
+        box.setModal(False)
+        box.accepted.connect(lambda: self.restore(path))
+        self.restore_box = box
+        box.show()
+
+    def restore(self, path: Path) -> int:
+        segments = join_utterances(read_journal(path))
+        self.model.extend(segments)
+        self.window.statusBar().showMessage(
+            f"Restored {len(segments)} segments from {path.name}", 8000
+        )
+        return len(segments)
+
+    # -- quitting -------------------------------------------------------------------------
+    def quit(self) -> None:
+        if not self._quitting:
+            self._quitting = True
+            self._spawn(self._quit())
+
+    async def _quit(self) -> None:
+        self.window.set_running("STOPPING", "saving the transcript…")
+        await self.stop_and_wait()
+        if self.journal is not None:
+            self.journal.close()
+        self._save_overlay_geometry()
+        self.store.save_window_state(self.window.saveGeometry())
+        self.quit_finished.emit()

@@ -1,0 +1,289 @@
+"""The main window: transcript panel, source picker, start/pause/stop, search, status bar.
+
+It holds no captioning logic: it shows state and emits what the user asked for; the
+controller does the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.transcript import Segment
+from app.ui.transcript_model import SegmentRole, TranscriptFilter, TranscriptModel
+
+SOURCES = (
+    ("system", "System audio (others)"),
+    ("microphone", "Microphone (you)"),
+    ("both", "Both (you and others)"),
+)
+AUDIO_FILTER = "Audio (*.wav *.flac *.mp3 *.ogg *.m4a *.opus *.webm);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    start_requested = Signal(str)  # source kind
+    pause_requested = Signal()
+    stop_requested = Signal()
+    file_requested = Signal(Path)
+    export_requested = Signal()
+    settings_requested = Signal()
+    restore_requested = Signal()
+    overlay_toggled = Signal(bool)
+    click_through_toggled = Signal(bool)
+    about_requested = Signal()
+    quit_requested = Signal()
+
+    def __init__(self, model: TranscriptModel) -> None:
+        super().__init__()
+        self.setWindowTitle("Captionist")
+        self.resize(760, 560)
+        self.model = model
+        self.proxy = TranscriptFilter(model, self)
+        self._follow = True  # autoscroll; paused while the user reads back
+        self._build_actions()
+        self._build_toolbar()
+        self._build_central()
+        self._build_status()
+        self._build_menus()
+        self.set_running("IDLE", "")
+        model.rowsInserted.connect(self._rows_inserted)
+
+    # -- construction ---------------------------------------------------------------------
+    def _action(
+        self,
+        text: str,
+        shortcut: str | QKeySequence.StandardKey | None,
+        slot: Callable[[], object],
+        tip: str = "",
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(
+            f"{tip or text} ({action.shortcut().toString()})" if shortcut else tip or text
+        )
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        self.start_action = self._action("Start", "Ctrl+R", self._start, "Start captioning")
+        self.pause_action = self._action("Pause", "Ctrl+P", self.pause_requested.emit)
+        self.stop_action = self._action("Stop", "Ctrl+.", self.stop_requested.emit)
+        self.open_action = self._action(
+            "Open audio file…",
+            QKeySequence.StandardKey.Open,
+            self._open_file,
+            "Caption a recording",
+        )
+        self.export_action = self._action("Export…", "Ctrl+E", self.export_requested.emit)
+        self.find_action = self._action("Find", QKeySequence.StandardKey.Find, self._find)
+        self.copy_action = self._action("Copy", QKeySequence.StandardKey.Copy, self.copy_selection)
+        self.overlay_action = self._action(
+            "Show captions overlay", "Ctrl+Shift+O", self._overlay_clicked
+        )
+        self.overlay_action.setCheckable(True)
+        self.click_action = self._action(
+            "Click-through overlay", "Ctrl+Shift+T", self._click_through_clicked
+        )
+        self.click_action.setCheckable(True)
+        self.settings_action = self._action(
+            "Settings…", QKeySequence.StandardKey.Preferences, self.settings_requested.emit
+        )
+        self.restore_action = self._action(
+            "Restore last session", None, self.restore_requested.emit
+        )
+        self.quit_action = self._action(
+            "Quit", QKeySequence.StandardKey.Quit, self.quit_requested.emit
+        )
+        self.about_action = self._action("About Captionist", None, self.about_requested.emit)
+        self.addActions([self.find_action, self.copy_action])
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Captioning", self)
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.source_combo = QComboBox(bar)
+        for key, text in SOURCES:
+            self.source_combo.addItem(text, key)
+        self.source_combo.setToolTip("What to caption")
+        bar.addWidget(self.source_combo)
+        for action in (self.start_action, self.pause_action, self.stop_action):
+            bar.addAction(action)
+        bar.addSeparator()
+        bar.addAction(self.open_action)
+        bar.addAction(self.export_action)
+        self.addToolBar(bar)
+
+    def _build_central(self) -> None:
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        self.search = QLineEdit(central)
+        self.search.setPlaceholderText("Search the transcript (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        layout.addWidget(self.search)
+        self.view = QListView(central)
+        self.view.setModel(self.proxy)
+        self.view.setWordWrap(True)
+        self.view.setUniformItemSizes(False)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.view.verticalScrollBar().valueChanged.connect(self._scrolled)
+        layout.addWidget(self.view, 1)
+        row = QHBoxLayout()
+        self.interim_label = QLabel(central)
+        self.interim_label.setWordWrap(True)
+        self.interim_label.setStyleSheet("color: palette(mid); font-style: italic;")
+        row.addWidget(self.interim_label, 1)
+        self.live_button = QPushButton("Jump to live", central)
+        self.live_button.setVisible(False)
+        self.live_button.clicked.connect(self.follow_live)
+        row.addWidget(self.live_button)
+        layout.addLayout(row)
+        self.setCentralWidget(central)
+
+    def _build_status(self) -> None:
+        status = self.statusBar()
+        self.state_label = QLabel()
+        self.engine_label = QLabel()
+        self.latency_label = QLabel()
+        self.level_meter = QProgressBar()
+        self.level_meter.setRange(0, 100)
+        self.level_meter.setTextVisible(False)
+        self.level_meter.setFixedWidth(90)
+        self.level_meter.setToolTip("Input level")
+        status.addWidget(self.state_label, 1)
+        for widget in (self.engine_label, self.latency_label, self.level_meter):
+            status.addPermanentWidget(widget)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        for action in (self.open_action, self.export_action, self.restore_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        captions = menu.addMenu("&Captions")
+        for action in (self.start_action, self.pause_action, self.stop_action):
+            captions.addAction(action)
+        view = menu.addMenu("&View")
+        for action in (self.overlay_action, self.click_action, self.find_action):
+            view.addAction(action)
+        view.addSeparator()
+        view.addAction(self.settings_action)
+        menu.addMenu("&Help").addAction(self.about_action)
+
+    # -- user actions ---------------------------------------------------------------------
+    def _start(self) -> None:
+        self.start_requested.emit(self.source_combo.currentData())
+
+    def _open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Caption a recording", "", AUDIO_FILTER)
+        if path:
+            self.file_requested.emit(Path(path))
+
+    def _overlay_clicked(self) -> None:
+        self.overlay_toggled.emit(self.overlay_action.isChecked())
+
+    def _click_through_clicked(self) -> None:
+        self.click_through_toggled.emit(self.click_action.isChecked())
+
+    def _find(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def selected_segments(self) -> list[Segment]:
+        rows = sorted(self.view.selectionModel().selectedRows(), key=QModelIndex.row)
+        return [self.proxy.data(index, SegmentRole) for index in rows]
+
+    def copy_selection(self) -> None:
+        lines = [
+            self.proxy.data(i, Qt.ItemDataRole.DisplayRole)
+            for i in sorted(self.view.selectionModel().selectedRows(), key=QModelIndex.row)
+        ]
+        if lines:
+            QGuiApplication.clipboard().setText("\n".join(lines))
+
+    def _context_menu(self, position: QPoint) -> None:
+        menu = QMenu(self)
+        menu.addAction(self.copy_action)
+        menu.exec(self.view.viewport().mapToGlobal(position))
+
+    # -- autoscroll -----------------------------------------------------------------------
+    def _scrolled(self, value: int) -> None:
+        bar = self.view.verticalScrollBar()
+        self._follow = value >= bar.maximum() - 4
+        self.live_button.setVisible(not self._follow)
+
+    def _rows_inserted(self) -> None:
+        if self._follow:
+            self.view.scrollToBottom()
+
+    def follow_live(self) -> None:
+        self._follow = True
+        self.live_button.setVisible(False)
+        self.view.scrollToBottom()
+
+    @property
+    def following(self) -> bool:
+        return self._follow
+
+    # -- state shown --------------------------------------------------------------------
+    def set_running(self, state: str, detail: str) -> None:
+        running = state in ("CONNECTING", "STREAMING", "PAUSED", "STOPPING")
+        self.start_action.setEnabled(not running)
+        self.open_action.setEnabled(not running)
+        self.source_combo.setEnabled(not running)
+        self.pause_action.setEnabled(state in ("STREAMING", "PAUSED"))
+        self.pause_action.setText("Resume" if state == "PAUSED" else "Pause")
+        self.stop_action.setEnabled(running)
+        names = {
+            "IDLE": "Ready",
+            "CONNECTING": "Connecting…",
+            "STREAMING": "Captioning",
+            "PAUSED": "Paused",
+            "STOPPING": "Finishing…",
+            "ERROR": "Error",
+        }
+        text = names.get(state, state)
+        self.state_label.setText(f"{text}: {detail}" if detail else text)
+        if state != "STREAMING":
+            self.interim_label.clear()
+
+    def set_interim(self, text: str) -> None:
+        self.interim_label.setText(text)
+
+    def set_engine(self, text: str) -> None:
+        self.engine_label.setText(text)
+
+    def set_latency(self, seconds: float | None) -> None:
+        self.latency_label.setText("" if seconds is None else f"delay {seconds:.1f} s")
+
+    def set_level(self, level: float) -> None:
+        self.level_meter.setValue(int(min(1.0, level * 4) * 100))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # Closing the window hides it when a tray icon exists; the controller decides.
+        self.quit_requested.emit()
+        event.ignore()

@@ -1,0 +1,98 @@
+"""Settings that persist (QSettings): overlay look and place, devices, engine, export folder."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+from app import APP_NAME
+
+
+@dataclass
+class OverlayLook:
+    font_size: int = 26
+    text_color: str = "#ffffff"
+    interim_color: str = "#b9c3cf"
+    background_color: str = "#101418"
+    background_opacity: float = 0.72
+    lines: int = 2
+    fade_after_s: float = 6.0
+    click_through: bool = False
+
+
+@dataclass
+class AppSettings:
+    source: str = "system"  # microphone | system | both
+    microphone_id: str = ""
+    system_id: str = ""
+    engine: str = "whisper"
+    model: str = "tiny.en"
+    language: str = "en"
+    export_folder: str = str(Path.home())
+    export_format: str = "txt"
+    show_overlay: bool = True
+
+
+class SettingsStore:
+    def __init__(self, settings: QSettings | None = None) -> None:
+        self.qsettings = settings or QSettings(APP_NAME, APP_NAME)
+
+    def _load(self, group: str, value: Any) -> Any:
+        self.qsettings.beginGroup(group)
+        try:
+            for field in fields(value):
+                default = getattr(value, field.name)
+                stored = self.qsettings.value(field.name, default)
+                if isinstance(default, bool):
+                    stored = stored in (True, "true", "1", 1)
+                elif isinstance(default, int | float):
+                    try:
+                        stored = type(default)(str(stored))
+                    except (TypeError, ValueError):
+                        stored = default
+                setattr(value, field.name, stored)
+        finally:
+            self.qsettings.endGroup()
+        return value
+
+    def _save(self, group: str, value: Any) -> None:
+        self.qsettings.beginGroup(group)
+        for key, item in asdict(value).items():
+            self.qsettings.setValue(key, item)
+        self.qsettings.endGroup()
+        self.qsettings.sync()
+
+    def load_app(self) -> AppSettings:
+        return self._load("app", AppSettings())  # type: ignore[no-any-return]
+
+    def save_app(self, value: AppSettings) -> None:
+        self._save("app", value)
+
+    def load_look(self) -> OverlayLook:
+        return self._load("overlay", OverlayLook())  # type: ignore[no-any-return]
+
+    def save_look(self, value: OverlayLook) -> None:
+        self._save("overlay", value)
+
+    def overlay_geometry(self, screen_key: str) -> list[int] | None:
+        raw = self.qsettings.value(f"overlay-geometry/{screen_key}")
+        if isinstance(raw, list | tuple) and len(raw) == 4:
+            try:
+                return [int(x) for x in raw]
+            except (TypeError, ValueError):
+                return None
+        return None
+
+    def save_overlay_geometry(self, screen_key: str, rect: list[int]) -> None:
+        self.qsettings.setValue(f"overlay-geometry/{screen_key}", rect)
+        self.qsettings.sync()
+
+    def window_state(self) -> Any:
+        return self.qsettings.value("main/geometry")
+
+    def save_window_state(self, value: Any) -> None:
+        self.qsettings.setValue("main/geometry", value)
+        self.qsettings.sync()
