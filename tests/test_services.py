@@ -38,6 +38,7 @@ def test_journal_is_durable_line_by_line_and_survives_a_torn_line(tmp_path: Path
         "end": 2.0,
         "source": "You",
         "is_final": True,
+        "speech_final": False,
     }
     assert [s.text for s in read_journal(journal.path)] == ["hello there", "general kenobi"]
     assert latest_session(tmp_path) == journal.path
