@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_API", "pyside6")
-import qasync  # noqa: E402
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
-from PySide6.QtGui import QColor  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import qasync
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication
 
-from app.domain.transcript import Segment  # noqa: E402
-from app.ui.main_window import MainWindow  # noqa: E402
-from app.ui.overlay import CaptionOverlay  # noqa: E402
-from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore  # noqa: E402
-from app.ui.transcript_model import SegmentRole, TranscriptModel  # noqa: E402
+from app.domain.transcript import Segment
+from app.ui.main_window import MainWindow
+from app.ui.overlay import CaptionOverlay
+from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
+from app.ui.transcript_model import SegmentRole, TranscriptModel
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_transcript_model_groups_finals_into_utterances(qtmodeltester) -> None: 
     assert model.rowCount() == 4
     first = model.data(model.index(0), SegmentRole)
     assert first.text == "And so my fellow Americans." and first.end == 2.0
-    assert "[00:00]  Others: And so my fellow Americans." == model.data(model.index(0))
+    assert model.data(model.index(0)) == "[00:00]  Others: And so my fellow Americans."
 
 
 def test_overlay_window_flags_and_translucency(qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -218,10 +218,10 @@ def test_main_window_buttons_follow_the_state(qtbot) -> None:  # type: ignore[no
 
 def test_qasync_soak_many_loop_callbacks_with_websocket_traffic(qloop) -> None:  # type: ignore[no-untyped-def]
     """PySide6 6.12 on CPython 3.11 died after a few thousand of these (refcount bug)."""
+    import threading
+
     from websockets.asyncio.client import connect
     from websockets.asyncio.server import serve
-
-    import threading
 
     async def echo(ws) -> None:  # type: ignore[no-untyped-def]
         async for message in ws:
