@@ -71,6 +71,12 @@ async def amain(app: QApplication, file: Path | None) -> int:
     geometry = store.window_state()
     if geometry is not None:
         window.restoreGeometry(geometry)
+    from app.ui.assets import app_icon
+    from app.ui.tray import Tray
+
+    app.setWindowIcon(app_icon())
+    tray = Tray(window)
+    tray.show()
     window.show()
     controller.place_overlay()
     if controller.settings.show_overlay:

@@ -91,6 +91,8 @@ class AppController(QObject):
         w.overlay_toggled.connect(self.show_overlay)
         w.click_through_toggled.connect(self.set_click_through)
         w.quit_requested.connect(self.quit)
+        w.settings_requested.connect(self.settings_dialog)
+        w.about_requested.connect(self.about)
         self.overlay.geometry_changed.connect(self._save_overlay_geometry)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -304,6 +306,25 @@ class AppController(QObject):
             f"Restored {len(segments)} segments from {path.name}", 8000
         )
         return len(segments)
+
+    # -- dialogs --------------------------------------------------------------------------
+    def settings_dialog(self) -> None:
+        from app.ui.dialogs import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self.store.load_look(), list_devices(),
+                                self.window)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+            return
+        self.settings, look = dialog.result_settings()
+        self.store.save_app(self.settings)
+        self.store.save_look(look)
+        self.overlay.apply_look(look)
+        self.window.click_action.setChecked(look.click_through)
+
+    def about(self) -> None:
+        from app.ui.dialogs import about_text
+
+        QMessageBox.about(self.window, "About Captionist", about_text(self.settings.model))
 
     # -- quitting -------------------------------------------------------------------------
     def quit(self) -> None:
