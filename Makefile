@@ -23,10 +23,15 @@ lint: venv
 	$(VENV)/bin/ruff format --check app tests bench
 	$(VENV)/bin/mypy
 
-# Unit and integration tests, then the end-to-end ones (real model, real servers, node).
+# Each Qt platform needs its own process (it is fixed once a QApplication exists):
+# offscreen unit/integration, then end-to-end (real model, servers, node), then the X11 suite
+# (it starts Xvfb + openbox + xcompmgr) and the audio suite (PulseAudio virtual devices).
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 test: lint
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m "not e2e" -q
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m e2e -q
+	QT_QPA_PLATFORM=offscreen $(PYTEST) -m "not e2e and not x11 and not audio"
+	QT_QPA_PLATFORM=offscreen $(PYTEST) -m "e2e and not x11 and not audio"
+	$(PYTEST) tests/x11
+	QT_QPA_PLATFORM=offscreen $(PYTEST) tests/audio
 
 bench: venv
 	$(PY) bench/streaming.py
