@@ -31,7 +31,7 @@ def decode_lines(lines: Iterable[str]) -> list[Segment]:
                     float(record["end"]),
                     str(record.get("source", "")),
                     True,
-                    True,
+                    bool(record.get("speech_final", True)),  # older lines: one per utterance
                 )
             )
         except (ValueError, KeyError, TypeError):

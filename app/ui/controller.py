@@ -64,6 +64,7 @@ class AppController(QObject):
         self._run_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._quitting = False
+        self.last_error = ""
         self.bridge = CaptionBridge()
         self.bridge.state_changed.connect(self._state_changed)
         self.bridge.interim.connect(self._interim)
@@ -262,12 +263,17 @@ class AppController(QObject):
         try:
             path.write_text(text, encoding="utf-8")
         except OSError as exc:  # a full disk or a read-only folder: say so, lose nothing
-            QMessageBox.warning(
-                self.window,
+            self.last_error = f"Could not write {path}: {exc.strerror or exc}"
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
                 "Export failed",
-                f"Could not write {path}:\n{exc.strerror or exc}\n\n"
-                "The transcript is still here and in the autosave journal.",
+                f"{self.last_error}\n\nThe transcript is still here and in the autosave journal.",
+                QMessageBox.StandardButton.Ok,
+                self.window,
             )
+            box.setModal(False)
+            box.show()
+            self.error_box = box
             return False
         self.settings.export_folder, self.settings.export_format = str(path.parent), fmt
         self.store.save_app(self.settings)
@@ -311,8 +317,7 @@ class AppController(QObject):
     def settings_dialog(self) -> None:
         from app.ui.dialogs import SettingsDialog
 
-        dialog = SettingsDialog(self.settings, self.store.load_look(), list_devices(),
-                                self.window)
+        dialog = SettingsDialog(self.settings, self.store.load_look(), list_devices(), self.window)
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
         self.settings, look = dialog.result_settings()

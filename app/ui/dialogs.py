@@ -29,9 +29,17 @@ from app.audio.devices import CaptureDevice
 from app.models.registry import KNOWN_MODELS
 from app.ui.settings_store import AppSettings, OverlayLook
 
-LANGUAGES = (("en", "English"), ("de", "German"), ("fr", "French"), ("es", "Spanish"),
-             ("it", "Italian"), ("pt", "Portuguese"), ("nl", "Dutch"), ("ja", "Japanese"),
-             ("zh", "Chinese"))
+LANGUAGES = (
+    ("en", "English"),
+    ("de", "German"),
+    ("fr", "French"),
+    ("es", "Spanish"),
+    ("it", "Italian"),
+    ("pt", "Portuguese"),
+    ("nl", "Dutch"),
+    ("ja", "Japanese"),
+    ("zh", "Chinese"),
+)
 
 
 class ColourButton(QPushButton):
@@ -43,8 +51,10 @@ class ColourButton(QPushButton):
 
     def _show(self) -> None:
         self.setText(self.colour)
-        self.setStyleSheet(f"background: {self.colour}; color: "
-                           f"{'#000' if QColor(self.colour).lightness() > 128 else '#fff'};")
+        self.setStyleSheet(
+            f"background: {self.colour}; color: "
+            f"{'#000' if QColor(self.colour).lightness() > 128 else '#fff'};"
+        )
 
     def _pick(self) -> None:
         chosen = QColorDialog.getColor(QColor(self.colour), self, "Choose a colour")
@@ -56,8 +66,13 @@ class ColourButton(QPushButton):
 class SettingsDialog(QDialog):
     """Edits copies of the settings; `result_settings()` returns them after Accepted."""
 
-    def __init__(self, app_settings: AppSettings, look: OverlayLook,
-                 devices: list[CaptureDevice], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        app_settings: AppSettings,
+        look: OverlayLook,
+        devices: list[CaptureDevice],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Captionist settings")
         self._app = replace(app_settings)
@@ -67,8 +82,9 @@ class SettingsDialog(QDialog):
         tabs.addTab(self._audio_tab(devices), "Audio")
         tabs.addTab(self._engine_tab(), "Speech engine")
         tabs.addTab(self._files_tab(), "Transcripts")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -80,10 +96,12 @@ class SettingsDialog(QDialog):
         form = QFormLayout(page)
         self.font_size = QSpinBox(minimum=10, maximum=72, value=self._look.font_size)
         self.lines = QSpinBox(minimum=1, maximum=4, value=self._look.lines)
-        self.opacity = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05,
-                                      value=self._look.background_opacity)
-        self.fade = QDoubleSpinBox(minimum=0.0, maximum=60.0, singleStep=0.5,
-                                   value=self._look.fade_after_s, suffix=" s")
+        self.opacity = QDoubleSpinBox(
+            minimum=0.0, maximum=1.0, singleStep=0.05, value=self._look.background_opacity
+        )
+        self.fade = QDoubleSpinBox(
+            minimum=0.0, maximum=60.0, singleStep=0.5, value=self._look.fade_after_s, suffix=" s"
+        )
         self.fade.setSpecialValueText("never")
         self.text_colour = ColourButton(self._look.text_color)
         self.interim_colour = ColourButton(self._look.interim_color)
@@ -119,7 +137,8 @@ class SettingsDialog(QDialog):
         note = QLabel(
             "System audio is what your computer plays: the other people in a call. On Linux it "
             "is the monitor of your output device. On Windows it needs WASAPI loopback and on "
-            "macOS a loopback driver such as BlackHole; both are untested so far.")
+            "macOS a loopback driver such as BlackHole; both are untested so far."
+        )
         note.setWordWrap(True)
         form.addRow(note)
         return page
@@ -137,8 +156,10 @@ class SettingsDialog(QDialog):
         self.language.setCurrentIndex(max(0, self.language.findData(self._app.language)))
         form.addRow("Model", self.model)
         form.addRow("Language", self.language)
-        note = QLabel("English-only models (.en) always caption in English. A new model is "
-                      "used after a restart.")
+        note = QLabel(
+            "English-only models (.en) always caption in English. A new model is "
+            "used after a restart."
+        )
         note.setWordWrap(True)
         form.addRow(note)
         return page
@@ -162,16 +183,23 @@ class SettingsDialog(QDialog):
 
     def result_settings(self) -> tuple[AppSettings, OverlayLook]:
         look = replace(
-            self._look, font_size=self.font_size.value(), lines=self.lines.value(),
-            background_opacity=round(self.opacity.value(), 2), fade_after_s=self.fade.value(),
-            text_color=self.text_colour.colour, interim_color=self.interim_colour.colour,
+            self._look,
+            font_size=self.font_size.value(),
+            lines=self.lines.value(),
+            background_opacity=round(self.opacity.value(), 2),
+            fade_after_s=self.fade.value(),
+            text_color=self.text_colour.colour,
+            interim_color=self.interim_colour.colour,
             background_color=self.background_colour.colour,
             click_through=self.click_through.isChecked(),
         )
         app = replace(
-            self._app, microphone_id=self.microphone.currentData(),
-            system_id=self.system.currentData(), model=self.model.currentData(),
-            language=self.language.currentData(), export_folder=self.export_folder.text(),
+            self._app,
+            microphone_id=self.microphone.currentData(),
+            system_id=self.system.currentData(),
+            model=self.model.currentData(),
+            language=self.language.currentData(),
+            export_folder=self.export_folder.text(),
         )
         return app, look
 

@@ -21,8 +21,12 @@ class Tray(QObject):
         self.show_window.triggered.connect(self._show_window)
         menu.addAction(self.show_window)
         menu.addSeparator()
-        for action in (window.overlay_action, window.click_action, window.start_action,
-                       window.stop_action):
+        for action in (
+            window.overlay_action,
+            window.click_action,
+            window.start_action,
+            window.stop_action,
+        ):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(window.quit_action)

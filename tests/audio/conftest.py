@@ -18,11 +18,15 @@ def virtual_audio() -> Iterator[str]:
     if not SCRIPT.is_file():
         pytest.fail(f"{SCRIPT} not found")
     env = {**os.environ, "VA_DIR": "/tmp/captionist-virtual-audio"}
-    started = subprocess.run(["bash", str(SCRIPT), "start"], env=env, capture_output=True,
-                             text=True, timeout=60)
+    started = subprocess.run(
+        ["bash", str(SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert started.returncode == 0, started.stderr
-    server = next(line.split("=", 1)[1] for line in started.stdout.splitlines()
-                  if line.startswith("PULSE_SERVER="))
+    server = next(
+        line.split("=", 1)[1]
+        for line in started.stdout.splitlines()
+        if line.startswith("PULSE_SERVER=")
+    )
     # PortAudio reads the sound server when sounddevice is first imported: set it now.
     os.environ["PULSE_SERVER"] = server
     os.environ["VA_DIR"] = env["VA_DIR"]

@@ -28,14 +28,15 @@ def play(command: str, clip: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(["bash", str(SCRIPT), command, str(clip)], env=os.environ.copy())
 
 
-async def caption_while_playing(engine: WhisperEngine, source: object,
-                                playbacks: list[tuple[str, Path]]) -> CaptionService:
+async def caption_while_playing(
+    engine: WhisperEngine, source: object, playbacks: list[tuple[str, Path]]
+) -> CaptionService:
     async with TranscriptionServer(engine, ServerConfig(port=0, token="t")) as server:
         service = CaptionService(server.url, token="t")
         task = asyncio.create_task(service.run(source))  # type: ignore[arg-type]
         sides = source.sides if isinstance(source, BothSource) else (source,)
         for _ in range(200):
-            if all(getattr(s, "_first_block").is_set() for s in sides):
+            if all(s._first_block.is_set() for s in sides):
                 break
             await asyncio.sleep(0.05)
         players = [play(command, clip) for command, clip in playbacks]
@@ -50,44 +51,59 @@ async def caption_while_playing(engine: WhisperEngine, source: object,
 @pytest.fixture(scope="module")
 def clips(eval_dir: Path) -> dict[str, tuple[Path, str]]:
     items = manifest(eval_dir)
-    return {key: (eval_dir / items[key]["audio"], items[key]["text_norm"])
-            for key in ("pub_jfk_inaugural_01", "pub_librispeech_session_01")}
+    return {
+        key: (eval_dir / items[key]["audio"], items[key]["text_norm"])
+        for key in ("pub_jfk_inaugural_01", "pub_librispeech_session_01")
+    }
 
 
-def test_system_audio_is_listed_and_captioned(virtual_audio: str, whisper_engine: WhisperEngine,
-                                              clips: dict[str, tuple[Path, str]]) -> None:
+def test_system_audio_is_listed_and_captioned(
+    virtual_audio: str, whisper_engine: WhisperEngine, clips: dict[str, tuple[Path, str]]
+) -> None:
     device = default_device("system")
     assert device is not None and device.label == "System audio"
     assert device.pulse_source == "meeting.monitor"
     clip, reference = clips["pub_librispeech_session_01"]
-    service = run(caption_while_playing(whisper_engine, DeviceSource(device),
-                                        [("play", clip)]), timeout=240)
+    service = run(
+        caption_while_playing(whisper_engine, DeviceSource(device), [("play", clip)]), timeout=240
+    )
     assert wer(reference, service.transcript.text) <= 0.3, service.transcript.text
     assert {s.source for s in service.transcript.finals} == {"Others"}
 
 
-def test_virtual_microphone_is_captioned(virtual_audio: str, whisper_engine: WhisperEngine,
-                                         clips: dict[str, tuple[Path, str]]) -> None:
+def test_virtual_microphone_is_captioned(
+    virtual_audio: str, whisper_engine: WhisperEngine, clips: dict[str, tuple[Path, str]]
+) -> None:
     device = default_device("microphone")
     assert device is not None and device.pulse_source == "virtmic"
     clip, reference = clips["pub_jfk_inaugural_01"]
-    service = run(caption_while_playing(whisper_engine, DeviceSource(device),
-                                        [("feed-mic", clip)]), timeout=240)
+    service = run(
+        caption_while_playing(whisper_engine, DeviceSource(device), [("feed-mic", clip)]),
+        timeout=240,
+    )
     assert wer(reference, service.transcript.text) <= 0.3, service.transcript.text
     assert {s.source for s in service.transcript.finals} == {"You"}
 
 
-def test_both_mode_labels_each_source(virtual_audio: str, whisper_engine: WhisperEngine,
-                                      clips: dict[str, tuple[Path, str]]) -> None:
+def test_both_mode_labels_each_source(
+    virtual_audio: str, whisper_engine: WhisperEngine, clips: dict[str, tuple[Path, str]]
+) -> None:
     mic, system = default_device("microphone"), default_device("system")
     assert mic is not None and system is not None
     mine, my_words = clips["pub_jfk_inaugural_01"]
     theirs, their_words = clips["pub_librispeech_session_01"]
-    service = run(caption_while_playing(
-        whisper_engine, BothSource(DeviceSource(mic), DeviceSource(system)),
-        [("feed-mic", mine), ("play", theirs)]), timeout=240)
-    by_source = {label: " ".join(s.text for s in service.transcript.finals if s.source == label)
-                 for label in ("You", "Others")}
+    service = run(
+        caption_while_playing(
+            whisper_engine,
+            BothSource(DeviceSource(mic), DeviceSource(system)),
+            [("feed-mic", mine), ("play", theirs)],
+        ),
+        timeout=240,
+    )
+    by_source = {
+        label: " ".join(s.text for s in service.transcript.finals if s.source == label)
+        for label in ("You", "Others")
+    }
     assert wer(my_words, by_source["You"]) <= 0.3, by_source
     assert wer(their_words, by_source["Others"]) <= 0.3, by_source
 

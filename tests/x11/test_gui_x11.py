@@ -25,8 +25,13 @@ CLIP = EVAL_DIR / "audio" / "pub_librispeech_session_01.flac"
 
 
 def xdotool(display: str, *args: str) -> str:
-    result = subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display},
-                            capture_output=True, text=True, timeout=10)
+    result = subprocess.run(
+        ["xdotool", *args],
+        env={**os.environ, "DISPLAY": display},
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     return result.stdout.strip()
 
 
@@ -35,21 +40,28 @@ def window_ids(display: str, name: str) -> list[str]:
 
 
 def geometry(display: str, window: str) -> tuple[int, int, int, int]:
-    values = dict(line.split("=") for line in
-                  xdotool(display, "getwindowgeometry", "--shell", window).splitlines())
+    values = dict(
+        line.split("=")
+        for line in xdotool(display, "getwindowgeometry", "--shell", window).splitlines()
+    )
     return int(values["X"]), int(values["Y"]), int(values["WIDTH"]), int(values["HEIGHT"])
 
 
 def screenshot(display: str, name: str) -> np.ndarray:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
-    subprocess.run(["import", "-window", "root", str(path)], check=True, timeout=20,
-                   env={**os.environ, "DISPLAY": display})
+    subprocess.run(
+        ["import", "-window", "root", str(path)],
+        check=True,
+        timeout=20,
+        env={**os.environ, "DISPLAY": display},
+    )
     from PySide6.QtGui import QImage
 
     image = QImage(str(path)).convertToFormat(QImage.Format.Format_RGB888)
     rows = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(  # type: ignore[call-overload]
-        image.height(), image.bytesPerLine())
+        image.height(), image.bytesPerLine()
+    )
     # Copy while the QImage still owns the memory.
     return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
 
@@ -66,11 +78,22 @@ def wait_until(condition, timeout: float, step: float = 0.2):  # type: ignore[no
 
 @pytest.fixture
 def app(display: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
-    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb",
-           "CAPTIONIST_DATA_DIR": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path),
-           "CAPTIONIST_NO_DIALOGS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "app", "gui", "--file", str(CLIP)], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "DISPLAY": display,
+        "QT_QPA_PLATFORM": "xcb",
+        "CAPTIONIST_DATA_DIR": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path),
+        "CAPTIONIST_NO_DIALOGS": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "gui", "--file", str(CLIP)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     yield proc, tmp_path / "data" / "sessions"
     if proc.poll() is None:
         proc.kill()
@@ -95,7 +118,6 @@ def test_main_window_and_overlay_with_captions_stay_on_top_and_sigterm_exits_0(
     # Another window on top of the stack: the overlay must still be seen above it.
     xdotool(display, "windowactivate", "--sync", main[0])
     xdotool(display, "windowraise", main[0])
-    x, y, w, h = geometry(display, main[0])
     xdotool(display, "windowmove", main[0], str(box[0]), str(box[1] - 40))
     time.sleep(1.0)
     shot = screenshot(display, "overlay-above-main-window")

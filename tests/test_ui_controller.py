@@ -1,0 +1,117 @@
+"""The controller offscreen with a real server (scripted engine): captioning a file into the
+panel, overlay and journal; export and its failure; restoring a crashed session; quitting."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_API", "pyside6")
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from app.audio.file_source import DecodedAudio
+from app.audio.replay import FileReplaySource
+from app.domain.transcript import Segment
+from app.server.server import ServerConfig, TranscriptionServer
+from app.services.journal import Journal, crashed_sessions
+from app.ui.controller import AppController
+from app.ui.main_window import MainWindow
+from app.ui.overlay import CaptionOverlay
+from app.ui.settings_store import SettingsStore
+from app.ui.transcript_model import TranscriptModel
+from tests.fakes import ScriptedEngine
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def controller(qtbot, tmp_path: Path) -> Iterator[AppController]:  # type: ignore[no-untyped-def]
+    store = SettingsStore(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    model = TranscriptModel()
+    window = MainWindow(model)
+    overlay = CaptionOverlay(store.load_look())
+    controller = AppController(window, overlay, model, store, journal_dir=tmp_path / "sessions")
+    yield controller
+    window.quit_requested.disconnect()  # closing the window here must not start a quit
+    window.close()
+    overlay.close()
+
+
+def tone(seconds: float) -> DecodedAudio:
+    t = np.arange(int(seconds * 16000)) / 16000
+    return DecodedAudio((0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000)
+
+
+def test_captioning_a_file_fills_panel_overlay_and_journal(
+    controller: AppController, qloop: asyncio.AbstractEventLoop
+) -> None:
+    async def scenario() -> None:
+        async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0, token="k")) as s:
+            controller.server_ready(s.url, "k", "scripted")
+            assert controller.window.start_action.isEnabled()
+            await controller._run(FileReplaySource(Path("talk.wav"), speed=10, audio=tone(4)))
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    assert controller.model.rowCount() == 1
+    assert controller.model.segments[0].text == "w0 w1 w2 w3"
+    assert [t.text for t in controller.overlay.tokens()] == ["w0", "w1", "w2", "w3"]
+    assert controller.journal is not None
+    lines = controller.journal.path.read_text().splitlines()
+    assert json.loads(lines[0])["text"] == "w0 w1 w2 w3"
+    assert controller.window.state_label.text() == "Ready"
+
+
+def test_export_writes_every_format_and_a_full_disk_is_reported(
+    controller: AppController, tmp_path: Path
+) -> None:
+    controller.model.extend([Segment("Hello there.", 0, 1, "You", True, True)])
+    for fmt in ("txt", "srt", "vtt", "json", "md"):
+        assert controller.export_to(tmp_path / f"t.{fmt}", fmt)
+        assert "Hello there." in (tmp_path / f"t.{fmt}").read_text()
+    assert controller.store.load_app().export_format == "md"
+    if Path("/dev/full").exists():
+        assert not controller.export_to(Path("/dev/full"), "txt")
+        assert "No space left" in controller.last_error
+    assert not controller.export_to(tmp_path / "missing-dir" / "t.txt", "txt")
+    assert controller.model.rowCount() == 1  # nothing lost
+
+
+def test_a_crashed_session_is_offered_back(
+    controller: AppController, tmp_path: Path, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    journal = Journal.start(tmp_path / "sessions")
+    journal.append(Segment("before", 0, 1, "Others", True, False))
+    journal.append(Segment("the crash", 1, 2, "Others", True, True))
+    # No close(): as if the app had been killed.
+    (crashed,) = crashed_sessions(tmp_path / "sessions")
+    controller.offer_restore(crashed)
+    assert crashed_sessions(tmp_path / "sessions") == []  # asked once
+    controller.restore_box.accept()
+    assert [s.text for s in controller.model.segments] == ["before the crash"]
+
+
+def test_quit_closes_the_journal_and_reports_done(
+    controller: AppController, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    controller.journal = Journal.start(tmp_path / "sessions")
+    finished: list[bool] = []
+    controller.quit_finished.connect(lambda: finished.append(True))
+    controller.quit()
+    qloop.run_until_complete(asyncio.sleep(0.2))
+    assert finished == [True] and controller.journal.closed
+    assert crashed_sessions(tmp_path / "sessions") == []
