@@ -60,7 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("-o", "--output", type=Path)
     tr.add_argument("--events", type=Path, help="write every message received as JSON lines")
     tr.add_argument("--threads", type=_positive_threads, default=1)
-    tr.add_argument("--interim-step", type=float, default=0.5, help=argparse.SUPPRESS)
 
     sub.add_parser("devices", help="list audio capture devices")
 
@@ -95,7 +94,6 @@ def _dispatch(args: argparse.Namespace) -> int:
             output=args.output,
             events=args.events,
             threads=args.threads,
-            interim_step_s=args.interim_step,
         )
         return asyncio.run(run_transcribe(options))
     if args.command == "models":

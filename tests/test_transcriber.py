@@ -31,7 +31,9 @@ class FakeDecoder:
     def __init__(self) -> None:
         self.spans: list[float] = []
 
-    async def __call__(self, audio: np.ndarray, prompt: str, prefix: str) -> Decoding:
+    async def __call__(
+        self, audio: np.ndarray, prompt: str, prefix: str, beam: int = 1
+    ) -> Decoding:
         self.spans.append(len(audio) / RATE)
         await asyncio.sleep(0)
         words: list[DecodedWord] = []

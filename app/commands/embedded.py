@@ -11,16 +11,12 @@ from app.server.engines.whisper import WhisperEngine
 from app.server.server import ServerConfig, TranscriptionServer
 
 
-def load_engine(
-    engine: str, model: str, *, threads: int = 1, interim_step_s: float = 0.5
-) -> WhisperEngine:
+def load_engine(engine: str, model: str, *, threads: int = 1) -> WhisperEngine:
     if engine != "whisper":
         from app.errors import ConfigError
 
         raise ConfigError(f"engine {engine!r} is not available yet; use --engine whisper")
-    loaded = WhisperEngine.load(
-        model, store=ModelStore(), threads=threads, interim_step_s=interim_step_s
-    )
+    loaded = WhisperEngine.load(model, store=ModelStore(), threads=threads)
     loaded.warm_up()
     return loaded
 

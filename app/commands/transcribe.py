@@ -33,7 +33,6 @@ class TranscribeOptions:
     output: Path | None = None
     events: Path | None = None
     threads: int = 1
-    interim_step_s: float = 0.5
 
 
 class LiveDisplay:
@@ -178,7 +177,6 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
                 options.engine,
                 options.model,
                 threads=options.threads,
-                interim_step_s=options.interim_step_s,
             )
             try:
                 async with embedded_server(engine) as (url, token):

@@ -145,6 +145,7 @@ class WhisperDecoder:
         prefix: str = "",
         language: str = "en",
         word_timestamps: bool = True,
+        beam_size: int = 1,
     ) -> Decoding:
         """Transcribe `audio`, continuing after the forced text `prefix` (settled words heard
         in this same audio), with `prompt` as earlier context. Returns only the new words,
@@ -154,16 +155,25 @@ class WhisperDecoder:
             raise EngineError("whisper", f"decode of {seconds:.1f} s exceeds {MAX_WINDOW_S} s")
         tokenizer = self._tokenizer(language)
         window = window_for(seconds)
-        decoding = self._decode_once(audio, tokenizer, prompt, prefix, window, word_timestamps)
+        decoding = self._decode_once(
+            audio, tokenizer, prompt, prefix, window, word_timestamps, beam_size
+        )
         if window < MAX_WINDOW_S and compression_ratio(decoding.text) > 2.4:
             # A repetition loop: the full window is the most robust second try.
             decoding = self._decode_once(
-                audio, tokenizer, prompt, prefix, MAX_WINDOW_S, word_timestamps
+                audio, tokenizer, prompt, prefix, MAX_WINDOW_S, word_timestamps, beam_size
             )
         return decoding
 
     def _decode_once(  # type: ignore[no-untyped-def]
-        self, audio, tokenizer, prompt: str, prefix: str, window: int, word_timestamps: bool
+        self,
+        audio,
+        tokenizer,
+        prompt: str,
+        prefix: str,
+        window: int,
+        word_timestamps: bool,
+        beam_size: int = 1,
     ) -> Decoding:
         seconds = len(audio) / SAMPLE_RATE
         encoded = self._encode(audio, window)
@@ -180,7 +190,7 @@ class WhisperDecoder:
         result = self.model.generate(
             encoded,
             [sequence],
-            beam_size=1,
+            beam_size=beam_size,
             max_length=min(MAX_TEXT_TOKENS, len(sequence) + budget),
             return_scores=True,
             return_no_speech_prob=True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 
@@ -31,11 +32,11 @@ class WhisperEngine:
     name = "whisper"
 
     def __init__(
-        self, model: ResolvedModel, *, threads: int = 1, interim_step_s: float = 0.5
+        self, model: ResolvedModel, *, threads: int = 1, tuning: TranscriberConfig | None = None
     ) -> None:
         self.model = model
         self.model_name = model.name
-        self.interim_step_s = interim_step_s
+        self.tuning = tuning or TranscriberConfig()
         self.decoder = WhisperDecoder(model.path, threads=threads)
         self._vad_session = SileroSession.shared()
         self._decode_pool = ThreadPoolExecutor(1, thread_name_prefix="whisper-decode")
@@ -48,10 +49,10 @@ class WhisperEngine:
         *,
         store: ModelStore | None = None,
         threads: int = 1,
-        interim_step_s: float = 0.5,
+        tuning: TranscriberConfig | None = None,
     ) -> WhisperEngine:
         resolved = (store or ModelStore()).resolve(model)
-        return cls(resolved, threads=threads, interim_step_s=interim_step_s)
+        return cls(resolved, threads=threads, tuning=tuning)
 
     def warm_up(self) -> None:
         """One decode so the first caption does not pay for lazy initialisation."""
@@ -66,11 +67,15 @@ class WhisperEngine:
     def open_session(self, params: StreamParams, emit: Emit) -> WhisperSession:
         return WhisperSession(self, params, emit)
 
-    async def decode(self, audio: FloatArray, prompt: str, prefix: str, language: str) -> Decoding:
+    async def decode(
+        self, audio: FloatArray, prompt: str, prefix: str, language: str, beam: int
+    ) -> Decoding:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self._decode_pool,
-            lambda: self.decoder.decode(audio, prompt=prompt, prefix=prefix, language=language),
+            lambda: self.decoder.decode(
+                audio, prompt=prompt, prefix=prefix, language=language, beam_size=beam
+            ),
         )
 
     async def run_vad(self, vad: StreamingVad, audio: FloatArray) -> FloatArray:
@@ -86,13 +91,13 @@ class WhisperSession:
         self._engine = engine
         self._emit = emit
         self._closed = False
-        config = TranscriberConfig(
+        config = replace(
+            engine.tuning,
             endpointing_s=(params.endpointing_ms or 1000) / 1000,
             speech_final=params.endpointing_ms is not None,
             utterance_end_s=(params.utterance_end_ms / 1000) if params.utterance_end_ms else None,
             vad_events=params.vad_events,
             interim_results=params.interim_results,
-            interim_step_s=engine.interim_step_s,
         )
         self._resamplers = [StreamResampler(params.sample_rate) for _ in range(params.channels)]
         self._channels: list[ChannelTranscriber] = []
@@ -102,8 +107,8 @@ class WhisperSession:
             async def run_vad(audio: FloatArray, vad: StreamingVad = vad) -> FloatArray:
                 return await engine.run_vad(vad, audio)
 
-            async def decode(audio: FloatArray, prompt: str, prefix: str) -> Decoding:
-                return await engine.decode(audio, prompt, prefix, params.language)
+            async def decode(audio: FloatArray, prompt: str, prefix: str, beam: int) -> Decoding:
+                return await engine.decode(audio, prompt, prefix, params.language, beam)
 
             transcriber = ChannelTranscriber(
                 config,
