@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import threading
@@ -23,7 +22,13 @@ import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evalset import load_items
-from streaming import CAPTIONIST, ROOT, free_port, proc_cpu, proc_rss_mb, start_server
+from streaming import (
+    free_port,
+    proc_cpu,
+    proc_rss_mb,
+    start_server,
+    transcribe_realtime,
+)
 
 
 def looped_audio(minutes: float) -> np.ndarray:
@@ -67,22 +72,7 @@ def main() -> int:
     sampler.start()
     cpu0 = proc_cpu(server.pid)
     try:
-        subprocess.run(
-            [
-                *CAPTIONIST,
-                "transcribe",
-                str(wav),
-                "--server",
-                f"ws://127.0.0.1:{port}/ws/transcribe",
-                "--realtime",
-                "--events",
-                str(events),
-            ],
-            cwd=ROOT,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        transcribe_realtime(wav, f"ws://127.0.0.1:{port}/ws/transcribe", events)
         cpu = proc_cpu(server.pid) - cpu0
         sampler.join(timeout=5)
     finally:

@@ -69,6 +69,26 @@ def start_server(port: int, model: str, threads: int) -> subprocess.Popen[bytes]
     raise SystemExit("server did not start")
 
 
+def transcribe_realtime(audio: Path, url: str, events: Path) -> None:
+    """The CLI contract: `captionist transcribe AUDIO --server URL --realtime --events F`."""
+    subprocess.run(
+        [
+            *CAPTIONIST,
+            "transcribe",
+            str(audio),
+            "--server",
+            url,
+            "--realtime",
+            "--events",
+            str(events),
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def proc_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -179,22 +199,7 @@ def main() -> int:
         cpu0 = proc_cpu(server.pid)
         for n, item in enumerate(items, 1):
             events = args.out / f"{item.id}.events.jsonl"
-            subprocess.run(
-                [
-                    *CAPTIONIST,
-                    "transcribe",
-                    str(item.audio),
-                    "--server",
-                    url,
-                    "--realtime",
-                    "--events",
-                    str(events),
-                ],
-                cwd=ROOT,
-                check=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            transcribe_realtime(item.audio, url, events)
             audio_total += item.duration
             run = analyse(item, events, reference[item.id])
             runs.append(run)

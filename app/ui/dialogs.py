@@ -42,6 +42,12 @@ LANGUAGES = (
 )
 
 
+def _note(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
 class ColourButton(QPushButton):
     def __init__(self, colour: str) -> None:
         super().__init__()
@@ -134,13 +140,13 @@ class SettingsDialog(QDialog):
         self.system = self._device_combo(devices, "system", self._app.system_id)
         form.addRow("Microphone (you)", self.microphone)
         form.addRow("System audio (others)", self.system)
-        note = QLabel(
-            "System audio is what your computer plays: the other people in a call. On Linux it "
-            "is the monitor of your output device. On Windows it needs WASAPI loopback and on "
-            "macOS a loopback driver such as BlackHole; both are untested so far."
+        form.addRow(
+            _note(
+                "System audio is what your computer plays: the other people in a call. On Linux it "
+                "is the monitor of your output device. On Windows it needs WASAPI loopback and on "
+                "macOS a loopback driver such as BlackHole; both are untested so far."
+            )
         )
-        note.setWordWrap(True)
-        form.addRow(note)
         return page
 
     def _engine_tab(self) -> QWidget:
@@ -156,12 +162,12 @@ class SettingsDialog(QDialog):
         self.language.setCurrentIndex(max(0, self.language.findData(self._app.language)))
         form.addRow("Model", self.model)
         form.addRow("Language", self.language)
-        note = QLabel(
-            "English-only models (.en) always caption in English. A new model is "
-            "used after a restart."
+        form.addRow(
+            _note(
+                "English-only models (.en) always caption in English. A new model "
+                "is used after a restart."
+            )
         )
-        note.setWordWrap(True)
-        form.addRow(note)
         return page
 
     def _files_tab(self) -> QWidget:
