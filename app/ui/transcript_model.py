@@ -27,6 +27,7 @@ class TranscriptModel(QAbstractListModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._segments: list[Segment] = []
+        self._display: list[str] = []  # rendered once: search filters 20,000 rows by it
         self._open_rows: dict[str, int] = {}  # source -> row of its open utterance
 
     def rowCount(self, parent: Index = _ROOT) -> int:
@@ -37,8 +38,7 @@ class TranscriptModel(QAbstractListModel):
             return None
         segment = self._segments[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            label = f"{segment.source}: " if segment.source else ""
-            return f"[{_short_clock(segment.start)}]  {label}{segment.text.strip()}"
+            return self._display[index.row()]
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{segment.start:.2f}-{segment.end:.2f} s"
         if role == SegmentRole:
@@ -49,7 +49,7 @@ class TranscriptModel(QAbstractListModel):
         row = self._open_rows.get(segment.source)
         if row is not None:
             head = self._segments[row]
-            self._segments[row] = Segment(
+            self._segments[row] = merged = Segment(
                 f"{head.text.strip()} {segment.text.strip()}",
                 head.start,
                 segment.end,
@@ -57,12 +57,14 @@ class TranscriptModel(QAbstractListModel):
                 True,
                 segment.speech_final,
             )
+            self._display[row] = _render(merged)
             index = self.index(row)
             self.dataChanged.emit(index, index)
         else:
             row = len(self._segments)
             self.beginInsertRows(QModelIndex(), row, row)
             self._segments.append(segment)
+            self._display.append(_render(segment))
             self.endInsertRows()
         if segment.speech_final:
             self._open_rows.pop(segment.source, None)
@@ -77,17 +79,24 @@ class TranscriptModel(QAbstractListModel):
         first = len(self._segments)
         self.beginInsertRows(QModelIndex(), first, first + len(segments) - 1)
         self._segments.extend(segments)
+        self._display.extend(_render(s) for s in segments)
         self.endInsertRows()
 
     def clear(self) -> None:
         self.beginResetModel()
         self._segments = []
+        self._display = []
         self._open_rows.clear()
         self.endResetModel()
 
     @property
     def segments(self) -> list[Segment]:
         return list(self._segments)
+
+
+def _render(segment: Segment) -> str:
+    label = f"{segment.source}: " if segment.source else ""
+    return f"[{_short_clock(segment.start)}]  {label}{segment.text.strip()}"
 
 
 class TranscriptFilter(QSortFilterProxyModel):
