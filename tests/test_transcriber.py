@@ -31,9 +31,7 @@ class FakeDecoder:
     def __init__(self) -> None:
         self.spans: list[float] = []
 
-    async def __call__(
-        self, audio: np.ndarray, prompt: str, prefix: str, beam: int = 1
-    ) -> Decoding:
+    async def __call__(self, audio: np.ndarray, prompt: str, prefix: str) -> Decoding:
         self.spans.append(len(audio) / RATE)
         await asyncio.sleep(0)
         words: list[DecodedWord] = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.protocol.messages import Results
@@ -39,7 +38,6 @@ def segment_from_results(results: Results, source: str = "") -> Segment:
 class Transcript:
     finals: list[Segment] = field(default_factory=list)
     interims: dict[str, Segment] = field(default_factory=dict)
-    listeners: list[Callable[[Segment], None]] = field(default_factory=list)
 
     def apply(self, results: Results, source: str = "") -> Segment | None:
         """Take one Results message; return the final segment it added, if any."""
@@ -51,8 +49,6 @@ class Transcript:
         if not segment.text.strip():
             return None
         self.finals.append(segment)
-        for listener in self.listeners:
-            listener(segment)
         return segment
 
     @property

@@ -139,9 +139,6 @@ class CaptionService:
         finally:
             await source.stop()
 
-    async def stop(self) -> None:
-        self.request_stop()
-
     async def _send(self, client: StreamClient, source: AudioSource) -> None:
         frame_samples = int(source.info.sample_rate * FRAME_S)
         pending: list[Block] = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from app.domain.transcript import Segment
 from app.services.captioning import CaptionListener, CaptionState
 
 
@@ -18,7 +17,3 @@ class CaptionBridge(QObject):
 
     def _state(self, state: CaptionState, detail: str) -> None:
         self.state_changed.emit(state.name, detail)
-
-
-def segment_text(segment: Segment) -> str:
-    return segment.text.strip()

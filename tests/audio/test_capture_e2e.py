@@ -35,10 +35,8 @@ async def caption_while_playing(
         service = CaptionService(server.url, token="t")
         task = asyncio.create_task(service.run(source))  # type: ignore[arg-type]
         sides = source.sides if isinstance(source, BothSource) else (source,)
-        for _ in range(200):
-            if all(s._first_block.is_set() for s in sides):
-                break
-            await asyncio.sleep(0.05)
+        # PortAudio's first callback can take seconds: play only once both sides are live.
+        await asyncio.wait_for(asyncio.gather(*(s.wait_first_block() for s in sides)), 10)
         players = [play(command, clip) for command, clip in playbacks]
         for player in players:
             await asyncio.to_thread(player.wait, 120)

@@ -20,26 +20,6 @@ def normalise(word: str) -> str:
     return _NON_WORD.sub("", word.lower())
 
 
-def drop_repeated_prefix(
-    committed: Sequence[DecodedWord], words: Sequence[DecodedWord], max_ngram: int = 5
-) -> list[DecodedWord]:
-    """Drop leading words that repeat the tail of what was committed just before them.
-
-    A decode that starts at the commit point can re-hear the end of the last committed word.
-    """
-    tail = [normalise(w.text) for w in committed[-max_ngram:]]
-    head = [normalise(w.text) for w in words[:max_ngram]]
-    for n in range(min(len(tail), len(head)), 0, -1):
-        if tail[-n:] == head[:n] and words[n - 1].start < _cut_slack(committed):
-            return list(words[n:])
-    return list(words)
-
-
-def _cut_slack(committed: Sequence[DecodedWord]) -> float:
-    # Only words heard right at the cut can be echoes of committed ones.
-    return committed[-1].end + 1.0 if committed else float("-inf")
-
-
 @dataclass
 class LocalAgreement:
     previous: list[DecodedWord]

@@ -23,7 +23,7 @@ from app.server.asr.decoder import MAX_WINDOW_S, DecodedWord, Decoding
 from app.server.asr.endpointer import Endpointer, SilenceTimeout, SpeechEnd, SpeechStart
 
 RATE = 16000
-Decode = Callable[[FloatArray, str, str, int], Awaitable[Decoding]]  # audio, prompt, prefix, beam
+Decode = Callable[[FloatArray, str, str], Awaitable[Decoding]]  # audio, prompt, prefix
 RunVad = Callable[[FloatArray], Awaitable[FloatArray]]
 Emit = Callable[[ServerMessage], None]
 
@@ -41,8 +41,6 @@ class TranscriberConfig:
     preroll_s: float = 0.25
     tail_s: float = 0.2
     commit_age_s: float = 1.0
-    final_beam: int = 1  # beam size of the decode that ends an utterance
-    interim_beam: int = 1
     force_commit_s: float = 10.0
     context_gap_s: float = 2.0  # pauses up to this keep the previous words as audio context
     context_span_s: float = 10.0  # ... while the decode would still start this recently
@@ -185,19 +183,14 @@ class ChannelTranscriber:
         b = max(a, round(end * RATE) - self._audio_start)
         return self._audio[a:b]
 
-    async def _decode_span(self, end: float, *, final: bool = False) -> list[DecodedWord]:
+    async def _decode_span(self, end: float) -> list[DecodedWord]:
         """The words after the settled ones, decoding from the anchor to `end`."""
         start = self._anchor
         audio = self._slice(start, end)
         if len(audio) < 0.15 * RATE or end - self._commit_time < 0.1:
             return []
         self._last_decode_samples = self._samples
-        decoding = await self._decode(
-            audio,
-            _join(self._context[-40:]),
-            _join(self._committed),
-            self.config.final_beam if final else self.config.interim_beam,
-        )
+        decoding = await self._decode(audio, _join(self._context[-40:]), _join(self._committed))
         return [
             DecodedWord(w.text, w.start + start, w.end + start, w.probability)
             for w in decoding.words
@@ -249,7 +242,7 @@ class ChannelTranscriber:
             return
         end = min(speech_end + self.config.tail_s, self._now)
         start = self._commit_time
-        words = await self._decode_span(end, final=True) if end > start else []
+        words = await self._decode_span(end) if end > start else []
         if words or self._utterance_settled:
             self._emit_final(
                 words,

@@ -67,15 +67,11 @@ class WhisperEngine:
     def open_session(self, params: StreamParams, emit: Emit) -> WhisperSession:
         return WhisperSession(self, params, emit)
 
-    async def decode(
-        self, audio: FloatArray, prompt: str, prefix: str, language: str, beam: int
-    ) -> Decoding:
+    async def decode(self, audio: FloatArray, prompt: str, prefix: str, language: str) -> Decoding:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self._decode_pool,
-            lambda: self.decoder.decode(
-                audio, prompt=prompt, prefix=prefix, language=language, beam_size=beam
-            ),
+            lambda: self.decoder.decode(audio, prompt=prompt, prefix=prefix, language=language),
         )
 
     async def run_vad(self, vad: StreamingVad, audio: FloatArray) -> FloatArray:
@@ -107,8 +103,8 @@ class WhisperSession:
             async def run_vad(audio: FloatArray, vad: StreamingVad = vad) -> FloatArray:
                 return await engine.run_vad(vad, audio)
 
-            async def decode(audio: FloatArray, prompt: str, prefix: str, beam: int) -> Decoding:
-                return await engine.decode(audio, prompt, prefix, params.language, beam)
+            async def decode(audio: FloatArray, prompt: str, prefix: str) -> Decoding:
+                return await engine.decode(audio, prompt, prefix, params.language)
 
             transcriber = ChannelTranscriber(
                 config,
