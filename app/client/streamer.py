@@ -36,12 +36,16 @@ class StreamClient:
         *,
         token: str | None = None,
         open_timeout: float = 10.0,
+        ping_interval: float = 20.0,
+        ping_timeout: float = 20.0,
     ) -> None:
         self.base_url = url
         self.url = stream_url(url, params)
         self.params = params
         self.token = token
         self.open_timeout = open_timeout
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
         self._ws: ClientConnection | None = None
 
     async def __aenter__(self) -> StreamClient:
@@ -52,8 +56,9 @@ class StreamClient:
                 additional_headers=headers,
                 open_timeout=self.open_timeout,
                 max_size=1 << 22,
-                ping_interval=20,
-                ping_timeout=20,
+                ping_interval=self.ping_interval,
+                ping_timeout=self.ping_timeout,
+                close_timeout=2,  # a dead peer must not hold up the reconnect
             )
         except InvalidStatus as exc:
             raise _rejected(self.base_url, exc) from exc
@@ -71,6 +76,11 @@ class StreamClient:
     ) -> None:
         if self._ws is not None:
             await self._ws.close()
+
+    async def abort(self) -> None:
+        """End the connection after a local failure (the receiver then sees it closed)."""
+        if self._ws is not None:
+            await self._ws.close(1011, "client failure")
 
     @property
     def ws(self) -> ClientConnection:

@@ -6,19 +6,32 @@ import asyncio
 import json
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from app.audio.file_source import DecodedAudio, read_audio
-from app.client.streamer import StreamClient
+from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
+from app.client.ring import Gap
 from app.domain.export import ExportOptions, export
 from app.domain.transcript import Transcript
-from app.protocol.messages import Control, Metadata, Results, ServerMessage, Warning
+from app.protocol.messages import Metadata, Results, ServerMessage, Warning
 from app.protocol.params import StreamParams
 from app.protocol.pcm import chunk_bytes, encode_pcm
 
 FRAME_S = 0.1  # about 100 ms a frame, as Deepgram recommends
+FILE_AHEAD_S = 5.0  # how far a file may run ahead of what the server has taken
+# A server that is down at the start is most likely a wrong URL: say so at once. Once
+# streaming, ride out outages for up to two minutes.
+CLI_LINK = LinkConfig(first_connect_give_up_s=0.0, give_up_after_s=120.0)
+
+
+@dataclass
+class StreamOutcome:
+    stream: ReconnectingStream = field(init=False)
+    metadata: Metadata | None = None
+    gaps: list[Gap] = field(default_factory=list)
 
 
 @dataclass
@@ -103,45 +116,72 @@ async def stream_audio(
     *,
     realtime: bool,
     events: EventLog,
-    on_message: Any,
-) -> Metadata | None:
-    """Send the audio (paced or as fast as the socket takes it), then CloseStream."""
+    on_message: Callable[[ServerMessage], None],
+    link: LinkConfig | None = None,
+    status: IO[str] = sys.stderr,
+) -> StreamOutcome:
+    """Send the audio (paced, or as fast as the server keeps up), then CloseStream.
+
+    The stream survives lost connections (see ReconnectingStream); its states go to `status`.
+    """
     params = StreamParams(sample_rate=audio.sample_rate)
+    outcome = StreamOutcome()
+
+    def on_state(state: LinkState, detail: str) -> None:
+        if state is LinkState.FAILED:
+            return  # the command's error line says why
+        if state is LinkState.RECONNECTING:
+            print(f"captionist: {state.value}{': ' + detail if detail else ''}", file=status)
+        elif state is LinkState.STREAMING and outcome.stream.stats.connects > 1:
+            print("captionist: streaming again", file=status)
+
+    def on_gap(gap: Gap) -> None:
+        outcome.gaps.append(gap)
+        print(
+            f"captionist: {gap.length_s:.1f} s of audio lost at {gap.start_s:.1f} s "
+            "(the ring buffer overflowed while disconnected)",
+            file=status,
+        )
+
+    stream = ReconnectingStream(
+        url, params, token=token, config=link or CLI_LINK, on_state=on_state, on_gap=on_gap
+    )
+    outcome.stream = stream
     pcm = encode_pcm(audio.samples)
     step = chunk_bytes(audio.sample_rate, 1, FRAME_S)
-    metadata: Metadata | None = None
-    async with StreamClient(url, params, token=token) as client:
+    bytes_per_s = 2 * audio.sample_rate
 
-        async def send() -> None:
-            events.started()
-            t0 = time.monotonic()
-            for offset in range(0, len(pcm), step):
-                frame = pcm[offset : offset + step]
-                if realtime:
-                    due = t0 + offset / (2 * audio.sample_rate)
-                    delay = due - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                await client.send_audio(frame)
-                events.audio_sent = (offset + len(frame)) / (2 * audio.sample_rate)
-            if realtime:  # the last frame covers audio up to its end, as a live source would
-                delay = t0 + len(pcm) / (2 * audio.sample_rate) - time.monotonic()
+    async def produce() -> None:
+        events.started()
+        t0 = time.monotonic()
+        for offset in range(0, len(pcm), step):
+            frame = pcm[offset : offset + step]
+            if realtime:
+                delay = t0 + offset / bytes_per_s - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            await client.send_control(Control.CLOSE_STREAM)
+            else:  # a file can wait: hold back rather than let the ring overflow
+                await stream.wait_unsent_below(FILE_AHEAD_S)
+            stream.push(frame)
+            events.audio_sent = (offset + len(frame)) / bytes_per_s
+        if realtime:  # the last frame covers audio up to its end, as a live source would
+            delay = t0 + len(pcm) / bytes_per_s - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        stream.finish()
 
-        sender = asyncio.create_task(send())
-        try:
-            async for raw, message in client.frames():
-                events.write(raw)
-                if isinstance(message, Metadata):
-                    metadata = message
-                if message is not None:
-                    on_message(message)
-            await sender
-        finally:
-            sender.cancel()
-    return metadata
+    producer = asyncio.create_task(produce())
+    try:
+        async for raw, message in stream.frames():
+            events.write(raw)
+            if isinstance(message, Metadata):
+                outcome.metadata = message
+            if message is not None:
+                on_message(message)
+        await producer
+    finally:
+        producer.cancel()
+    return outcome
 
 
 async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) -> int:
@@ -162,7 +202,7 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
     started = time.monotonic()
     try:
         if options.server:
-            metadata = await stream_audio(
+            outcome = await stream_audio(
                 audio,
                 options.server,
                 options.token,
@@ -180,7 +220,7 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
             )
             try:
                 async with embedded_server(engine) as (url, token):
-                    metadata = await stream_audio(
+                    outcome = await stream_audio(
                         audio,
                         url,
                         token,
@@ -194,6 +234,8 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
         display.end_line()
         events.close()
     elapsed = time.monotonic() - started
+    for gap in outcome.gaps:
+        transcript.add_gap(gap.start_s, gap.length_s)
     if options.output is not None or export_to_stdout:
         fmt = options.fmt or (options.output.suffix.lstrip(".").lower() if options.output else "")
         text = export(
@@ -205,8 +247,19 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
             options.output.write_text(text, encoding="utf-8")
         else:
             out.write(text)
+    metadata = outcome.metadata
     model = f"{metadata.engine} {metadata.model}" if metadata else "?"
+    stats = outcome.stream.stats
+    lost = outcome.stream.lost_s
+    faults = ""
+    if stats.connects > 1 or lost:
+        outage = max(stats.outages, default=0.0)
+        faults = (
+            f"; {stats.connects - 1} reconnects, longest outage {outage:.1f} s, "
+            f"{stats.replayed_s:.1f} s replayed, {lost:.1f} s lost"
+        )
     print(
-        f"captioned {audio.duration:.1f} s of audio in {elapsed:.1f} s ({model})", file=sys.stderr
+        f"captioned {audio.duration:.1f} s of audio in {elapsed:.1f} s ({model}){faults}",
+        file=sys.stderr,
     )
     return 0

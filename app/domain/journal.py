@@ -32,6 +32,7 @@ def decode_lines(lines: Iterable[str]) -> list[Segment]:
                     str(record.get("source", "")),
                     True,
                     bool(record.get("speech_final", True)),  # older lines: one per utterance
+                    float(record.get("gap_s", 0.0)),
                 )
             )
         except (ValueError, KeyError, TypeError):

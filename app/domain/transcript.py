@@ -15,15 +15,32 @@ class Segment:
     source: str = ""
     is_final: bool = True
     speech_final: bool = False
+    gap_s: float = 0.0  # > 0: a marker for audio that was lost, not speech
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        record: dict[str, object] = {
             "text": self.text,
             "start": round(self.start, 3),
             "end": round(self.end, 3),
             "source": self.source,
             "is_final": self.is_final,
         }
+        if self.gap_s:
+            record["gap_s"] = round(self.gap_s, 3)
+        return record
+
+
+def gap_segment(start: float, length: float) -> Segment:
+    """The transcript's marker for audio that never reached a server (a ring overflow)."""
+    return Segment(
+        f"[gap: {length:.1f} s of audio not captioned]",
+        start,
+        start + length,
+        "",
+        True,
+        True,
+        gap_s=length,
+    )
 
 
 def segment_from_results(results: Results, source: str = "") -> Segment:
@@ -51,9 +68,15 @@ class Transcript:
         self.finals.append(segment)
         return segment
 
+    def add_gap(self, start: float, length: float) -> Segment:
+        segment = gap_segment(start, length)
+        self.finals.append(segment)
+        return segment
+
     @property
     def text(self) -> str:
-        return " ".join(s.text.strip() for s in self.finals if s.text.strip())
+        """The words heard (gap markers left out)."""
+        return " ".join(s.text.strip() for s in self.finals if s.text.strip() and not s.gap_s)
 
     def utterances(self) -> list[Segment]:
         """Finals joined into utterances (up to each speech_final), for readable exports."""
@@ -65,6 +88,9 @@ def join_utterances(finals: list[Segment]) -> list[Segment]:
     merged: list[Segment] = []
     open_parts: dict[str, Segment] = {}
     for segment in finals:
+        if segment.gap_s:
+            merged.append(segment)  # a marker is never joined to speech
+            continue
         part = open_parts.get(segment.source)
         if part is None:
             part = segment

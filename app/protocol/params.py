@@ -28,6 +28,9 @@ class StreamParams:
     vad_events: bool = False
     language: str = "en"
     model: str | None = None
+    # Our extension: stream time of this connection's first sample (a client resuming after a
+    # reconnect). The server counts and logs it; timestamps stay per connection, as Deepgram's.
+    stream_offset_s: float = 0.0
 
     @property
     def bytes_per_frame(self) -> int:
@@ -52,6 +55,8 @@ class StreamParams:
             query["vad_events"] = "true"
         if self.model:
             query["model"] = self.model
+        if self.stream_offset_s > 0:
+            query["stream_offset"] = f"{self.stream_offset_s:.4f}"
         return query
 
 
@@ -153,6 +158,15 @@ def parse_params(query: QueryValues) -> StreamParams:
     if model is not None:
         model = model.strip() or None
 
+    stream_offset_s = 0.0
+    if (raw := _single(query, "stream_offset")) is not None:
+        try:
+            stream_offset_s = float(raw.strip())
+        except ValueError:
+            raise ParamError("stream_offset", raw, "must be seconds (a number >= 0)") from None
+        if not 0 <= stream_offset_s < 1e7:
+            raise ParamError("stream_offset", raw, "must be seconds (a number >= 0)")
+
     return StreamParams(
         encoding="linear16",
         sample_rate=sample_rate,
@@ -164,4 +178,5 @@ def parse_params(query: QueryValues) -> StreamParams:
         vad_events=vad_events,
         language=language,
         model=model,
+        stream_offset_s=stream_offset_s,
     )

@@ -75,6 +75,11 @@ class ConnectionHandler:
                 await self.connection.send(item)
 
     async def run(self) -> None:
+        log.info(
+            "session %s opened at stream offset %.2f s",
+            self.stats.request_id,
+            self.params.stream_offset_s,
+        )
         self._engine_session = self.engine.open_session(self.params, self._emit)
         writer = asyncio.create_task(self._writer())
         try:
@@ -131,6 +136,9 @@ class ConnectionHandler:
             channels=self.params.channels,
             model=self.engine.model_name,
             engine=self.engine.name,
+            extra={
+                "stream_end": round(self.params.stream_offset_s + self.session.audio_seconds, 4)
+            },
         )
 
 

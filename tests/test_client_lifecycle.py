@@ -1,0 +1,184 @@
+"""ReconnectingStream against real servers on loopback: restarts, outages, blackholes.
+
+The ClockEngine names every second of stream audio ("s0", "s1", ...), so a transcript with
+nothing missing and nothing doubled is exactly the list of seconds sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import pytest
+
+from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
+from app.client.ring import Gap
+from app.errors import HandshakeRejected
+from app.protocol.messages import Results
+from app.protocol.params import StreamParams
+from app.server.server import ServerConfig, TranscriptionServer
+from tests.conftest import run
+from tests.fakes import ClockEngine
+from tests.netfaults import TcpProxy
+
+FRAME = b"\x10\x00" * 1600  # 100 ms at 16 kHz
+FAST = LinkConfig(backoff_initial_s=0.05, backoff_cap_s=0.2, give_up_after_s=30)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.states: list[tuple[float, LinkState, str]] = []
+        self.gaps: list[Gap] = []
+        self.finals: list[Results] = []
+
+    def state(self, state: LinkState, detail: str) -> None:
+        self.states.append((time.monotonic(), state, detail))
+
+    def stream(self, url: str, config: LinkConfig = FAST, **kw: object) -> ReconnectingStream:
+        return ReconnectingStream(
+            url, StreamParams(), config=config, on_state=self.state, on_gap=self.gaps.append, **kw
+        )
+
+    async def collect(self, stream: ReconnectingStream) -> None:
+        async for message in stream.messages():
+            if isinstance(message, Results) and message.is_final and message.transcript:
+                self.finals.append(message)
+
+    @property
+    def words(self) -> list[str]:
+        return [w.word for r in self.finals for w in r.words]
+
+    def first(self, state: LinkState) -> float:
+        return next(t for t, s, _ in self.states if s is state)
+
+
+async def server_on(engine: ClockEngine, port: int, **config: object) -> TranscriptionServer:
+    server = TranscriptionServer(engine, ServerConfig(port=port, **config))  # type: ignore[arg-type]
+    await server.start()
+    return server
+
+
+def test_server_restarts_lose_no_word_and_keep_one_clock() -> None:
+    async def scenario() -> tuple[Recorder, ReconnectingStream, ClockEngine]:
+        engine, port, rec = ClockEngine(), free_port(), Recorder()
+        server = await server_on(engine, port)
+        stream = rec.stream(f"ws://127.0.0.1:{port}/ws/transcribe")
+        collector = asyncio.create_task(rec.collect(stream))
+        for i in range(120):  # 12 s of audio at 5x real time
+            stream.push(FRAME)
+            await asyncio.sleep(0.02)
+            if i in (35, 80):  # the server goes away (1001) and is back 0.6 s later
+                await server.close()
+                await asyncio.sleep(0.6)
+                server = await server_on(engine, port)
+        stream.finish()
+        await collector
+        await server.close()
+        return rec, stream, engine
+
+    rec, stream, engine = run(scenario())
+    assert rec.words == [f"s{k}" for k in range(12)]
+    for k, final in enumerate(rec.finals):  # stream time, not connection time
+        assert final.words[0].start == pytest.approx(k + 0.2, abs=1e-6)
+    assert stream.stats.connects == 3 and len(stream.stats.outages) == 2
+    assert stream.lost_s == 0 and rec.gaps == []
+    # What was in flight was replayed, so the server got at least all 12 s.
+    assert engine.audio_received_s >= 12.0
+    assert [s for _, s, _ in rec.states].count(LinkState.RECONNECTING) >= 2
+    assert rec.states[-1][1] is LinkState.CLOSED
+
+
+def test_five_minutes_offline_with_a_60s_ring_reports_240s_lost() -> None:
+    async def scenario() -> tuple[Recorder, ReconnectingStream, ClockEngine]:
+        engine, port, rec = ClockEngine(), free_port(), Recorder()
+        config = LinkConfig(ring_s=60, backoff_initial_s=0.05, backoff_cap_s=0.1)
+        stream = rec.stream(f"ws://127.0.0.1:{port}/ws/transcribe", config)
+        collector = asyncio.create_task(rec.collect(stream))
+        for _ in range(3000):  # 5 minutes captured while no server is up
+            stream.push(FRAME)
+        held_bytes = stream.ring.held_bytes
+        await asyncio.sleep(0.3)
+        assert stream.state is LinkState.CONNECTING
+        server = await server_on(engine, port)
+        stream.finish()
+        await collector
+        await server.close()
+        assert held_bytes == 60 * 16000 * 2  # memory bounded by the ring
+        return rec, stream, engine
+
+    rec, stream, engine = run(scenario())
+    assert stream.lost_s == 240.0
+    assert rec.gaps == [Gap(0.0, 240.0)]
+    assert engine.audio_received_s == 60.0
+    assert rec.words == [f"s{k}" for k in range(240, 300)]
+
+
+def test_a_blackholed_connection_is_noticed_within_10s_and_nothing_is_lost() -> None:
+    async def scenario() -> tuple[Recorder, ReconnectingStream, float]:
+        engine, rec = ClockEngine(), Recorder()
+        server = await server_on(engine, 0)
+        async with TcpProxy(server.port) as proxy:
+            stream = rec.stream(
+                f"ws://127.0.0.1:{proxy.port}/ws/transcribe",
+                LinkConfig(backoff_initial_s=0.1),  # default ping settings: the claim itself
+            )
+            collector = asyncio.create_task(rec.collect(stream))
+            blackholed_at = 0.0
+            for i in range(160):  # 16 s in real time
+                stream.push(FRAME)
+                await asyncio.sleep(0.1)
+                if i == 30:
+                    assert proxy.blackhole_existing() == 1
+                    blackholed_at = time.monotonic()
+            stream.finish()
+            await collector
+        await server.close()
+        return rec, stream, rec.first(LinkState.RECONNECTING) - blackholed_at
+
+    rec, stream, noticed_after = run(scenario(), timeout=90)
+    assert noticed_after <= 10.0
+    assert rec.words == [f"s{k}" for k in range(16)]
+    assert stream.stats.connects == 2
+
+
+def test_a_refused_token_fails_at_once_without_retrying() -> None:
+    async def scenario() -> Recorder:
+        rec = Recorder()
+        server = await server_on(ClockEngine(), 0, token="right")
+        stream = ReconnectingStream(
+            server.url, StreamParams(), token="wrong", config=FAST, on_state=rec.state
+        )
+        stream.push(FRAME)
+        with pytest.raises(HandshakeRejected) as info:
+            await rec.collect(stream)
+        assert info.value.status == 401
+        await server.close()
+        return rec
+
+    rec = run(scenario())
+    assert [s for _, s, _ in rec.states] == [LinkState.FAILED]
+
+
+def test_keepalive_holds_a_silent_session_open() -> None:
+    async def scenario() -> ReconnectingStream:
+        engine, rec = ClockEngine(), Recorder()
+        server = await server_on(engine, 0, idle_timeout_s=0.6)
+        stream = rec.stream(server.url, LinkConfig(keepalive_s=0.2))
+        collector = asyncio.create_task(rec.collect(stream))
+        stream.push(FRAME * 10)
+        await asyncio.sleep(2.0)  # paused: no audio, well past the idle timeout
+        stream.push(FRAME * 10)
+        stream.finish()
+        await collector
+        await server.close()
+        assert rec.words == ["s0", "s1"]
+        return stream
+
+    assert run(scenario()).stats.connects == 1
