@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from app.audio.file_source import DecodedAudio
 from app.audio.replay import FileReplaySource
+from app.client.lifecycle import LinkConfig
 from app.domain.transcript import Segment
 from app.errors import ServerUnavailable
 from app.server.server import ServerConfig, TranscriptionServer
@@ -94,12 +96,48 @@ def test_stop_mid_stream_still_settles_what_was_heard(tmp_path: Path) -> None:
     assert service.transcript.finals and service.state is CaptionState.IDLE
 
 
-def test_dead_server_is_an_error_state_not_a_hang() -> None:
+def test_dead_server_is_retried_then_an_error_state_not_a_hang() -> None:
     states: list[tuple[CaptionState, str]] = []
     service = CaptionService(
         "ws://127.0.0.1:9/ws/transcribe",
         listener=CaptionListener(state=lambda s, d: states.append((s, d))),
+        link=LinkConfig(backoff_initial_s=0.05, backoff_cap_s=0.1, give_up_after_s=0.5),
     )
     with pytest.raises(ServerUnavailable):
         run(service.run(FileReplaySource(Path("x.wav"), audio=tone(1.0))))
+    retries = [d for s, d in states if s is CaptionState.CONNECTING and "retrying in" in d]
+    assert len(retries) >= 2
     assert states[-1][0] is CaptionState.ERROR and "cannot reach" in states[-1][1]
+
+
+def test_audio_lost_while_the_server_is_down_becomes_a_gap_marker(tmp_path: Path) -> None:
+    """A 1 s ring and a server that comes up 2.5 s into a live source: the transcript and
+    the journal say how much audio was not captioned, and captioning goes on."""
+    finals: list[Segment] = []
+
+    async def scenario() -> CaptionService:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        journal = Journal.start(tmp_path)
+        service = CaptionService(
+            f"ws://127.0.0.1:{port}/ws/transcribe",
+            journal=journal,
+            listener=CaptionListener(final=finals.append),
+            link=LinkConfig(ring_s=1.0, backoff_initial_s=0.05, backoff_cap_s=0.1),
+        )
+        running = asyncio.create_task(service.run(FileReplaySource(Path("x"), audio=tone(5.0))))
+        await asyncio.sleep(2.5)
+        async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=port)):
+            await running
+        journal.close()
+        return service
+
+    service = run(scenario())
+    gaps = [s for s in finals if s.gap_s]
+    assert len(gaps) == 1 and gaps[0].start == 0.0
+    assert 1.0 <= gaps[0].gap_s <= 2.5 and "not captioned" in gaps[0].text
+    assert service.figures.lost_s == gaps[0].gap_s
+    journaled = read_journal(latest_session(tmp_path) or Path())
+    assert any(s.gap_s == gaps[0].gap_s for s in journaled)
+    assert any(s.text and not s.gap_s for s in finals)  # the rest was captioned

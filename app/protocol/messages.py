@@ -145,6 +145,24 @@ def encode(message: ServerMessage) -> str:
     return json.dumps(message.to_dict(), separators=(",", ":"), ensure_ascii=False)
 
 
+PROVIDER_FAILOVER = "PROVIDER_FAILOVER"
+PROVIDER_FAILBACK = "PROVIDER_FAILBACK"
+_SWITCHED = "switched to "
+
+
+def provider_switch(code: str, live_engine: str, reason: str) -> Warning:
+    """The Warning a server sends when a session moves to another engine."""
+    return Warning(code, f"{_SWITCHED}{live_engine}: {reason}")
+
+
+def live_engine_of(warning: Warning) -> str | None:
+    """Which engine is live after a provider switch warning (None for other warnings)."""
+    if warning.code not in (PROVIDER_FAILOVER, PROVIDER_FAILBACK):
+        return None
+    text = warning.message.removeprefix(_SWITCHED)
+    return text.split(": ", 1)[0] or None
+
+
 class Control(Enum):
     """Text messages a client may send."""
 

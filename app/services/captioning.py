@@ -18,23 +18,24 @@ from enum import Enum
 import numpy as np
 
 from app.audio.base import AudioSource, Block
-from app.client.streamer import StreamClient
+from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
+from app.client.ring import Gap
 from app.domain.transcript import Segment, Transcript, segment_from_results
 from app.errors import CaptionError
-from app.protocol.messages import Control, Metadata, Results
+from app.protocol.messages import Metadata, Results, Warning
 from app.protocol.params import StreamParams
 from app.protocol.pcm import encode_pcm
 from app.services.journal import Journal
 
 log = logging.getLogger(__name__)
 FRAME_S = 0.1
-KEEPALIVE_S = 4.0
 
 
 class CaptionState(Enum):
     IDLE = "Idle"
     CONNECTING = "Connecting"
     STREAMING = "Captioning"
+    RECONNECTING = "Reconnecting"
     PAUSED = "Paused"
     STOPPING = "Finishing"
     ERROR = "Error"
@@ -47,6 +48,7 @@ class CaptionListener:
     state: Callable[[CaptionState, str], None] = lambda state, detail: None
     interim: Callable[[Segment], None] = lambda segment: None
     final: Callable[[Segment], None] = lambda segment: None
+    warning: Callable[[str, str], None] = lambda code, message: None
 
 
 @dataclass
@@ -54,6 +56,7 @@ class SessionFigures:
     audio_sent_s: float = 0.0
     latency_s: float | None = None  # audio sent minus the end of the latest result
     finals: int = 0
+    lost_s: float = 0.0
     engine: str = ""
     model: str = ""
     started: float = field(default_factory=time.monotonic)
@@ -68,6 +71,7 @@ class CaptionService:
         transcript: Transcript | None = None,
         journal: Journal | None = None,
         listener: CaptionListener | None = None,
+        link: LinkConfig | None = None,
     ) -> None:
         self.server_url = server_url
         self.token = token
@@ -77,6 +81,8 @@ class CaptionService:
         self.state = CaptionState.IDLE
         self.figures = SessionFigures()
         self.source: AudioSource | None = None
+        self.link = link or LinkConfig()
+        self.stream: ReconnectingStream | None = None
         self._paused = False
         self._stop = asyncio.Event()
 
@@ -89,6 +95,7 @@ class CaptionService:
         return self.state in (
             CaptionState.CONNECTING,
             CaptionState.STREAMING,
+            CaptionState.RECONNECTING,
             CaptionState.PAUSED,
             CaptionState.STOPPING,
         )
@@ -107,7 +114,11 @@ class CaptionService:
         self._stop.set()
 
     async def run(self, source: AudioSource) -> None:
-        """Caption `source` until it ends or stop is requested. Raises CaptionError."""
+        """Caption `source` until it ends or stop is requested. Raises CaptionError.
+
+        A lost server connection does not end the run: audio waits in the stream's ring
+        buffer and the state shows Reconnecting until it is back (or the stream gives up).
+        """
         self.source = source
         self._stop.clear()
         self._paused = False
@@ -122,15 +133,22 @@ class CaptionService:
                 multichannel=info.channels > 1,
                 vad_events=False,
             )
-            async with StreamClient(self.server_url, params, token=self.token) as client:
-                self._set_state(CaptionState.STREAMING, info.label)
-                sender = asyncio.create_task(self._send(client, source))
-                try:
-                    await self._receive(client)
-                finally:
-                    sender.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await sender  # re-raises what the sender failed with
+            stream = ReconnectingStream(
+                self.server_url,
+                params,
+                token=self.token,
+                config=self.link,
+                on_state=self._link_state,
+                on_gap=self._gap,
+            )
+            self.stream = stream
+            sender = asyncio.create_task(self._send(stream, source))
+            try:
+                await self._receive(stream)
+            finally:
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sender  # re-raises what the sender failed with
             failure = getattr(source, "failure", None)
             self._set_state(CaptionState.IDLE, failure or "")
         except CaptionError as exc:
@@ -139,11 +157,27 @@ class CaptionService:
         finally:
             await source.stop()
 
-    async def _send(self, client: StreamClient, source: AudioSource) -> None:
+    def _link_state(self, state: LinkState, detail: str) -> None:
+        if state is LinkState.RECONNECTING:
+            self._set_state(CaptionState.RECONNECTING, detail)
+        elif state is LinkState.STREAMING and not self._stop.is_set():
+            label = self.source.info.label if self.source else ""
+            self._set_state(CaptionState.PAUSED if self._paused else CaptionState.STREAMING, label)
+        elif state is LinkState.CONNECTING and detail:
+            self._set_state(CaptionState.CONNECTING, detail)
+
+    def _gap(self, gap: Gap) -> None:
+        segment = self.transcript.add_gap(gap.start_s, gap.length_s)
+        self.figures.lost_s += gap.length_s
+        if self.journal is not None:
+            self.journal.append(segment)
+        self.listener.final(segment)
+
+    async def _send(self, stream: ReconnectingStream, source: AudioSource) -> None:
+        """Captured audio into the stream (never blocks); paused audio is not sent."""
         frame_samples = int(source.info.sample_rate * FRAME_S)
         pending: list[Block] = []
         pending_samples = 0
-        last_sent = time.monotonic()
         blocks = source.blocks().__aiter__()
         stop_wait = asyncio.create_task(self._stop.wait())
         try:
@@ -160,37 +194,34 @@ class CaptionService:
                 except StopAsyncIteration:
                     break
                 if self._paused:
-                    if time.monotonic() - last_sent > KEEPALIVE_S:
-                        await client.send_control(Control.KEEP_ALIVE)
-                        last_sent = time.monotonic()
-                    continue
+                    continue  # the stream sends KeepAlive while nothing comes
                 pending.append(block)
                 pending_samples += len(block)
                 if pending_samples >= frame_samples:
-                    await self._send_frame(client, pending, source)
+                    self._push(stream, pending, source)
                     pending, pending_samples = [], 0
-                    last_sent = time.monotonic()
             if pending:
-                await self._send_frame(client, pending, source)
+                self._push(stream, pending, source)
             self._set_state(CaptionState.STOPPING)
-            await client.send_control(Control.CLOSE_STREAM)
+            stream.finish()
         finally:
             stop_wait.cancel()
 
-    async def _send_frame(
-        self, client: StreamClient, blocks: list[Block], source: AudioSource
-    ) -> None:
+    def _push(self, stream: ReconnectingStream, blocks: list[Block], source: AudioSource) -> None:
         audio = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
         if audio.ndim == 2 and audio.shape[1] == 1:
             audio = audio[:, 0]
-        await client.send_audio(encode_pcm(audio))
+        stream.push(encode_pcm(audio))
         self.figures.audio_sent_s += len(audio) / source.info.sample_rate
 
-    async def _receive(self, client: StreamClient) -> None:
+    async def _receive(self, stream: ReconnectingStream) -> None:
         labels = self.source.info.channel_labels if self.source else ("",)
-        async for message in client.messages():
+        async for message in stream.messages():
             if isinstance(message, Metadata):
                 self.figures.engine, self.figures.model = message.engine, message.model
+                continue
+            if isinstance(message, Warning):
+                self.listener.warning(message.code, message.message)
                 continue
             if not isinstance(message, Results):
                 continue

@@ -24,6 +24,7 @@ from app.audio.replay import FileReplaySource
 from app.domain.export import FORMATS, ExportOptions, export
 from app.domain.transcript import Segment, join_utterances
 from app.errors import AudioDeviceError, CaptionError
+from app.protocol.messages import Warning, live_engine_of
 from app.services.captioning import CaptionService
 from app.services.journal import (
     Journal,
@@ -67,6 +68,7 @@ class AppController(QObject):
         self.last_error = ""
         self.bridge = CaptionBridge()
         self.bridge.state_changed.connect(self._state_changed)
+        self.bridge.warning.connect(self._warning)
         self.bridge.interim.connect(self._interim)
         self.bridge.final.connect(self._final)
         self._meter = QTimer(self)
@@ -195,6 +197,14 @@ class AppController(QObject):
         self.window.set_running(state, detail)
         if state in ("IDLE", "ERROR"):
             self.overlay.set_interim(Segment("", 0, 0, "", False))
+
+    def _warning(self, code: str, message: str) -> None:
+        """Server warnings; a provider switch changes which engine is live."""
+        log.info("server warning %s: %s", code, message)
+        live = live_engine_of(Warning(code, message))
+        if live is not None:
+            self.window.set_engine(live)
+        self.window.statusBar().showMessage(message, 10_000)
 
     def _interim(self, segment: Segment) -> None:
         self.overlay.set_interim(segment)

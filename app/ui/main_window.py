@@ -265,7 +265,7 @@ class MainWindow(QMainWindow):
 
     # -- state shown --------------------------------------------------------------------
     def set_running(self, state: str, detail: str) -> None:
-        running = state in ("CONNECTING", "STREAMING", "PAUSED", "STOPPING")
+        running = state in ("CONNECTING", "STREAMING", "RECONNECTING", "PAUSED", "STOPPING")
         self.start_action.setEnabled(not running)
         self.open_action.setEnabled(not running)
         self.source_combo.setEnabled(not running)
@@ -276,6 +276,7 @@ class MainWindow(QMainWindow):
             "IDLE": "Ready",
             "CONNECTING": "Connecting…",
             "STREAMING": "Captioning",
+            "RECONNECTING": "Reconnecting (audio is kept)",
             "PAUSED": "Paused",
             "STOPPING": "Finishing…",
             "ERROR": "Error",
