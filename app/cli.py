@@ -48,6 +48,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads", type=_positive_threads, default=1, help="CPU threads per decode (default 1)"
     )
     serve.add_argument("--idle-timeout", type=float, default=20.0)
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback --host without a token (anyone on the network may use it)",
+    )
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin allowed besides http://localhost:* (repeatable; * = any port)",
+    )
+    serve.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME", help="extra Host name"
+    )
+    serve.add_argument("--cert", type=Path, help="TLS certificate (PEM): serve wss://")
+    serve.add_argument("--key", type=Path, help="TLS private key (PEM) for --cert")
+    serve.add_argument("--max-sessions-per-client", type=int, default=4)
+    serve.add_argument(
+        "--max-audio-rate",
+        type=float,
+        default=2.0,
+        help="close (4429) a session sending audio faster than this times real time "
+        "after a 150 s allowance; 0 turns the limit off",
+    )
+    serve.add_argument(
+        "--max-session-hours", type=float, default=4.0, help="0: sessions may last forever"
+    )
 
     tr = sub.add_parser("transcribe", help="caption an audio file through the WebSocket path")
     tr.add_argument("audio", type=Path)
@@ -71,12 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "serve":
-        from app.commands.serve import run_serve
-        from app.server.server import ServerConfig
+        from app.commands.serve import run_serve, server_config
 
-        config = ServerConfig(
-            host=args.host, port=args.port, token=args.token, idle_timeout_s=args.idle_timeout
-        )
+        config = server_config(args)
         return asyncio.run(
             run_serve(config, engine=args.engine, model=args.model, threads=args.threads)
         )

@@ -27,6 +27,10 @@ async def embedded_server(
 ) -> AsyncIterator[tuple[str, str]]:
     """Yield (url, token) of a server on 127.0.0.1 with a random port."""
     token = token or secrets.token_urlsafe(24)
-    server = TranscriptionServer(engine, ServerConfig(host="127.0.0.1", port=0, token=token))
+    # Only this process talks to it: no rate or session-length limits on our own audio.
+    config = ServerConfig(
+        host="127.0.0.1", port=0, token=token, audio_rate=None, max_session_s=None
+    )
+    server = TranscriptionServer(engine, config)
     async with server:
         yield server.url, token

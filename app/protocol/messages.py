@@ -8,6 +8,7 @@ because that is what simple clients read.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -196,7 +197,18 @@ def _float(payload: dict[str, Any], key: str) -> float:
     value = payload.get(key, 0.0)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ProtocolError(CloseCode.INVALID_DATA, f"{key} must be a number")
+    if not math.isfinite(value):
+        raise ProtocolError(CloseCode.INVALID_DATA, f"{key} must be a finite number")
     return float(value)
+
+
+def _count(payload: dict[str, Any], key: str) -> int:
+    value = payload.get(key, 0)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 16:
+        raise ProtocolError(CloseCode.INVALID_DATA, f"{key} must be a small whole number")
+    return value
 
 
 def _channel_pair(value: Any) -> tuple[int, int]:
@@ -273,7 +285,7 @@ def parse_server_message(text: str) -> ServerMessage | None:
             request_id=str(payload.get("request_id", "")),
             created=str(payload.get("created", "")),
             duration=_float(payload, "duration"),
-            channels=int(payload.get("channels", 0) or 0),
+            channels=_count(payload, "channels"),
             model=str(info.get("name", "")) if isinstance(info, dict) else "",
             engine=str(info.get("engine", "")) if isinstance(info, dict) else "",
             extra={k: v for k, v in payload.items() if k not in known | {"model_info"}},

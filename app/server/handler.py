@@ -23,8 +23,11 @@ from app.protocol.messages import Control, Error, Metadata, ServerMessage, Warni
 from app.protocol.params import StreamParams
 from app.protocol.session import AudioReceived, Close, ControlReceived, ServerSession
 from app.server.engines.base import Engine, EngineSession
+from app.server.guard import AudioRateLimit
 
 log = logging.getLogger(__name__)
+# Seconds of audio an engine may have queued before the handler stops reading from the socket.
+BACKPRESSURE_S = 10.0
 
 
 @dataclass
@@ -46,12 +49,16 @@ class ConnectionHandler:
         *,
         idle_timeout_s: float,
         stats: SessionStats,
+        audio_rate: AudioRateLimit | None = None,
+        max_session_s: float | None = None,
     ) -> None:
         self.connection = connection
         self.params = params
         self.engine = engine
         self.idle_timeout_s = idle_timeout_s
         self.stats = stats
+        self.audio_rate = audio_rate
+        self.max_session_s = max_session_s
         self.session = ServerSession(params)
         self._wake = asyncio.Event()
         self._engine_session: EngineSession | None = None
@@ -101,6 +108,11 @@ class ConnectionHandler:
         assert self._engine_session is not None
         engine_session = self._engine_session
         while not self.session.closing:
+            # Backpressure: while the engine is behind, stop reading; TCP slows the client.
+            while engine_session.backlog_s > BACKPRESSURE_S:  # noqa: ASYNC110 (no event to wait on)
+                await asyncio.sleep(0.05)
+            if self._over_limits():
+                break
             try:
                 frame = await asyncio.wait_for(self.connection.recv(), self.idle_timeout_s)
             except TimeoutError:
@@ -127,6 +139,26 @@ class ConnectionHandler:
                         Warning("UNKNOWN_MESSAGE", "ignored a message of unknown type")
                     )
             self._wake.set()
+
+    def _over_limits(self) -> bool:
+        elapsed = time.monotonic() - self.stats.started
+        if self.max_session_s is not None and elapsed > self.max_session_s:
+            self.session.fail(
+                CloseCode.SESSION_LIMIT,
+                "SESSION_LIMIT",
+                f"sessions last at most {self.max_session_s:g} s; reconnect to go on",
+            )
+            return True
+        if self.audio_rate is not None and self.audio_rate.exceeded(
+            self.session.audio_seconds, elapsed
+        ):
+            self.session.fail(
+                CloseCode.RATE_LIMIT,
+                "RATE_LIMIT",
+                f"audio arrives faster than {self.audio_rate.factor:g}x real time",
+            )
+            return True
+        return False
 
     def _metadata(self) -> Metadata:
         return Metadata(

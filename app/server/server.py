@@ -6,8 +6,10 @@ import asyncio
 import hmac
 import json
 import logging
+import ssl as ssl_module
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +21,13 @@ from app import __version__
 from app.errors import ParamError
 from app.protocol.params import StreamParams, parse_params
 from app.server.engines.base import Engine
+from app.server.guard import (
+    DEFAULT_ORIGINS,
+    AudioRateLimit,
+    ClientLimits,
+    host_allowed,
+    origin_allowed,
+)
 from app.server.handler import ConnectionHandler, SessionStats, new_stats
 
 log = logging.getLogger(__name__)
@@ -36,6 +45,14 @@ class ServerConfig:
     token: str | None = None
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     idle_timeout_s: float = 20.0
+    allowed_origins: tuple[str, ...] = DEFAULT_ORIGINS
+    allowed_hosts: tuple[str, ...] = ()  # extra Host names a loopback server answers to
+    max_sessions_per_client: int = 4
+    attempts_per_s: float = 2.0
+    attempt_burst: float = 20.0
+    audio_rate: AudioRateLimit | None = field(default_factory=AudioRateLimit)
+    max_session_s: float | None = 4 * 3600.0
+    ssl: ssl_module.SSLContext | None = None
 
 
 def _json_response(connection: ServerConnection, status: int, body: dict[str, Any]) -> Response:
@@ -74,6 +91,12 @@ class TranscriptionServer:
         self.finished: list[SessionStats] = []
         self._server: Server | None = None
         self._params: dict[int, StreamParams] = {}
+        self._releases: set[asyncio.Future[None]] = set()
+        self.limits = ClientLimits(
+            max_sessions=self.config.max_sessions_per_client,
+            attempts_per_s=self.config.attempts_per_s,
+            attempt_burst=self.config.attempt_burst,
+        )
 
     @property
     def port(self) -> int:
@@ -83,7 +106,8 @@ class TranscriptionServer:
     @property
     def url(self) -> str:
         host = self.config.host if ":" not in self.config.host else f"[{self.config.host}]"
-        return f"ws://{host}:{self.port}{STREAM_PATHS[0]}"
+        scheme = "wss" if self.config.ssl is not None else "ws"
+        return f"{scheme}://{host}:{self.port}{STREAM_PATHS[0]}"
 
     async def start(self) -> None:
         self._server = await serve(
@@ -93,6 +117,7 @@ class TranscriptionServer:
             process_request=self._process_request,
             max_size=self.config.max_frame_bytes,
             select_subprotocol=_select_subprotocol,
+            ssl=self.config.ssl,
             ping_interval=20,
             ping_timeout=20,
         )
@@ -117,6 +142,31 @@ class TranscriptionServer:
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         url = urlsplit(request.path)
+        hosts = request.headers.get_all("Host")
+        if len(hosts) != 1 or not host_allowed(
+            hosts[0], self.config.host, self.config.allowed_hosts
+        ):
+            return _json_response(
+                connection,
+                421,
+                {
+                    "err_code": "HOST_NOT_ALLOWED",
+                    "err_msg": "this server answers only to its loopback names",
+                },
+            )
+        origins = request.headers.get_all("Origin")
+        if len(origins) > 1 or not origin_allowed(
+            origins[0] if origins else None, self.config.allowed_origins
+        ):
+            return _json_response(
+                connection,
+                403,
+                {
+                    "err_code": "ORIGIN_NOT_ALLOWED",
+                    "err_msg": f"origin {', '.join(origins)} is not allowed "
+                    "(serve --allow-origin adds one)",
+                },
+            )
         if url.path == HEALTH_PATH:
             return _json_response(
                 connection,
@@ -160,6 +210,12 @@ class TranscriptionServer:
                     "err_msg": "this endpoint speaks WebSocket",
                 },
             )
+        refusal = self.limits.admit(_client_of(connection), time.monotonic())
+        if refusal is not None:
+            log.warning("refused %s: %s", _client_of(connection), refusal)
+            return _json_response(
+                connection, 429, {"err_code": "TOO_MANY_REQUESTS", "err_msg": refusal}
+            )
         try:
             params = parse_params(parse_qs(url.query, keep_blank_values=True))
             self.engine.check_params(params)
@@ -174,7 +230,21 @@ class TranscriptionServer:
                 },
             )
         self._params[id(connection)] = params
+        # Counted from here, released when the connection ends however it ends (a handshake
+        # that fails after this point never reaches the session handler).
+        client = _client_of(connection)
+        self.limits.opened(client)
+        release = asyncio.ensure_future(self._release_when_closed(connection, client))
+        self._releases.add(release)
+        release.add_done_callback(self._releases.discard)
         return None
+
+    async def _release_when_closed(self, connection: ServerConnection, client: str) -> None:
+        try:
+            await connection.wait_closed()
+        finally:
+            self.limits.closed(client)
+            self._params.pop(id(connection), None)
 
     async def _handle(self, connection: ServerConnection) -> None:
         params = self._params.pop(id(connection), None)
@@ -189,6 +259,8 @@ class TranscriptionServer:
             self.engine,
             idle_timeout_s=self.config.idle_timeout_s,
             stats=stats,
+            audio_rate=self.config.audio_rate,
+            max_session_s=self.config.max_session_s,
         )
         try:
             await handler.run()
@@ -199,6 +271,11 @@ class TranscriptionServer:
             self.sessions.pop(stats.request_id, None)
             self.finished.append(stats)
             del self.finished[:-100]
+
+
+def _client_of(connection: ServerConnection) -> str:
+    address = connection.remote_address
+    return str(address[0]) if address else "?"
 
 
 async def run_server(
