@@ -134,6 +134,8 @@ class Warning:
 class Error:
     code: str
     message: str
+    # The close that follows (not on the wire): what a server's engine asks for.
+    close_code: int = field(default=CloseCode.INTERNAL, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "Error", "code": self.code, "message": self.message}

@@ -65,7 +65,7 @@ class ConnectionHandler:
 
     def _emit(self, message: ServerMessage) -> None:
         if isinstance(message, Error):
-            self.session.fail(CloseCode.INTERNAL, message.code, message.message)
+            self.session.fail(message.close_code, message.code, message.message)
         else:
             self.session.send(message)
         self._wake.set()

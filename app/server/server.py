@@ -32,6 +32,10 @@ from app.server.handler import ConnectionHandler, SessionStats, new_stats
 
 log = logging.getLogger(__name__)
 
+# websockets logs request headers at DEBUG, client tokens included: keep those out.
+_wire_log = logging.getLogger(__name__ + ".wire")
+_wire_log.setLevel(logging.INFO)
+
 STREAM_PATHS = ("/ws/transcribe", "/v1/listen")
 HEALTH_PATH = "/healthz"
 # A 100 ms frame of 48 kHz stereo is 19 KB; 1 MiB leaves room for bursty clients.
@@ -118,6 +122,7 @@ class TranscriptionServer:
             max_size=self.config.max_frame_bytes,
             select_subprotocol=_select_subprotocol,
             ssl=self.config.ssl,
+            logger=_wire_log,
             ping_interval=20,
             ping_timeout=20,
         )

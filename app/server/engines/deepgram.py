@@ -1,0 +1,296 @@
+"""The Deepgram engine: relay a session to Deepgram's live API and its results back.
+
+Deepgram speaks the protocol ours is shaped on, so Results pass through as they are. What this
+engine adds is judgement about the provider: a refused handshake, an abnormal close, a stall
+(audio flowing, nothing coming back) or replies lagging far behind the audio are a
+`ProviderFailure`. Alone, a failure ends the session with a mapped close code; under
+`FailoverEngine` it moves the session to the local engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import numpy as np
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from app.errors import ProtocolError
+from app.protocol.close_codes import CloseCode
+from app.protocol.messages import (
+    Control,
+    Error,
+    Metadata,
+    Results,
+    ServerMessage,
+    encode_control,
+    parse_server_message,
+)
+from app.protocol.params import StreamParams
+from app.protocol.pcm import FloatArray, encode_pcm
+from app.server.engines.base import Emit
+from app.server.engines.credentials import redact
+
+log = logging.getLogger(__name__)
+# The handshake carries the API key; keep websockets' header dumps out of debug logs.
+_wire_log = logging.getLogger(__name__ + ".wire")
+_wire_log.setLevel(logging.INFO)
+
+DEEPGRAM_URL = "wss://api.deepgram.com/v1/listen"
+
+
+@dataclass(frozen=True)
+class DeepgramConfig:
+    api_key: str
+    url: str = DEEPGRAM_URL
+    model: str = "nova-2"
+    open_timeout_s: float = 5.0
+    keepalive_s: float = 5.0  # Deepgram closes (NET-0001) after 10 s without data
+    stall_timeout_s: float = 5.0  # audio sent, no message for this long: stalled
+    max_lag_s: float = 6.0  # results this far behind the audio sent: too slow to caption
+
+
+@dataclass(frozen=True)
+class ProviderFailure:
+    """Why the provider cannot go on; `close_code` is ours for a session that cannot fail over."""
+
+    code: str
+    reason: str
+    close_code: int = CloseCode.INTERNAL
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}"
+
+
+def failure_for_status(status: int, body: str) -> ProviderFailure:
+    if status in (401, 403):
+        return ProviderFailure("PROVIDER_UNAUTHORIZED", f"Deepgram refused the API key ({status})")
+    if status == 429:
+        return ProviderFailure(
+            "PROVIDER_RATE_LIMITED", "Deepgram is rate limiting (429)", CloseCode.TRY_LATER
+        )
+    if status == 400:
+        return ProviderFailure(
+            "PROVIDER_BAD_REQUEST", f"Deepgram refused the parameters: {body[:200]}"
+        )
+    return ProviderFailure("PROVIDER_UNAVAILABLE", f"Deepgram answered HTTP {status}")
+
+
+def failure_for_close(code: int, reason: str) -> ProviderFailure:
+    if code == 1008:  # DATA-0000: Deepgram could not decode the audio
+        return ProviderFailure(
+            "PROVIDER_BAD_DATA", f"Deepgram could not use the audio ({reason})", CloseCode.POLICY
+        )
+    if code == 1011 and reason.startswith("NET-0001"):
+        return ProviderFailure("PROVIDER_TIMEOUT", "Deepgram received no audio in time")
+    return ProviderFailure(
+        "PROVIDER_CLOSED", f"Deepgram closed the stream ({code} {reason})".strip()
+    )
+
+
+def deepgram_query(params: StreamParams, model: str) -> dict[str, str]:
+    query = params.to_query()
+    query.pop("stream_offset", None)  # ours, not Deepgram's
+    query["model"] = params.model or model
+    query["punctuate"] = "true"
+    return query
+
+
+class DeepgramSession:
+    def __init__(
+        self,
+        config: DeepgramConfig,
+        params: StreamParams,
+        emit: Emit,
+        on_failure: Callable[[ProviderFailure], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.params = params
+        self.emit = emit
+        self.on_failure = on_failure
+        self.failure: ProviderFailure | None = None
+        self.connected = asyncio.get_running_loop().create_future()
+        self._outbox: asyncio.Queue[bytes | str] = asyncio.Queue()
+        self._queued_bytes = 0
+        self._sent_s = 0.0
+        self._heard_s = 0.0  # end of the latest result: how far the provider has got
+        self._last_message = time.monotonic()
+        self._waiting_since: float | None = None  # audio sent with nothing heard back since
+        self._closing = False
+        self._task = asyncio.create_task(self._run())
+
+    # -- EngineSession ---------------------------------------------------------------------
+    def feed(self, channels: list[FloatArray]) -> None:
+        audio = channels[0] if len(channels) == 1 else np.stack(channels, axis=1)
+        pcm = encode_pcm(audio)
+        self._queued_bytes += len(pcm)
+        self._outbox.put_nowait(pcm)
+
+    def finalize(self) -> None:
+        self._outbox.put_nowait(encode_control(Control.FINALIZE))
+
+    async def close(self) -> None:
+        """CloseStream upstream and wait for its last results (or its failure)."""
+        if not self._closing:
+            self._closing = True
+            self._outbox.put_nowait(encode_control(Control.CLOSE_STREAM))
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(self._task)
+
+    def abort(self) -> None:
+        self._closing = True
+        self._task.cancel()
+
+    @property
+    def backlog_s(self) -> float:
+        return self._queued_bytes / (2 * self.params.channels * self.params.sample_rate)
+
+    # -- the connection --------------------------------------------------------------------
+    def _fail(self, failure: ProviderFailure) -> None:
+        if self.failure is not None:
+            return
+        self.failure = failure
+        log.info("deepgram session failed: %s", failure)
+        if not self.connected.done():
+            self.connected.set_result(False)
+        if self.on_failure is not None:
+            self.on_failure(failure)
+        else:
+            self.emit(Error(failure.code, failure.reason, failure.close_code))
+
+    async def _run(self) -> None:
+        url = f"{self.config.url}?{urlencode(deepgram_query(self.params, self.config.model))}"
+        try:
+            ws = await connect(
+                url,
+                additional_headers={"Authorization": f"Token {self.config.api_key}"},
+                open_timeout=self.config.open_timeout_s,
+                ping_interval=5,
+                ping_timeout=5,
+                close_timeout=2,
+                logger=_wire_log,
+            )
+        except InvalidStatus as exc:
+            body = bytes(exc.response.body or b"").decode("utf-8", "replace")
+            self._fail(failure_for_status(exc.response.status_code, body))
+            return
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            reason = redact(str(exc) or type(exc).__name__, self.config.api_key)
+            self._fail(ProviderFailure("PROVIDER_UNREACHABLE", f"cannot reach Deepgram: {reason}"))
+            return
+        self.connected.set_result(True)
+        self._last_message = time.monotonic()
+        tasks = [
+            asyncio.create_task(self._send(ws)),
+            asyncio.create_task(self._watch()),
+        ]
+        try:
+            await self._receive(ws)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await ws.close()
+
+    async def _send(self, ws: ClientConnection) -> None:
+        bytes_per_s = 2 * self.params.channels * self.params.sample_rate
+        while True:
+            try:
+                item = await asyncio.wait_for(self._outbox.get(), self.config.keepalive_s)
+            except TimeoutError:
+                await ws.send(encode_control(Control.KEEP_ALIVE))
+                continue
+            if isinstance(item, bytes):
+                self._queued_bytes -= len(item)
+                self._sent_s += len(item) / bytes_per_s
+                if self._waiting_since is None:
+                    self._waiting_since = time.monotonic()
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(item)
+
+    async def _watch(self) -> None:
+        """Stall and lag: judged on our clock, since a stalled provider sends nothing."""
+        while True:
+            await asyncio.sleep(0.25)
+            now = time.monotonic()
+            waiting = self._waiting_since
+            if waiting is not None and now - max(waiting, self._last_message) > (
+                self.config.stall_timeout_s
+            ):
+                self._fail(
+                    ProviderFailure(
+                        "PROVIDER_STALLED",
+                        f"no reply from Deepgram for {self.config.stall_timeout_s:g} s",
+                    )
+                )
+                return
+            lag = self._sent_s - self._heard_s
+            if self._heard_s > 0 and lag > self.config.max_lag_s:
+                self._fail(ProviderFailure("PROVIDER_SLOW", f"Deepgram replies {lag:.1f} s behind"))
+                return
+
+    async def _receive(self, ws: ClientConnection) -> None:
+        try:
+            async for frame in ws:
+                if self.failure is not None:
+                    return
+                self._last_message = time.monotonic()
+                self._waiting_since = None
+                if isinstance(frame, bytes):
+                    continue
+                try:
+                    message = parse_server_message(frame)
+                except ProtocolError as exc:
+                    self._fail(ProviderFailure("PROVIDER_PROTOCOL", exc.reason))
+                    return
+                self._relay(message)
+        except ConnectionClosed as exc:
+            if exc.rcvd is not None and exc.rcvd.code == 1000 and self._closing:
+                return
+            if exc.rcvd is not None:
+                self._fail(failure_for_close(exc.rcvd.code, exc.rcvd.reason))
+            else:
+                self._fail(
+                    ProviderFailure("PROVIDER_CLOSED", "the connection to Deepgram was lost")
+                )
+            return
+        if not self._closing and self.failure is None:
+            self._fail(ProviderFailure("PROVIDER_CLOSED", "Deepgram ended the stream"))
+
+    def _relay(self, message: ServerMessage | None) -> None:
+        if message is None or isinstance(message, Metadata):
+            return  # our server sends its own Metadata at the end
+        if isinstance(message, Error):
+            self._fail(ProviderFailure("PROVIDER_ERROR", f"{message.code} {message.message}"))
+            return
+        if isinstance(message, Results):
+            self._heard_s = max(self._heard_s, message.start + message.duration)
+        self.emit(message)
+
+
+class DeepgramEngine:
+    name = "deepgram"
+
+    def __init__(self, config: DeepgramConfig) -> None:
+        self.config = config
+        self.model_name = config.model
+
+    def check_params(self, params: StreamParams) -> None:
+        return None  # Deepgram takes every rate and language we accept
+
+    def open_session(
+        self,
+        params: StreamParams,
+        emit: Emit,
+        on_failure: Callable[[ProviderFailure], None] | None = None,
+    ) -> DeepgramSession:
+        return DeepgramSession(self.config, params, emit, on_failure)
+
+    async def aclose(self) -> None:
+        return None
