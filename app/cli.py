@@ -41,8 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the transcription server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--engine", choices=["whisper"], default="whisper")
+    serve.add_argument("--engine", choices=["whisper", "deepgram"], default="whisper")
     serve.add_argument("--model", default=DEFAULT_MODEL)
+    serve.add_argument(
+        "--deepgram-url",
+        default=None,
+        help="Deepgram live endpoint (default wss://api.deepgram.com/v1/listen; the API key "
+        "comes from DEEPGRAM_API_KEY or the OS keyring)",
+    )
+    serve.add_argument(
+        "--no-failover",
+        dest="failover",
+        action="store_false",
+        help="with --engine deepgram: end sessions on provider errors instead of going local",
+    )
     serve.add_argument("--token", default=os.environ.get("CAPTIONIST_TOKEN"))
     serve.add_argument(
         "--threads", type=_positive_threads, default=1, help="CPU threads per decode (default 1)"
@@ -81,8 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("audio", type=Path)
     tr.add_argument("--server", help="ws:// URL of a running server (default: embedded)")
     tr.add_argument("--token", default=os.environ.get("CAPTIONIST_TOKEN"))
-    tr.add_argument("--engine", choices=["whisper"], default="whisper")
+    tr.add_argument("--engine", choices=["whisper", "deepgram"], default="whisper")
     tr.add_argument("--model", default=DEFAULT_MODEL)
+    tr.add_argument(
+        "--deepgram-url",
+        default=None,
+        help="Deepgram live endpoint (default wss://api.deepgram.com/v1/listen; the API key "
+        "comes from DEEPGRAM_API_KEY or the OS keyring)",
+    )
+    tr.add_argument(
+        "--no-failover",
+        dest="failover",
+        action="store_false",
+        help="with --engine deepgram: end sessions on provider errors instead of going local",
+    )
     tr.add_argument("--realtime", action="store_true", help="pace the audio in real time")
     tr.add_argument("--format", dest="fmt", choices=FORMATS)
     tr.add_argument("-o", "--output", type=Path)
@@ -103,7 +127,14 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         config = server_config(args)
         return asyncio.run(
-            run_serve(config, engine=args.engine, model=args.model, threads=args.threads)
+            run_serve(
+                config,
+                engine=args.engine,
+                model=args.model,
+                threads=args.threads,
+                deepgram_url=args.deepgram_url,
+                failover=args.failover,
+            )
         )
     if args.command == "transcribe":
         from app.commands.transcribe import TranscribeOptions, run_transcribe
@@ -119,6 +150,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             output=args.output,
             events=args.events,
             threads=args.threads,
+            deepgram_url=args.deepgram_url,
+            failover=args.failover,
         )
         return asyncio.run(run_transcribe(options))
     if args.command == "models":

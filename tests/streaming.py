@@ -28,7 +28,7 @@ class Received:
 def load(path: Path) -> np.ndarray:
     audio, rate = soundfile.read(str(path), dtype="float32")
     assert rate == 16000
-    return audio
+    return np.asarray(audio, dtype=np.float32)
 
 
 def manifest(eval_dir: Path) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -62,8 +62,11 @@ async def stream(
     """Send `audio` ((n,) or (n, 2)) in frames, paced at `speed` x real time (None: at once)."""
     channels = 1 if audio.ndim == 1 else audio.shape[1]
     stream_params = StreamParams(
-        sample_rate=sample_rate, channels=channels, multichannel=channels > 1, **params
-    )  # type: ignore[arg-type]
+        sample_rate=sample_rate,
+        channels=channels,
+        multichannel=channels > 1,
+        **params,  # type: ignore[arg-type]
+    )
     step = int(sample_rate * frame_s)
     received: list[Received] = []
     sent = 0.0

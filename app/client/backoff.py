@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 class Backoff:
     initial_s: float = 0.5
     factor: float = 2.0
-    cap_s: float = 8.0
+    cap_s: float = 4.0
     jitter: float = 0.5  # a delay is drawn from [base * (1 - jitter), base]
     rng: random.Random = field(default_factory=random.Random)
     attempt: int = 0

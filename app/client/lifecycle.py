@@ -55,7 +55,7 @@ class LinkConfig:
     ping_timeout_s: float = 4.0
     open_timeout_s: float = 5.0
     backoff_initial_s: float = 0.5
-    backoff_cap_s: float = 8.0
+    backoff_cap_s: float = 4.0  # a restarted server is found again within seconds
     give_up_after_s: float | None = 300.0  # continuously unreachable this long: failed
     # Before the first connection (None: as above). A command-line run wants a fast answer
     # for a mistyped URL; the app keeps trying and shows it.

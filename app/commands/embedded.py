@@ -3,19 +3,45 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from collections.abc import AsyncIterator
 
+from app.credentials import deepgram_api_key
+from app.errors import ConfigError
 from app.models.store import ModelStore
+from app.server.engines.base import Engine
+from app.server.engines.deepgram import DEEPGRAM_URL, DeepgramConfig, DeepgramEngine
+from app.server.engines.failover import FailoverEngine
 from app.server.engines.whisper import WhisperEngine
 from app.server.server import ServerConfig, TranscriptionServer
 
+ENGINES = ("whisper", "deepgram")
 
-def load_engine(engine: str, model: str, *, threads: int = 1) -> WhisperEngine:
-    if engine != "whisper":
-        from app.errors import ConfigError
 
-        raise ConfigError(f"engine {engine!r} is not available yet; use --engine whisper")
+def load_engine(
+    engine: str,
+    model: str,
+    *,
+    threads: int = 1,
+    deepgram_url: str | None = None,
+    failover: bool = True,
+) -> Engine:
+    """The local whisper engine, or Deepgram with the local engine as its failover."""
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "deepgram":
+        key = deepgram_api_key()
+        if not key:
+            raise ConfigError(
+                "the deepgram engine needs an API key: set DEEPGRAM_API_KEY or save it in "
+                "Settings (it is kept in the OS keyring)"
+            )
+        url = deepgram_url or os.environ.get("CAPTIONIST_DEEPGRAM_URL") or DEEPGRAM_URL
+        provider = DeepgramEngine(DeepgramConfig(api_key=key, url=url))
+        if not failover:
+            return provider
+        return FailoverEngine(provider, load_engine("whisper", model, threads=threads))
     loaded = WhisperEngine.load(model, store=ModelStore(), threads=threads)
     loaded.warm_up()
     return loaded
@@ -23,7 +49,7 @@ def load_engine(engine: str, model: str, *, threads: int = 1) -> WhisperEngine:
 
 @contextlib.asynccontextmanager
 async def embedded_server(
-    engine: WhisperEngine, *, token: str | None = None
+    engine: Engine, *, token: str | None = None
 ) -> AsyncIterator[tuple[str, str]]:
     """Yield (url, token) of a server on 127.0.0.1 with a random port."""
     token = token or secrets.token_urlsafe(24)

@@ -49,8 +49,18 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
     )
 
 
-async def run_serve(config: ServerConfig, *, engine: str, model: str, threads: int) -> int:
-    loaded = load_engine(engine, model, threads=threads)
+async def run_serve(
+    config: ServerConfig,
+    *,
+    engine: str,
+    model: str,
+    threads: int,
+    deepgram_url: str | None = None,
+    failover: bool = True,
+) -> int:
+    loaded = load_engine(
+        engine, model, threads=threads, deepgram_url=deepgram_url, failover=failover
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

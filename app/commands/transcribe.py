@@ -16,7 +16,7 @@ from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
 from app.client.ring import Gap
 from app.domain.export import ExportOptions, export
 from app.domain.transcript import Transcript
-from app.protocol.messages import Metadata, Results, ServerMessage, Warning
+from app.protocol.messages import Metadata, Results, ServerMessage, Warning, live_engine_of
 from app.protocol.params import StreamParams
 from app.protocol.pcm import chunk_bytes, encode_pcm
 
@@ -46,6 +46,8 @@ class TranscribeOptions:
     output: Path | None = None
     events: Path | None = None
     threads: int = 1
+    deepgram_url: str | None = None
+    failover: bool = True
 
 
 class LiveDisplay:
@@ -197,7 +199,13 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
             transcript.apply(message)
             display.update(message)
         elif isinstance(message, Warning):
-            print(f"warning: {message.code}: {message.message}", file=sys.stderr)
+            live = live_engine_of(message)
+            if live is not None:  # the live engine changed: say which one captions now
+                print(
+                    f"captionist: now captioning with {live} ({message.message})", file=sys.stderr
+                )
+            else:
+                print(f"warning: {message.code}: {message.message}", file=sys.stderr)
 
     started = time.monotonic()
     try:
@@ -217,6 +225,8 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
                 options.engine,
                 options.model,
                 threads=options.threads,
+                deepgram_url=options.deepgram_url,
+                failover=options.failover,
             )
             try:
                 async with embedded_server(engine) as (url, token):

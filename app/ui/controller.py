@@ -21,6 +21,7 @@ from app.audio.both import BothSource
 from app.audio.capture import DeviceSource
 from app.audio.devices import default_device, find_device, list_devices
 from app.audio.replay import FileReplaySource
+from app.credentials import deepgram_api_key, store_deepgram_api_key
 from app.domain.export import FORMATS, ExportOptions, export
 from app.domain.transcript import Segment, join_utterances
 from app.errors import AudioDeviceError, CaptionError
@@ -327,10 +328,26 @@ class AppController(QObject):
     def settings_dialog(self) -> None:
         from app.ui.dialogs import SettingsDialog
 
-        dialog = SettingsDialog(self.settings, self.store.load_look(), list_devices(), self.window)
+        dialog = SettingsDialog(
+            self.settings,
+            self.store.load_look(),
+            list_devices(),
+            self.window,
+            has_api_key=deepgram_api_key() is not None,
+        )
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
         self.settings, look = dialog.result_settings()
+        if dialog.new_api_key:
+            try:
+                store_deepgram_api_key(dialog.new_api_key)
+            except Exception as exc:  # keyring raises backend-specific errors
+                QMessageBox.warning(
+                    self.window,
+                    "API key not saved",
+                    f"The OS keyring could not store the key ({type(exc).__name__}). "
+                    "Set DEEPGRAM_API_KEY in the environment instead.",
+                )
         self.store.save_app(self.settings)
         self.store.save_look(look)
         self.overlay.apply_look(look)

@@ -78,9 +78,12 @@ class SettingsDialog(QDialog):
         look: OverlayLook,
         devices: list[CaptureDevice],
         parent: QWidget | None = None,
+        *,
+        has_api_key: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Captionist settings")
+        self._has_key = has_api_key
         self._app = replace(app_settings)
         self._look = replace(look)
         tabs = QTabWidget(self)
@@ -160,15 +163,36 @@ class SettingsDialog(QDialog):
         for code, name in LANGUAGES:
             self.language.addItem(name, code)
         self.language.setCurrentIndex(max(0, self.language.findData(self._app.language)))
-        form.addRow("Model", self.model)
+        self.engine = QComboBox()
+        self.engine.addItem("Local: offline, on this computer", "whisper")
+        self.engine.addItem("Deepgram (cloud), local if it fails", "deepgram")
+        self.engine.setCurrentIndex(max(0, self.engine.findData(self._app.engine)))
+        self.api_key = QLineEdit()
+        self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.api_key.setPlaceholderText(
+            "saved in the OS keyring" if self._has_key else "paste a Deepgram API key"
+        )
+        self.api_key.setEnabled(self.engine.currentData() == "deepgram")
+        self.engine.currentIndexChanged.connect(
+            lambda _: self.api_key.setEnabled(self.engine.currentData() == "deepgram")
+        )
+        form.addRow("Engine", self.engine)
+        form.addRow("Deepgram API key", self.api_key)
+        form.addRow("Local model", self.model)
         form.addRow("Language", self.language)
         form.addRow(
             _note(
-                "English-only models (.en) always caption in English. A new model "
-                "is used after a restart."
+                "English-only models (.en) always caption in English. The API key is kept in "
+                "the OS keyring, never in the settings file. A new engine or model is used "
+                "after a restart."
             )
         )
         return page
+
+    @property
+    def new_api_key(self) -> str:
+        """A key typed in this dialog (empty: keep the stored one)."""
+        return self.api_key.text().strip()
 
     def _files_tab(self) -> QWidget:
         page = QWidget()
@@ -203,6 +227,7 @@ class SettingsDialog(QDialog):
             self._app,
             microphone_id=self.microphone.currentData(),
             system_id=self.system.currentData(),
+            engine=self.engine.currentData(),
             model=self.model.currentData(),
             language=self.language.currentData(),
             export_folder=self.export_folder.text(),

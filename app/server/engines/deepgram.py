@@ -21,6 +21,7 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from app.credentials import redact
 from app.errors import ProtocolError
 from app.protocol.close_codes import CloseCode
 from app.protocol.messages import (
@@ -35,7 +36,6 @@ from app.protocol.messages import (
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray, encode_pcm
 from app.server.engines.base import Emit
-from app.server.engines.credentials import redact
 
 log = logging.getLogger(__name__)
 # The handshake carries the API key; keep websockets' header dumps out of debug logs.
