@@ -115,3 +115,49 @@ def test_quit_closes_the_journal_and_reports_done(
     qloop.run_until_complete(asyncio.sleep(0.2))
     assert finished == [True] and controller.journal.closed
     assert crashed_sessions(tmp_path / "sessions") == []
+
+
+def test_a_server_restart_shows_reconnecting_and_loses_nothing(
+    controller: AppController, qloop: asyncio.AbstractEventLoop
+) -> None:
+    from app.client.lifecycle import LinkConfig
+    from tests.fakes import ClockEngine
+    from tests.test_client_lifecycle import free_port
+
+    seen: list[str] = []
+    controller.bridge.state_changed.connect(lambda state, detail: seen.append(state))
+    port = free_port()
+
+    async def scenario() -> None:
+        engine = ClockEngine()
+        server = TranscriptionServer(engine, ServerConfig(port=port))
+        await server.start()
+        controller.server_ready(f"ws://127.0.0.1:{port}/ws/transcribe", "", "clock")
+        run = asyncio.ensure_future(
+            controller._run(FileReplaySource(Path("talk.wav"), speed=2, audio=tone(6)))
+        )
+        await asyncio.sleep(1.0)
+        await server.close()  # the server goes away mid-meeting...
+        await asyncio.sleep(0.5)
+        assert "Reconnecting" in controller.window.state_label.text()
+        server = TranscriptionServer(engine, ServerConfig(port=port))
+        await server.start()  # ...and comes back
+        await run
+        await server.close()
+
+    controller.service_link = LinkConfig(backoff_initial_s=0.05, backoff_cap_s=0.2)
+    qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    assert "RECONNECTING" in seen and seen[-1] == "IDLE"
+    words = " ".join(s.text for s in controller.model.segments).split()
+    assert words == [f"s{k}" for k in range(6)]
+
+
+def test_a_provider_switch_shows_the_live_engine(controller: AppController) -> None:
+    controller.server_ready("ws://127.0.0.1:1/ws/transcribe", "k", "deepgram+whisper")
+    controller.bridge.warning.emit(
+        "PROVIDER_FAILOVER", "switched to whisper tiny.en (local): PROVIDER_STALLED: no reply"
+    )
+    assert controller.window.engine_label.text() == "whisper tiny.en (local)"
+    assert "PROVIDER_STALLED" in controller.window.statusBar().currentMessage()
+    controller.bridge.warning.emit("PROVIDER_FAILBACK", "switched to deepgram nova-2: back")
+    assert controller.window.engine_label.text() == "deepgram nova-2"

@@ -21,6 +21,7 @@ from app.audio.both import BothSource
 from app.audio.capture import DeviceSource
 from app.audio.devices import default_device, find_device, list_devices
 from app.audio.replay import FileReplaySource
+from app.client.lifecycle import LinkConfig
 from app.credentials import deepgram_api_key, store_deepgram_api_key
 from app.domain.export import FORMATS, ExportOptions, export
 from app.domain.transcript import Segment, join_utterances
@@ -65,6 +66,7 @@ class AppController(QObject):
         self.journal: Journal | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.service_link = LinkConfig()  # reconnect, ring buffer and keepalive settings
         self._quitting = False
         self.last_error = ""
         self.bridge = CaptionBridge()
@@ -163,7 +165,11 @@ class AppController(QObject):
         if self.journal is None or self.journal.closed:
             self.journal = Journal.start(self.journal_dir)
         self.service = CaptionService(
-            self.server_url, token=self.token, journal=self.journal, listener=self.bridge.listener()
+            self.server_url,
+            token=self.token,
+            journal=self.journal,
+            listener=self.bridge.listener(),
+            link=self.service_link,
         )
         self._meter.start()
         self._run_task = asyncio.current_task()
