@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: venv run test lint unit e2e bench clean
+.PHONY: venv run test lint unit e2e bench bundle icons clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,16 @@ test: lint
 	QT_QPA_PLATFORM=offscreen $(PYTEST) -m "e2e and not x11 and not audio"
 	$(PYTEST) tests/x11
 	QT_QPA_PLATFORM=offscreen $(PYTEST) tests/audio
+
+# A one-folder bundle in dist/captionist/ (PyInstaller), smoke-tested with --selftest.
+bundle: venv
+	$(PY) -m pip install -q -e '.[bundle]'
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build packaging/captionist.spec
+	cd /tmp && QT_QPA_PLATFORM=offscreen $(CURDIR)/dist/captionist/captionist --selftest
+	@du -sh dist/captionist | sed 's/^/bundle size: /'
+
+icons: venv
+	$(PY) packaging/make_icons.py
 
 bench: venv
 	$(PY) bench/streaming.py

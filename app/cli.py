@@ -15,6 +15,7 @@ from pathlib import Path
 from app import __version__
 from app.domain.export import FORMATS
 from app.errors import CaptionError
+from app.logs import configure_file_logging
 from app.models.registry import DEFAULT_MODEL
 
 COMMANDS = ("gui", "serve", "transcribe", "devices", "models")
@@ -37,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="the desktop app (default)")
     gui.add_argument("--file", type=Path, help="caption this recording at once, as if live")
+    gui.add_argument(
+        "--selftest",
+        action="store_true",
+        help="caption the bundled sample offline, print a JSON report, exit 0 if all is well",
+    )
 
     serve = sub.add_parser("serve", help="run the transcription server")
     serve.add_argument("--host", default="127.0.0.1")
@@ -162,12 +168,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from app.commands.devices import run_devices
 
         return run_devices()
-    return _run_gui(getattr(args, "file", None))
+    return _run_gui(getattr(args, "file", None), selftest=getattr(args, "selftest", False))
 
 
-def _run_gui(file: Path | None) -> int:
+def _run_gui(file: Path | None, *, selftest: bool = False) -> int:
     try:
-        from app.main import run_gui  # type: ignore[import-not-found,unused-ignore]
+        from app.main import run_gui, run_selftest  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         print(
             "captionist: the desktop app is not part of this build yet; "
@@ -175,6 +181,9 @@ def _run_gui(file: Path | None) -> int:
             file=sys.stderr,
         )
         return 2
+    if selftest:
+        return int(run_selftest())
+    configure_file_logging()
     return int(run_gui(file))
 
 

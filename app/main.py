@@ -81,6 +81,7 @@ async def amain(app: QApplication, file: Path | None) -> int:
     controller.place_overlay()
     if controller.settings.show_overlay:
         overlay.show()
+    log.info("window shown")  # bench/startup.py times these two lines
 
     done = asyncio.Event()
     controller.quit_finished.connect(done.set)
@@ -104,6 +105,7 @@ async def amain(app: QApplication, file: Path | None) -> int:
             return 0
         async with embedded_server(engine) as (url, token):
             controller.server_ready(url, token, f"{engine.name} · {engine.model_name}")
+            log.info("ready to caption")
             from app.services.journal import crashed_sessions
 
             crashed = crashed_sessions()
@@ -121,10 +123,7 @@ async def amain(app: QApplication, file: Path | None) -> int:
     return 0
 
 
-def run_gui(file: Path | None = None) -> int:
-    _install_excepthook()
-    import qasync
-
+def _application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
@@ -133,5 +132,33 @@ def run_gui(file: Path | None = None) -> int:
     app.setOrganizationName(APP_NAME)
     QGuiApplication.setDesktopFileName("io.github.captionist.Captionist")
     app.setQuitOnLastWindowClosed(False)
+    return app
+
+
+def run_gui(file: Path | None = None) -> int:
+    _install_excepthook()
+    import qasync
+
+    app = _application()
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
         return runner.run(amain(app, file))
+
+
+def run_selftest() -> int:
+    """Qt (the platform plugin in use) plus the speech path, on the app's own event loop."""
+    import json
+
+    import qasync
+
+    from app.commands.selftest import selftest_report
+
+    _application()  # the QApplication the app would run (its platform plugin loads here)
+    with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+        report = runner.run(selftest_report())
+    report["qt_platform"] = QGuiApplication.platformName()
+    from app.ui.assets import app_icon
+
+    report["icon"] = not app_icon().isNull()
+    report["ok"] = bool(report["ok"] and report["icon"])
+    print(json.dumps(report, ensure_ascii=False))
+    return 0 if report["ok"] else 1

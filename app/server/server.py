@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 # websockets logs request headers at DEBUG, client tokens included: keep those out.
 _wire_log = logging.getLogger(__name__ + ".wire")
-_wire_log.setLevel(logging.INFO)
+_wire_log.addFilter(lambda record: record.levelno > logging.DEBUG)
 
 STREAM_PATHS = ("/ws/transcribe", "/v1/listen")
 HEALTH_PATH = "/healthz"

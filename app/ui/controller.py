@@ -360,9 +360,9 @@ class AppController(QObject):
         self.window.click_action.setChecked(look.click_through)
 
     def about(self) -> None:
-        from app.ui.dialogs import about_text
+        from app.ui.dialogs import AboutDialog
 
-        QMessageBox.about(self.window, "About Captionist", about_text(self.settings.model))
+        AboutDialog(self.settings.model, self.window).exec()
 
     # -- quitting -------------------------------------------------------------------------
     def quit(self) -> None:

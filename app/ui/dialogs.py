@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -20,13 +21,16 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QTabWidget,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from app import __version__
 from app.audio.devices import CaptureDevice
+from app.logs import log_dir
 from app.models.registry import KNOWN_MODELS
+from app.resources import resources_dir
 from app.ui.settings_store import AppSettings, OverlayLook
 
 LANGUAGES = (
@@ -241,6 +245,29 @@ def about_text(model: str) -> str:
         "<p>Live captions for calls and meetings, offline by default.</p>"
         f"<p>Speech model: {model} (OpenAI Whisper weights, MIT licence; CTranslate2 "
         "conversion by Systran). Voice activity detection: Silero VAD (MIT).</p>"
-        "<p>Built with Qt for Python (LGPLv3), faster-whisper (MIT), CTranslate2 (MIT), "
-        "websockets (BSD), qasync (BSD), sounddevice/PortAudio (MIT).</p>"
+        f"<p>Log file: {log_dir() / 'captionist.log'}</p>"
     )
+
+
+class AboutDialog(QDialog):
+    """Version, model, log file, and the licences of every bundled third-party part."""
+
+    def __init__(self, model: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("About Captionist")
+        self.resize(640, 520)
+        layout = QVBoxLayout(self)
+        header = QLabel(about_text(model))
+        header.setWordWrap(True)
+        header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(header)
+        self.licences = QTextBrowser()
+        path = resources_dir() / "licenses" / "THIRD-PARTY.md"
+        try:
+            self.licences.setMarkdown(path.read_text(encoding="utf-8"))
+        except OSError:
+            self.licences.setPlainText(f"The licence list is missing ({path}).")
+        layout.addWidget(self.licences, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)

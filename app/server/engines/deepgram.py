@@ -40,7 +40,7 @@ from app.server.engines.base import Emit
 log = logging.getLogger(__name__)
 # The handshake carries the API key; keep websockets' header dumps out of debug logs.
 _wire_log = logging.getLogger(__name__ + ".wire")
-_wire_log.setLevel(logging.INFO)
+_wire_log.addFilter(lambda record: record.levelno > logging.DEBUG)
 
 DEEPGRAM_URL = "wss://api.deepgram.com/v1/listen"
 
