@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: venv run test lint unit e2e bench bundle icons clean
+.PHONY: venv run test lint unit e2e bench bundle bundle-test icons clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bundle: venv
 	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build packaging/captionist.spec
 	cd /tmp && QT_QPA_PLATFORM=offscreen $(CURDIR)/dist/captionist/captionist --selftest
 	@du -sh dist/captionist | sed 's/^/bundle size: /'
+
+bundle-test:
+	CAPTIONIST_BUNDLE_TESTS=1 $(PYTEST) tests/bundle
 
 icons: venv
 	$(PY) packaging/make_icons.py

@@ -210,6 +210,60 @@ def provider_faults() -> None:
         )
 
 
+def blackhole() -> None:
+    """A connection that goes silent (no FIN, no RST): how long until the client notices."""
+    sys.path.insert(0, str(ROOT))
+    from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
+    from app.protocol.messages import Results
+    from app.protocol.params import StreamParams
+    from app.server.server import ServerConfig, TranscriptionServer
+    from tests.fakes import ClockEngine
+    from tests.netfaults import TcpProxy
+
+    frame = b"\x10\x00" * 1600
+
+    async def scenario() -> tuple[float, float, list[str]]:
+        server = TranscriptionServer(ClockEngine(), ServerConfig(port=0))
+        await server.start()
+        states: list[tuple[float, LinkState]] = []
+        words: list[str] = []
+        async with TcpProxy(server.port) as proxy:
+            stream = ReconnectingStream(
+                f"ws://127.0.0.1:{proxy.port}/ws/transcribe",
+                StreamParams(),
+                config=LinkConfig(),
+                on_state=lambda state, _: states.append((time.monotonic(), state)),
+            )
+
+            async def collect() -> None:
+                async for message in stream.messages():
+                    if isinstance(message, Results) and message.is_final:
+                        words.extend(w.word for w in message.words)
+
+            collector = asyncio.create_task(collect())
+            hole = 0.0
+            for i in range(200):  # 20 s in real time
+                stream.push(frame)
+                await asyncio.sleep(0.1)
+                if i == 30:
+                    proxy.blackhole_existing()
+                    hole = time.monotonic()
+            stream.finish()
+            await collector
+        await server.close()
+        noticed = next(t for t, s in states if s is LinkState.RECONNECTING) - hole
+        back = next(t for t, s in states if s is LinkState.STREAMING and t > hole) - hole
+        return noticed, back, words
+
+    noticed, back, words = asyncio.run(scenario())
+    expected = [f"s{k}" for k in range(20)]
+    lost = len(set(expected) - set(words))
+    doubled = len(words) - len(set(words))
+    print("\nblackholed connection (TCP proxy drops every byte; default ping 3 s + timeout 4 s)")
+    print(f"  noticed after {noticed:.2f} s, streaming again after {back:.2f} s; "
+          f"seconds of audio lost {lost}, doubled {doubled} (of 20)")  # fmt: skip
+
+
 def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -238,6 +292,7 @@ def main() -> None:
     print(f"  server-side stream time at the end: {faulted.stream_end} s "
           f"(audio sent {item.duration:.2f} s)")  # fmt: skip
     print("  " + faulted.stderr.strip().splitlines()[-1])
+    blackhole()
     if not args.skip_provider:
         provider_faults()
 
