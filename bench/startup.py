@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--bundle", type=Path, help="a bundle's executable instead of the venv")
     parser.add_argument("--xvfb", action="store_true", help="start under Xvfb (xcb) instead")
     args = parser.parse_args()
-    command = [str(args.bundle)] if args.bundle else [sys.executable, "-m", "app"]
+    command = [str(args.bundle.resolve())] if args.bundle else [sys.executable, "-m", "app"]
     data = Path(tempfile.mkdtemp(prefix="captionist-startup-"))
     env = {
         **os.environ,
