@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evalset import load_items, normalise  # noqa: E402
+from streaming import transcribe_command  # noqa: E402
 
 CAPTIONIST = [sys.executable, "-m", "app"]
 
@@ -96,16 +97,7 @@ def crash_run(audio: Path, kills: list[tuple[float, float]], workdir: Path) -> C
     server = start_server()
     started = time.monotonic()
     client = subprocess.Popen(
-        [
-            *CAPTIONIST,
-            "transcribe",
-            str(audio),
-            "--server",
-            url,
-            "--realtime",
-            "--events",
-            str(events),
-        ],
+        transcribe_command(audio, url, events),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -259,7 +251,7 @@ def blackhole() -> None:
     expected = [f"s{k}" for k in range(20)]
     lost = len(set(expected) - set(words))
     doubled = len(words) - len(set(words))
-    print("\nblackholed connection (TCP proxy drops every byte; default ping 3 s + timeout 4 s)")
+    print("\nblackholed connection (a TCP proxy drops every byte; default client settings)")
     print(f"  noticed after {noticed:.2f} s, streaming again after {back:.2f} s; "
           f"seconds of audio lost {lost}, doubled {doubled} (of 20)")  # fmt: skip
 

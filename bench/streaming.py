@@ -69,19 +69,15 @@ def start_server(port: int, model: str, threads: int) -> subprocess.Popen[bytes]
     raise SystemExit("server did not start")
 
 
-def transcribe_realtime(audio: Path, url: str, events: Path) -> None:
+def transcribe_command(audio: Path, url: str, events: Path) -> list[str]:
     """The CLI contract: `captionist transcribe AUDIO --server URL --realtime --events F`."""
+    options = ["--server", url, "--realtime", "--events", str(events)]
+    return [*CAPTIONIST, "transcribe", str(audio), *options]
+
+
+def transcribe_realtime(audio: Path, url: str, events: Path) -> None:
     subprocess.run(
-        [
-            *CAPTIONIST,
-            "transcribe",
-            str(audio),
-            "--server",
-            url,
-            "--realtime",
-            "--events",
-            str(events),
-        ],
+        transcribe_command(audio, url, events),
         cwd=ROOT,
         check=True,
         stdout=subprocess.DEVNULL,

@@ -51,8 +51,9 @@ class LinkConfig:
     frame_s: float = 0.1  # live frames, as Deepgram recommends
     drain_frame_s: float = 0.5  # larger frames while catching up after an outage
     keepalive_s: float = 4.0  # a KeepAlive after this long without audio (pause, silence)
-    ping_interval_s: float = 3.0  # a dead peer is noticed within interval + timeout
-    ping_timeout_s: float = 4.0
+    # A dead peer is noticed within interval + timeout + the 1 s close timeout: 7 s.
+    ping_interval_s: float = 2.5
+    ping_timeout_s: float = 3.5
     open_timeout_s: float = 5.0
     backoff_initial_s: float = 0.5
     backoff_cap_s: float = 4.0  # a restarted server is found again within seconds

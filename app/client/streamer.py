@@ -58,7 +58,7 @@ class StreamClient:
                 max_size=1 << 22,
                 ping_interval=self.ping_interval,
                 ping_timeout=self.ping_timeout,
-                close_timeout=2,  # a dead peer must not hold up the reconnect
+                close_timeout=1,  # a dead peer must not hold up the reconnect
             )
         except InvalidStatus as exc:
             raise _rejected(self.base_url, exc) from exc

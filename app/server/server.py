@@ -18,6 +18,7 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from app import __version__
+from app.credentials import wire_logger
 from app.errors import ParamError
 from app.protocol.params import StreamParams, parse_params
 from app.server.engines.base import Engine
@@ -32,9 +33,7 @@ from app.server.handler import ConnectionHandler, SessionStats, new_stats
 
 log = logging.getLogger(__name__)
 
-# websockets logs request headers at DEBUG, client tokens included: keep those out.
-_wire_log = logging.getLogger(__name__ + ".wire")
-_wire_log.addFilter(lambda record: record.levelno > logging.DEBUG)
+_wire_log = wire_logger(__name__)  # client tokens stay out of debug logs
 
 STREAM_PATHS = ("/ws/transcribe", "/v1/listen")
 HEALTH_PATH = "/healthz"

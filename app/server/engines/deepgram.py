@@ -21,7 +21,7 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from app.credentials import redact
+from app.credentials import redact, wire_logger
 from app.errors import ProtocolError
 from app.protocol.close_codes import CloseCode
 from app.protocol.messages import (
@@ -38,9 +38,7 @@ from app.protocol.pcm import FloatArray, encode_pcm
 from app.server.engines.base import Emit
 
 log = logging.getLogger(__name__)
-# The handshake carries the API key; keep websockets' header dumps out of debug logs.
-_wire_log = logging.getLogger(__name__ + ".wire")
-_wire_log.addFilter(lambda record: record.levelno > logging.DEBUG)
+_wire_log = wire_logger(__name__)  # the handshake carries the API key
 
 DEEPGRAM_URL = "wss://api.deepgram.com/v1/listen"
 
