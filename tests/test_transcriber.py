@@ -137,3 +137,41 @@ def test_finalize_settles_the_open_utterance() -> None:
     finals = [r for r in results if r.is_final]
     assert finals[0].from_finalize
     assert words_of(results)[:2] == ["w1", "w2"]
+
+
+class PrefixShyDecoder(FakeDecoder):
+    """Like whisper after a forced prefix when a new voice starts: it ends the text at once
+    for words w50 and up while earlier words are forced as the prefix."""
+
+    async def __call__(self, audio: np.ndarray, prompt: str, prefix: str) -> Decoding:
+        decoding = await super().__call__(audio, prompt, prefix)
+        if prefix and any(int(w.text.strip(" ?")[1:]) >= 50 for w in decoding.words):
+            return Decoding((), -0.1, 0.0, 15)
+        return decoding
+
+
+def test_speech_that_decodes_to_nothing_after_the_context_is_decoded_alone() -> None:
+    """A sentence after a short pause must not vanish because the kept context ends it."""
+    script: list[tuple[str | None, float]] = [(None, 0.5)]
+    script += [(f"w{k}", 0.4) for k in range(4)] + [(None, 0.8)]  # the pause keeps context
+    script += [(f"w{50 + k}", 0.4) for k in range(5)] + [(None, 1.0)]
+    messages: list[ServerMessage] = []
+
+    async def scenario() -> None:
+        transcriber = ChannelTranscriber(
+            TranscriberConfig(),
+            decode=PrefixShyDecoder(),  # type: ignore[arg-type]
+            run_vad=FakeVad(),
+            emit=messages.append,
+        )
+        transcriber.start()
+        audio = render(script)
+        for offset in range(0, len(audio), 1600):
+            transcriber.feed(audio[offset : offset + 1600])
+            for _ in range(20):
+                await asyncio.sleep(0)
+        await transcriber.close()
+
+    run(scenario())
+    results = [m for m in messages if isinstance(m, Results)]
+    assert words_of(results) == [f"w{k}" for k in range(4)] + [f"w{50 + k}" for k in range(5)]

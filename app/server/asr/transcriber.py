@@ -48,6 +48,10 @@ class TranscriberConfig:
     max_span_s: float = 16.0  # decodes cover at most this much audio (plus one step)
 
 
+# Speech after the settled words that decodes to nothing for this long drops the context.
+CONTEXT_RETRY_S = 1.0
+
+
 class _Command(Enum):
     FINALIZE = "finalize"
     CLOSE = "close"
@@ -191,10 +195,17 @@ class ChannelTranscriber:
             return []
         self._last_decode_samples = self._samples
         decoding = await self._decode(audio, _join(self._context[-40:]), _join(self._committed))
-        return [
+        words = [
             DecodedWord(w.text, w.start + start, w.end + start, w.probability)
             for w in decoding.words
         ]
+        if not words and self._committed and end - self._commit_time >= CONTEXT_RETRY_S:
+            # After the forced prefix of earlier words whisper may end the text at once (seen
+            # when a new voice starts after a pause): a whole sentence would be lost. Decode
+            # the new speech on its own instead.
+            self._restart_at(self._commit_time)
+            return await self._decode_span(end)
+        return words
 
     async def _interim(self) -> None:
         now = self._now
