@@ -49,7 +49,7 @@ class TranscriberConfig:
 
 
 # Speech after the settled words that decodes to nothing for this long drops the context.
-CONTEXT_RETRY_S = 1.0
+CONTEXT_RETRY_S = 0.4
 
 
 class _Command(Enum):
