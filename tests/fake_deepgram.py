@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -46,7 +46,6 @@ class Connection:
     query: dict[str, list[str]]
     authorization: str
     audio_s: float = 0.0
-    opened: float = field(default_factory=time.monotonic)
 
 
 class FakeDeepgram:
@@ -55,7 +54,6 @@ class FakeDeepgram:
         self.api_key = api_key
         self.faults = Faults()
         self.connections: list[Connection] = []
-        self.fault_times: list[float] = []  # when an injected fault took effect
         self.authorizations: list[str] = []  # the Authorization header of every handshake
         self._server: Server | None = None
 
@@ -77,7 +75,6 @@ class FakeDeepgram:
         await self._server.wait_closed()
 
     def _refuse(self, connection: ServerConnection, status: int, body: dict[str, Any]) -> Response:
-        self.fault_times.append(time.monotonic())
         return connection.respond(status, json.dumps(body))
 
     def _check(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -157,12 +154,9 @@ class FakeDeepgram:
             session.feed(decode_frame(frame, params.channels))
             conn.audio_s += len(frame) / (2 * params.channels * params.sample_rate)
             if faults.close_after_s is not None and conn.audio_s >= faults.close_after_s:
-                self.fault_times.append(time.monotonic())
                 await ws.close(1011, "NET-0000 internal server error")
                 return
             if faults.stall_after_s is not None and conn.audio_s >= faults.stall_after_s:
-                if not state["stalled"]:
-                    self.fault_times.append(time.monotonic())
                 state["stalled"] = True
             if conn.audio_s - state["said_until"] >= 1.0:  # Deepgram's cadence in silence
                 start = state["said_until"]

@@ -13,19 +13,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.client.streamer import StreamClient
+from app.errors import ServerClosed
 from app.protocol.messages import (
     PROVIDER_FAILBACK,
     PROVIDER_FAILOVER,
     Warning,
     live_engine_of,
 )
+from app.protocol.params import StreamParams
 from app.server.engines.deepgram import DeepgramConfig, DeepgramEngine
 from app.server.engines.failover import FailoverEngine
 from app.server.engines.whisper import WhisperEngine
 from app.server.server import ServerConfig, TranscriptionServer
 from tests.conftest import run
 from tests.fake_deepgram import FakeDeepgram, Faults
-from tests.streaming import Received, final_text, load, wer
+from tests.streaming import Received, final_text, load, stream, wer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 # Real time: here the "cloud" shares the two cores with the local engine, and a faster pace
@@ -41,21 +44,14 @@ def speech(eval_dir: Path) -> np.ndarray:
     return np.concatenate([jfk, np.zeros(16000, np.float32), jfk]).astype(np.float32)
 
 
-async def caption(
-    engine: object, audio: np.ndarray, fake: FakeDeepgram | None = None
-) -> tuple[list[Received], float]:
+async def caption(engine: object, audio: np.ndarray) -> list[Received]:
     async with TranscriptionServer(engine, ServerConfig(port=0)) as server:  # type: ignore[arg-type]
-        from tests.streaming import stream
-
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        received = await stream(server.url, audio, speed=SPEED)
-        return received, t0
+        return await stream(server.url, audio, speed=SPEED)
 
 
 @pytest.fixture(scope="module")
 def local_only(whisper_engine: WhisperEngine, speech: np.ndarray) -> str:
-    received, _ = run(caption(whisper_engine, speech), timeout=120)
+    received = run(caption(whisper_engine, speech), timeout=120)
     return final_text(received)
 
 
@@ -86,12 +82,11 @@ def test_provider_fault_fails_over_fast_and_loses_no_word(
     faults: Faults,
     detectable_at_audio_s: float,
     detection_s: float,
-    eval_dir: Path,
 ) -> None:
     async def scenario() -> tuple[list[Received], FakeDeepgram]:
         async with FakeDeepgram(whisper_engine, KEY) as fake:
             fake.faults = faults
-            received, _ = await caption(failover_engine(fake, whisper_engine), speech)
+            received = await caption(failover_engine(fake, whisper_engine), speech)
             return received, fake
 
     received, fake = run(scenario(), timeout=120)
@@ -124,7 +119,7 @@ def test_fails_back_at_an_utterance_end_when_the_provider_recovers(
                 fake.faults = Faults()
 
             recovery = asyncio.create_task(recover())
-            received, _ = await caption(engine, speech)
+            received = await caption(engine, speech)
             await recovery
             return received, fake
 
@@ -143,17 +138,13 @@ def test_without_failover_a_refusal_maps_to_our_close_code(whisper_engine: Whisp
             for status in (429, 401):
                 fake.faults = Faults(refuse_status=status)
                 engine = DeepgramEngine(DeepgramConfig(api_key=KEY, url=fake.url))
-                async with TranscriptionServer(engine, ServerConfig(port=0)) as server:
-                    from app.client.streamer import StreamClient
-                    from app.errors import ServerClosed
-                    from app.protocol.params import StreamParams
-
-                    async with StreamClient(server.url, StreamParams()) as client:
-                        await client.send_audio(b"\x00\x00" * 1600)
-                        with pytest.raises(ServerClosed) as info:
-                            async for _ in client.messages():
-                                pass
-                        codes.append(info.value.code)
+                server = TranscriptionServer(engine, ServerConfig(port=0))
+                async with server, StreamClient(server.url, StreamParams()) as client:
+                    await client.send_audio(b"\x00\x00" * 1600)
+                    with pytest.raises(ServerClosed) as info:
+                        async for _ in client.messages():
+                            pass
+                    codes.append(info.value.code)
         return codes
 
     assert run(scenario(), timeout=60) == [1013, 1011]

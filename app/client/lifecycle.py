@@ -139,10 +139,6 @@ class ReconnectingStream:
     def lost_s(self) -> float:
         return self.ring.lost_s
 
-    @property
-    def stream_time_s(self) -> float:
-        return self.ring.seconds(self.ring.end)
-
     # -- connection loop -------------------------------------------------------------------
     def _set_state(self, state: LinkState, detail: str = "") -> None:
         self.state = state
