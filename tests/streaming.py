@@ -8,6 +8,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile
@@ -16,6 +17,9 @@ from app.client.streamer import StreamClient
 from app.protocol.messages import Control, Results, ServerMessage
 from app.protocol.params import StreamParams
 from app.protocol.pcm import encode_pcm
+
+if TYPE_CHECKING:
+    from app.server.engines.whisper import WhisperEngine
 
 
 @dataclass(frozen=True)
@@ -103,3 +107,36 @@ def finals(received: list[Received], channel: int | None = None) -> list[Results
 
 def final_text(received: list[Received], channel: int | None = None) -> str:
     return " ".join(f.transcript for f in finals(received, channel) if f.transcript)
+
+
+async def transcribe_in_order(
+    engine: WhisperEngine, audio: np.ndarray, frame_s: float = 0.1
+) -> str:
+    """The real engine's streaming transcriber, stepped through `audio` frame by frame.
+
+    Each frame is processed to the end before the next arrives: every decode real-time pacing
+    would run on a machine fast enough to keep up, but deterministic and as fast as the CPU
+    allows.
+    """
+    from app.server.asr.transcriber import ChannelTranscriber
+    from app.server.asr.vad import StreamingVad
+
+    vad = StreamingVad(engine._vad_session)
+    emitted: list[ServerMessage] = []
+
+    async def run_vad(chunk: np.ndarray) -> np.ndarray:
+        return vad.process(chunk)
+
+    async def decode(chunk: np.ndarray, prompt: str, prefix: str):  # type: ignore[no-untyped-def]
+        return engine.decoder.decode(chunk, prompt=prompt, prefix=prefix)
+
+    transcriber = ChannelTranscriber(
+        engine.tuning, decode=decode, run_vad=run_vad, emit=emitted.append
+    )
+    step = int(16000 * frame_s)
+    for offset in range(0, len(audio), step):
+        await transcriber._process(audio[offset : offset + step])
+    await transcriber._end_utterance(from_finalize=False)
+    return " ".join(
+        m.transcript for m in emitted if isinstance(m, Results) and m.is_final and m.transcript
+    )
