@@ -19,6 +19,7 @@ from app.protocol.params import StreamParams
 from app.protocol.pcm import encode_pcm
 
 if TYPE_CHECKING:
+    from app.server.asr.transcriber import TranscriberConfig
     from app.server.engines.whisper import WhisperEngine
 
 
@@ -110,14 +111,20 @@ def final_text(received: list[Received], channel: int | None = None) -> str:
 
 
 async def transcribe_in_order(
-    engine: WhisperEngine, audio: np.ndarray, frame_s: float = 0.1
+    engine: WhisperEngine,
+    audio: np.ndarray,
+    *,
+    tuning: TranscriberConfig | None = None,
+    beam_size: int | None = None,
+    frame_s: float = 0.1,
 ) -> str:
     """The real engine's streaming transcriber, stepped through `audio` frame by frame.
 
     Each frame is processed to the end before the next arrives: every decode real-time pacing
     would run on a machine fast enough to keep up, but deterministic and as fast as the CPU
-    allows.
+    allows. `tuning` and `beam_size` replace the engine's own settings.
     """
+    from app.server.asr.decoder import BEAM_SIZE
     from app.server.asr.transcriber import ChannelTranscriber
     from app.server.asr.vad import StreamingVad
 
@@ -128,10 +135,11 @@ async def transcribe_in_order(
         return vad.process(chunk)
 
     async def decode(chunk: np.ndarray, prompt: str, prefix: str):  # type: ignore[no-untyped-def]
-        return engine.decoder.decode(chunk, prompt=prompt, prefix=prefix)
+        beam = BEAM_SIZE if beam_size is None else beam_size
+        return engine.decoder.decode(chunk, prompt=prompt, prefix=prefix, beam_size=beam)
 
     transcriber = ChannelTranscriber(
-        engine.tuning, decode=decode, run_vad=run_vad, emit=emitted.append
+        tuning or engine.tuning, decode=decode, run_vad=run_vad, emit=emitted.append
     )
     step = int(16000 * frame_s)
     for offset in range(0, len(audio), step):

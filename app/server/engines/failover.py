@@ -35,7 +35,7 @@ MAX_PROBE_S = 300.0
 REPLAY_LIMIT_S = 120.0
 # A replay starts this long before the last final's end: an engine that starts mid-sentence
 # mishears the first word without it; the words it repeats from there are dropped.
-REPLAY_CONTEXT_S = 1.5  # audio kept for a replay when nothing settles it (long silence)
+REPLAY_CONTEXT_S = 1.5
 
 
 class FailoverSession:
@@ -156,8 +156,11 @@ class FailoverSession:
             skip = 0
 
     def _trim(self) -> None:
+        # Keep the replay's context too: trimmed at the last final's end, a replay began
+        # exactly there, and an engine that took over mid-word misheard it ("ask" as "lock").
         keep_from = max(
-            round(self._settled * self.rate), self._received - int(REPLAY_LIMIT_S * self.rate)
+            round((self._settled - REPLAY_CONTEXT_S) * self.rate),
+            self._received - int(REPLAY_LIMIT_S * self.rate),
         )
         while self._kept and self._kept_from + len(self._kept[0][0]) <= keep_from:
             self._kept_from += len(self._kept.pop(0)[0])
