@@ -27,7 +27,8 @@ WINDOW_MARGIN_S = 6
 MAX_TEXT_TOKENS = 448
 TOKENS_PER_SECOND_LIMIT = 8  # speech rarely exceeds ~5 tokens/s; more is a repetition loop
 # Beam search, as faster-whisper's batch default: on the eval set streaming WER fell from
-# 21.3 % (greedy) and 20.5 % (beam 3) to 19.9 %, for about 1.6x the decode CPU.
+# 21.3 % (greedy) and 20.5 % (beam 3) to 19.9 % (bench/tune.py); the real-time server's CPU
+# rose from 0.141 to 0.156 s per audio second (bench/streaming.py).
 BEAM_SIZE = 5
 _OPENING_PUNCTUATION = "\"'“¿([{-"
 
