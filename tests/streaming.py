@@ -126,9 +126,9 @@ async def transcribe_in_order(
     """
     from app.server.asr.decoder import BEAM_SIZE
     from app.server.asr.transcriber import ChannelTranscriber
-    from app.server.asr.vad import StreamingVad
+    from app.server.asr.vad import SileroSession, StreamingVad
 
-    vad = StreamingVad(engine._vad_session)
+    vad = StreamingVad(SileroSession.shared())
     emitted: list[ServerMessage] = []
 
     async def run_vad(chunk: np.ndarray) -> np.ndarray:

@@ -206,8 +206,8 @@ class WhisperDecoder:
             new_tokens = tokens[len(forced) :]
         else:  # pragma: no cover - CTranslate2 echoes the forced prefix first
             forced, new_tokens = [], tokens
-        # CTranslate2's score is already the mean log probability of the generated tokens
-        # (EOT included); rescale it to faster-whisper's definition.
+        # CTranslate2's score is already length-normalised (a mean log probability per token);
+        # this is faster-whisper's avg_logprob from it, not a second division by the length.
         length = max(1, len(new_tokens))
         avg_logprob = float(result.scores[0]) * length / (length + 1) if result.scores else 0.0
         no_speech = float(result.no_speech_prob)
