@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
+
 from app.errors import ParamError
 from app.protocol.messages import Results, Word
 from app.protocol.params import StreamParams
@@ -138,3 +140,109 @@ class ClockEngine:
     @property
     def audio_received_s(self) -> float:
         return sum(s.samples / s.params.sample_rate for s in self.sessions)
+
+
+# -- an engine that "hears" words in the audio itself -------------------------------------
+LEVEL_STEP = 100 / 32768  # one word's sample value per level: exact in int16 PCM
+
+
+def level_audio(
+    levels: list[int], seconds_each: float, *, gap_s: float = 0.1, rate: int = 16000
+) -> FloatArray:
+    """Audio in which word k is `gap_s` of silence, then the constant sample value levels[k];
+    each word with its pause lasts `seconds_each`."""
+    word, gap = round((seconds_each - gap_s) * rate), round(gap_s * rate)
+    silence = np.zeros(gap, dtype=np.float32)
+    parts = [[silence, np.full(word, lv * LEVEL_STEP, dtype=np.float32)] for lv in levels]
+    return np.concatenate([a for pair in parts for a in pair])
+
+
+class LevelWordsSession:
+    """Hears a word as each run of one constant non-zero sample value, named "w<level>".
+
+    A word already under way when the connection began is misheard as "?", as a real engine
+    mishears a word cut at its start. A word is final once it ends (or at close); the final's
+    duration runs `overhang_s` past the word, as a real engine's segment times do.
+    """
+
+    def __init__(self, engine: LevelWordsEngine, params: StreamParams, emit: Emit) -> None:
+        self.engine = engine
+        self.params = params
+        self.emit = emit
+        self.rate = params.sample_rate
+        self.samples = 0
+        self._runs: list[tuple[int, int]] = [(0, 0)] * params.channels  # (level, start sample)
+        self.closed = False
+        engine.sessions.append(self)
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / self.rate
+
+    def feed(self, channels: list[FloatArray]) -> None:
+        for index, audio in enumerate(channels):
+            levels = np.rint(np.abs(audio) / LEVEL_STEP).astype(np.int64)
+            for at in [0, *(np.flatnonzero(np.diff(levels)) + 1).tolist()]:
+                level = int(levels[at])
+                if level == self._runs[index][0]:
+                    continue  # the run goes on from the previous block
+                self._end_run(index, self.samples + at)
+                self._runs[index] = (level, self.samples + at)
+        self.samples += len(channels[0])
+
+    def _end_run(self, channel: int, end: int) -> None:
+        level, start = self._runs[channel]
+        if level == 0 or end <= start:
+            return  # silence
+        name = "?" if start == 0 else f"w{level}"
+        word = Word(name, start / self.rate, end / self.rate)
+        duration = (end - start) / self.rate + self.engine.overhang_s
+        self.emit(
+            Results(
+                name,
+                True,
+                True,
+                word.start,
+                duration,
+                channel=channel,
+                channels=self.params.channels,
+                words=(word,),
+            )
+        )
+
+    def finalize(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await asyncio.sleep(0)
+        for channel in range(self.params.channels):
+            self._end_run(channel, self.samples)
+            self._runs[channel] = (0, self.samples)
+
+    def abort(self) -> None:
+        self.closed = True
+
+    @property
+    def backlog_s(self) -> float:
+        return 0.0
+
+
+class LevelWordsEngine:
+    name = "levels"
+    model_name = "levels"
+
+    def __init__(self, overhang_s: float = 0.0) -> None:
+        self.overhang_s = overhang_s
+        self.sessions: list[LevelWordsSession] = []
+
+    def check_params(self, params: StreamParams) -> None:
+        return None
+
+    def open_session(self, params: StreamParams, emit: Emit) -> LevelWordsSession:
+        return LevelWordsSession(self, params, emit)
+
+    async def aclose(self) -> None:
+        return None

@@ -10,6 +10,7 @@ import asyncio
 import socket
 import time
 
+import numpy as np
 import pytest
 
 from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
@@ -17,9 +18,10 @@ from app.client.ring import Gap
 from app.errors import HandshakeRejected
 from app.protocol.messages import Results
 from app.protocol.params import StreamParams
+from app.protocol.pcm import encode_pcm
 from app.server.server import ServerConfig, TranscriptionServer
 from tests.conftest import run
-from tests.fakes import ClockEngine
+from tests.fakes import ClockEngine, LevelWordsEngine, level_audio
 from tests.netfaults import TcpProxy
 
 FRAME = b"\x10\x00" * 1600  # 100 ms at 16 kHz
@@ -182,3 +184,43 @@ def test_keepalive_holds_a_silent_session_open() -> None:
         return stream
 
     assert run(scenario()).stats.connects == 1
+
+
+def test_a_replay_that_overlaps_finals_already_shown_repeats_no_word() -> None:
+    """Both mode: the replay starts at the lagging channel's last final, so the other channel
+    hears again words it had already settled; they must not come out twice."""
+    you = level_audio(list(range(1, 13)), 1.0)  # twelve 1 s words
+    others = level_audio([21, 22, 23, 24], 3.0)  # four 3 s words: this channel settles later
+    pcm = encode_pcm(np.stack([you, others], axis=1))
+    frame_bytes = 1600 * 4  # 100 ms of 16 kHz stereo s16le
+
+    async def scenario() -> tuple[list[Results], ReconnectingStream]:
+        engine, port, rec = LevelWordsEngine(), free_port(), Recorder()
+        server = await server_on(engine, port)
+        stream = ReconnectingStream(
+            f"ws://127.0.0.1:{port}/ws/transcribe",
+            StreamParams(channels=2, multichannel=True),
+            config=FAST,
+            on_state=rec.state,
+        )
+        collector = asyncio.create_task(rec.collect(stream))
+        for i in range(len(pcm) // frame_bytes):
+            stream.push(pcm[i * frame_bytes : (i + 1) * frame_bytes])
+            await asyncio.sleep(0.02)
+            if i == 85:  # 8.6 s in: "You" has settled w1..w8, "Others" only w21, w22 (6.0 s)
+                await server.close()
+                server = await server_on(engine, port)
+        stream.finish()
+        await collector
+        await server.close()
+        return rec.finals, stream
+
+    finals, stream = run(scenario())
+    by_channel = {
+        channel: [w.word for r in finals if r.channel == channel for w in r.words]
+        for channel in (0, 1)
+    }
+    assert by_channel[0] == [f"w{k}" for k in range(1, 13)]
+    assert by_channel[1] == ["w21", "w22", "w23", "w24"]
+    assert stream.stats.connects == 2
+    assert stream.stats.replayed_s >= 2.0, "the replay went back to the lagging channel's final"
