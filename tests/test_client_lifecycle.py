@@ -122,7 +122,7 @@ def test_five_minutes_offline_with_a_60s_ring_reports_240s_lost() -> None:
     assert rec.words == [f"s{k}" for k in range(240, 300)]
 
 
-def test_a_blackholed_connection_is_noticed_within_10s_and_nothing_is_lost() -> None:
+def test_a_blackholed_connection_is_noticed_within_7s_and_nothing_is_lost() -> None:
     async def scenario() -> tuple[Recorder, ReconnectingStream, float]:
         engine, rec = ClockEngine(), Recorder()
         server = await server_on(engine, 0)
@@ -145,7 +145,8 @@ def test_a_blackholed_connection_is_noticed_within_10s_and_nothing_is_lost() -> 
         return rec, stream, rec.first(LinkState.RECONNECTING) - blackholed_at
 
     rec, stream, noticed_after = run(scenario(), timeout=90)
-    assert noticed_after <= 10.0
+    # README: ping every 2.5 s, 3.5 s to answer, 1 s to close: noticed within 7 s.
+    assert noticed_after <= 7.0 + 0.5  # + scheduling slack on a loaded machine
     assert rec.words == [f"s{k}" for k in range(16)]
     assert stream.stats.connects == 2
 

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -20,7 +22,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
-from app.errors import ProtocolError, ServerClosed
+from app.client.streamer import StreamClient
+from app.errors import ProtocolError, ServerClosed, ServerUnavailable
 from app.protocol.messages import parse_control, parse_server_message
 from app.protocol.params import StreamParams
 from app.protocol.session import ServerSession
@@ -36,6 +39,7 @@ from tests.conftest import ROOT, run
 from tests.fakes import ClockEngine
 from tests.test_client_lifecycle import FRAME, Recorder
 
+CAPTIONIST = [sys.executable, "-m", "app"]
 FAST = LinkConfig(backoff_initial_s=0.05, backoff_cap_s=0.2, give_up_after_s=20)
 
 
@@ -245,6 +249,71 @@ def test_serve_on_all_interfaces_without_a_token_refuses_to_start() -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.e2e
+def test_client_tokens_never_reach_the_servers_logs_even_at_debug(tmp_path: Path) -> None:
+    """README: tokens are never logged. A DEBUG server sees right, wrong and browser tokens."""
+    secret, wrong = "tok-R1ght-5ecret", "tok-Wr0ng-guess"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    stderr = tmp_path / "stderr.txt"
+    env = {**os.environ, "CAPTIONIST_LOG_DIR": str(tmp_path / "log")}
+    with stderr.open("w") as err:
+        server = subprocess.Popen(
+            [*CAPTIONIST, "--log-level", "DEBUG", "serve", "--port", str(port), "--token", secret],
+            cwd=ROOT,
+            env=env,
+            stderr=err,
+            text=True,
+        )
+    url = f"ws://127.0.0.1:{port}/ws/transcribe"
+
+    async def sessions() -> list[int]:
+        await wait_until_listening(port, server)
+        statuses = []
+        for headers, subprotocols in (
+            ({"Authorization": f"Token {secret}"}, None),
+            ({"Authorization": f"Bearer {secret}"}, None),
+            ({}, ["token", secret]),
+        ):
+            async with connect(
+                url,
+                additional_headers=headers,
+                subprotocols=subprotocols,  # type: ignore[arg-type]
+            ) as ws:
+                await ws.send(b"\x00\x00" * 1600)
+                await ws.send('{"type": "CloseStream"}')
+                async for _ in ws:
+                    pass
+                statuses.append(101)
+        for headers in ({"Authorization": f"Token {wrong}"}, {"Authorization": wrong}):
+            statuses.append((await refusal(url, additional_headers=headers))[0])
+        return statuses
+
+    try:
+        statuses = run(sessions(), timeout=120)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    assert statuses == [101, 101, 101, 401, 401]
+    logged = stderr.read_text() + "".join(
+        f.read_text(errors="replace") for f in (tmp_path / "log").rglob("*") if f.is_file()
+    )
+    assert "DEBUG" in logged and "session" in logged, "the server did not log at DEBUG"
+    assert secret not in logged and wrong not in logged
+
+
+async def wait_until_listening(port: int, process: subprocess.Popen[str]) -> None:
+    for _ in range(600):
+        assert process.poll() is None, "the server exited"
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the server never listened")
+
+
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
@@ -277,6 +346,35 @@ def test_wss_with_cert_and_key(tmp_path: Path) -> None:
     # A plain ws:// client cannot talk to it, and a client that does not trust it refuses.
     bad = _captionist("serve", "--cert", str(cert), "--key", str(tmp_path / "missing.pem"))
     assert bad.returncode != 0 and "TLS" in bad.stderr
+
+
+def test_wss_refuses_plain_and_untrusting_clients_and_goes_on_serving(tmp_path: Path) -> None:
+    """TLS means no plain-text session, and a client that cannot verify the server refuses."""
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def scenario() -> tuple[ServerUnavailable, ServerUnavailable, list[str]]:
+        async with await started(ssl=context) as server:
+            plain_url = server.url.replace("wss://", "ws://", 1)
+            with pytest.raises(ServerUnavailable) as plain:
+                async with StreamClient(plain_url, StreamParams(), open_timeout=5):
+                    pass
+            # Captionist's own client trusts the system's CAs only: a self-signed server fails.
+            with pytest.raises(ServerUnavailable) as untrusting:
+                async with StreamClient(server.url, StreamParams(), open_timeout=5):
+                    pass
+            trusting = ssl.create_default_context(cafile=str(cert))
+            async with connect(server.url, ssl=trusting) as ws:
+                await ws.send(FRAME * 12)
+                await ws.send('{"type": "CloseStream"}')
+                types = [json.loads(m)["type"] async for m in ws]  # type: ignore[arg-type]
+            return plain.value, untrusting.value, types
+
+    plain, untrusting, types = run(scenario())
+    assert "CERTIFICATE_VERIFY_FAILED" in str(untrusting)
+    assert "CERTIFICATE_VERIFY_FAILED" not in str(plain)
+    assert types == ["Results", "Metadata"], "a refused client must not stop the server"
 
 
 # -- fuzz ------------------------------------------------------------------------------------
