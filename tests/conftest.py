@@ -13,6 +13,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pytest
 
+# The shared format readers assert too: have their failures show values, as in a test module.
+pytest.register_assert_rewrite("tests.formats")
+
 T = TypeVar("T")
 # The bundle suite needs `make bundle` first; `make bundle-test` runs it on its own.
 collect_ignore = [] if os.environ.get("CAPTIONIST_BUNDLE_TESTS") else ["bundle"]

@@ -19,6 +19,7 @@ import pytest
 import soundfile
 
 from tests.conftest import ROOT, TIMEOUT_FACTOR
+from tests.formats import assert_export_format
 from tests.streaming import manifest, wer
 
 pytestmark = pytest.mark.e2e
@@ -69,17 +70,38 @@ def test_transcribe_prints_finals_and_writes_every_format(tmp_path: Path, eval_d
     )
     assert result.returncode == 0, result.stderr
     assert wer(item["text_norm"], result.stdout) <= 0.30
-    srt = (tmp_path / "out.srt").read_text()
-    assert srt.startswith("1\n00:00:0") and " --> " in srt
+    cues = assert_export_format(tmp_path / "out.srt", "srt")  # -o's extension picks it
+    assert wer(item["text_norm"], " ".join(cues)) <= 0.30
     records = [json.loads(line) for line in events.read_text().splitlines()]
     assert {"t", "audio_s", "msg"} <= set(records[0])
     assert records[-1]["msg"]["type"] == "Metadata"
     assert all(a["t"] <= b["t"] for a, b in itertools.pairwise(records))
-    for fmt in ("txt", "vtt", "json", "md"):
-        exported = captionist(
-            "transcribe", str(eval_dir / "audio/pub_jfk_inaugural_01.flac"), "--format", fmt
-        )
-        assert exported.returncode == 0 and "country" in exported.stdout.lower(), fmt
+    jfk = eval_dir / "audio/pub_jfk_inaugural_01.flac"
+    # (arguments, the format wanted, where it goes): --format alone prints the export; with -o
+    # it beats the extension; -o alone goes by the extension, TXT when there is none.
+    runs = [
+        (["--format", "vtt"], "vtt", None),
+        (["-o", str(tmp_path / "out.json")], "json", tmp_path / "out.json"),
+        (["-o", str(tmp_path / "md.txt"), "--format", "md"], "md", tmp_path / "md.txt"),
+        (["-o", str(tmp_path / "plain")], "txt", tmp_path / "plain"),
+    ]
+    for args, fmt, path in runs:
+        exported = captionist("transcribe", str(jfk), *args)
+        assert exported.returncode == 0, exported.stderr
+        texts = assert_export_format(path or exported.stdout, fmt, title=jfk.stem)
+        assert "country" in " ".join(texts).lower(), fmt
+
+
+def test_transcribe_refuses_an_output_name_without_a_format_before_transcribing(
+    tmp_path: Path,
+) -> None:
+    wav = tmp_path / "tone.wav"
+    soundfile.write(wav, np.zeros(1600, dtype=np.float32), 16000)
+    result = captionist("transcribe", str(wav), "-o", str(tmp_path / "out.text"))
+    assert result.returncode == 1
+    assert "export format" in result.stderr and "--format" in result.stderr
+    assert "Traceback" not in result.stderr and "captioned" not in result.stderr
+    assert not (tmp_path / "out.text").exists()
 
 
 def test_transcribe_reports_a_missing_file_clearly(tmp_path: Path) -> None:

@@ -1,12 +1,12 @@
 """Exporters against golden strings; SRT and VTT also through a strict cue parser."""
 
 import json
-import re
 
 import pytest
 
-from app.domain.export import ExportOptions, export
-from app.domain.transcript import Segment
+from app.domain.export import EXPORTERS, ExportOptions, export
+from app.domain.transcript import Segment, gap_segment
+from tests.formats import assert_export_format, strict_cues
 
 SEGMENTS = [
     Segment("Good morning, everyone.", 0.5, 2.25, "You"),
@@ -39,6 +39,9 @@ def test_without_timestamps_and_labels() -> None:
     options = ExportOptions(timestamps=False, labels=False)
     assert export(SEGMENTS, "txt", options) == "Good morning, everyone.\nCan you hear me?\n"
     assert "You" not in export(SEGMENTS, "srt", options)
+    for fmt in ("txt", "md"):
+        texts = assert_export_format(export(SEGMENTS, fmt, options), fmt, timestamps=False)
+        assert texts[1].endswith("Can you hear me?")
 
 
 def test_json_keeps_every_field() -> None:
@@ -52,32 +55,44 @@ def test_json_keeps_every_field() -> None:
     }
 
 
-CUE = re.compile(r"^(\d\d):(\d\d):(\d\d)[,.](\d\d\d) --> (\d\d):(\d\d):(\d\d)[,.](\d\d\d)$")
-
-
-def strict_cues(text: str, fmt: str) -> list[tuple[float, float, str]]:
-    """A strict reader: numbered blocks (SRT) or a WEBVTT header, valid increasing times."""
-    blocks = text.strip("\n").split("\n\n")
-    if fmt == "vtt":
-        assert blocks.pop(0) == "WEBVTT"
-    cues = []
-    for number, block in enumerate(blocks, 1):
-        lines = block.split("\n")
-        if fmt == "srt":
-            assert lines.pop(0) == str(number)
-        match = CUE.match(lines[0])
-        assert match, lines[0]
-        g = [int(x) for x in match.groups()]
-        start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000
-        end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000
-        assert end > start and (not cues or start >= cues[-1][0])
-        assert lines[1:] and all(line.strip() for line in lines[1:])
-        cues.append((start, end, "\n".join(lines[1:])))
-    return cues
-
-
 @pytest.mark.parametrize("fmt", ["srt", "vtt"])
 def test_strict_parser_accepts_exports_even_for_zero_length_segments(fmt: str) -> None:
     segments = [*SEGMENTS, Segment("Uh", 3670.0, 3670.0, "You"), Segment("a --> b", 3671, 3672)]
     cues = strict_cues(export(segments, fmt), fmt)
     assert len(cues) == 4 and cues[2][1] > cues[2][0]
+
+
+@pytest.mark.parametrize("fmt", sorted(EXPORTERS))
+def test_format_reader_accepts_its_format_and_rejects_every_other(fmt: str) -> None:
+    # The controller and CLI tests trust this reader to catch an export in the wrong format.
+    segments = [*SEGMENTS, gap_segment(3663.0, 2.5)]
+    texts = assert_export_format(export(segments, fmt, ExportOptions(title="Meeting")), fmt)
+    assert "Can you hear me?" in texts[1] and len(texts) == 3
+    for other in sorted(set(EXPORTERS) - {fmt}):
+        with pytest.raises(AssertionError):
+            assert_export_format(export(segments, other, ExportOptions(title="Meeting")), fmt)
+
+
+def test_format_reader_rejects_broken_exports() -> None:
+    srt, vtt = export(SEGMENTS, "srt"), export(SEGMENTS, "vtt")
+    segments = json.loads(export(SEGMENTS, "json"))["segments"]
+    first = segments[0]
+    broken = {
+        "srt": [srt.replace(",", "."), srt.replace("2\n", "3\n")],
+        "vtt": [vtt.replace("0.", "0,"), vtt.replace("WEBVTT\n", "")],
+        "json": [
+            *(json.dumps({"segments": [{**first, key: None}]}) for key in first),  # wrong type
+            *(
+                json.dumps({"segments": [{k: v for k, v in first.items() if k != key}]})
+                for key in first
+            ),
+            json.dumps({"segments": segments[::-1]}),  # times go back
+        ],
+        "md": [export(SEGMENTS, "md").replace("# Transcript", "Transcript")],
+    }
+    for fmt, texts in broken.items():
+        for text in texts:
+            with pytest.raises(AssertionError):
+                assert_export_format(text, fmt)
+    with pytest.raises(AssertionError):
+        assert_export_format(export(SEGMENTS, "md"), "md", title="Meeting")

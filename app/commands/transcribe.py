@@ -14,8 +14,9 @@ from typing import IO, Any
 from app.audio.file_source import DecodedAudio, read_audio
 from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
 from app.client.ring import Gap
-from app.domain.export import ExportOptions, export
+from app.domain.export import FORMATS, ExportOptions, export
 from app.domain.transcript import Transcript
+from app.errors import ConfigError
 from app.protocol.messages import Metadata, Results, ServerMessage, Warning, live_engine_of
 from app.protocol.params import StreamParams
 from app.protocol.pcm import chunk_bytes, encode_pcm
@@ -186,7 +187,23 @@ async def stream_audio(
     return outcome
 
 
+def export_format(options: TranscribeOptions) -> str | None:
+    """`--format`, else the `-o` extension (none: TXT); None when nothing is exported."""
+    if options.fmt is not None:
+        return options.fmt
+    if options.output is None:
+        return None
+    fmt = options.output.suffix.lstrip(".").lower() or "txt"
+    if fmt not in FORMATS:
+        raise ConfigError(
+            f"cannot tell an export format from {options.output.name!r}; "
+            f"use --format ({', '.join(FORMATS)})"
+        )
+    return fmt
+
+
 async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) -> int:
+    fmt = export_format(options)  # before the work: a bad -o name must not cost a transcription
     audio = read_audio(options.audio)
     transcript = Transcript()
     # `--format` without `-o` prints the export, so live lines would only get in the way.
@@ -246,12 +263,9 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
     elapsed = time.monotonic() - started
     for gap in outcome.gaps:
         transcript.add_gap(gap.start_s, gap.length_s)
-    if options.output is not None or export_to_stdout:
-        fmt = options.fmt or (options.output.suffix.lstrip(".").lower() if options.output else "")
+    if fmt is not None:
         text = export(
-            transcript.utterances(),
-            fmt or "txt",
-            ExportOptions(labels=False, title=options.audio.stem),
+            transcript.utterances(), fmt, ExportOptions(labels=False, title=options.audio.stem)
         )
         if options.output is not None:
             options.output.write_text(text, encoding="utf-8")
