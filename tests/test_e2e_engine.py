@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soxr
 
-from app.protocol.messages import Metadata, Results
+from app.protocol.messages import Metadata, Results, ServerMessage, SpeechStarted, UtteranceEnd
+from app.protocol.pcm import encode_pcm
 from app.server.engines.whisper import WhisperEngine
 from app.server.server import ServerConfig, TranscriptionServer
 from tests.conftest import run
@@ -182,13 +185,161 @@ def test_a_long_monologue_settles_while_it_goes_on(served: WhisperEngine, eval_d
 def test_engine_failure_reaches_the_client_as_error_then_1011(
     served: WhisperEngine, eval_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.errors import EngineError, ServerClosed
+    """Deepgram's contract: an `Error` message, then the close frame (1011)."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosedError
+
+    from app.errors import EngineError
 
     def broken(*args: object, **kwargs: object) -> None:
         raise EngineError("whisper", "out of memory")
 
     monkeypatch.setattr(served.decoder, "decode", broken)
     audio = load(eval_dir / "audio/pub_jfk_inaugural_01.flac")
-    with pytest.raises(ServerClosed) as info:
-        with_server(served, lambda url: stream(url, audio))
-    assert info.value.code == 1011 and "out of memory" in info.value.reason
+
+    async def scenario(url: str) -> tuple[list[str | bytes], ConnectionClosedError]:
+        frames: list[str | bytes] = []
+        async with connect(url) as ws:
+            for offset in range(0, len(audio), 1600):
+                await ws.send(encode_pcm(audio[offset : offset + 1600]))
+            with pytest.raises(ConnectionClosedError) as info:
+                while True:
+                    frames.append(await ws.recv())
+        return frames, info.value
+
+    frames, closed = with_server(served, scenario)
+    assert frames, "the client was told nothing before the close"
+    last = json.loads(frames[-1])
+    assert last["type"] == "Error" and last["code"] == "ENGINE_ERROR"
+    assert "out of memory" in last["message"]
+    assert closed.rcvd is not None and closed.rcvd.code == 1011
+    assert "out of memory" in closed.rcvd.reason
+
+
+# -- Deepgram's speech events: SpeechStarted (vad_events) and UtteranceEnd (utterance_end_ms) --
+UTTERANCE_END_S = 1.0
+
+
+def assert_deepgram_speech_events(messages: list[ServerMessage]) -> None:
+    """What Deepgram's docs promise of the two events, checked on one session's messages.
+
+    SpeechStarted comes before the transcript of the speech it announces, `timestamp` being
+    where speech was detected (not exactly the first word's start, the docs warn). UtteranceEnd
+    comes once the gap after the last finalized word is long enough, `last_word_end` being
+    that word's end; one per gap, and before any word spoken after it.
+    """
+    utterance_open, boundary = False, 0
+    for i, message in enumerate(messages):
+        if not isinstance(message, Results):
+            continue
+        if message.words and not utterance_open:
+            heard = [m for m in messages[boundary:i] if isinstance(m, SpeechStarted)]
+            assert heard, f"no SpeechStarted before {message.transcript!r}"
+            assert abs(heard[-1].timestamp - message.words[0].start) <= 0.5, (heard[-1], message)
+            utterance_open = True
+        if message.speech_final:
+            utterance_open, boundary = False, i + 1
+    last_word_ends = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, UtteranceEnd):
+            continue
+        settled = [
+            w for m in messages[:i] if isinstance(m, Results) and m.is_final for w in m.words
+        ]
+        assert settled, "UtteranceEnd before any finalized word"
+        assert message.last_word_end == pytest.approx(settled[-1].end, abs=0.05)
+        later = [w for m in messages[i + 1 :] if isinstance(m, Results) for w in m.words]
+        assert all(w.start >= message.last_word_end - 0.05 for w in later), message
+        last_word_ends.append(message.last_word_end)
+    assert last_word_ends == sorted(set(last_word_ends)), "one UtteranceEnd per gap"
+
+
+def test_speech_started_and_utterance_end_follow_the_pauses_of_speech(
+    served: WhisperEngine, eval_dir: Path
+) -> None:
+    """Short commands with known pauses of 0.3-4.0 s (espeak, so the pause times are exact)."""
+    synthetic = eval_dir / "synthetic"
+    item = manifest(synthetic)["syn_endpointing_pauses_01"]
+    audio = load(synthetic / item["audio"])
+    segments = item["segments"]
+    received = with_server(
+        served,
+        lambda url: stream(
+            url, audio, speed=2.0, vad_events=True, utterance_end_ms=int(UTTERANCE_END_S * 1000)
+        ),
+    )
+    messages = [r.message for r in received]
+    assert_deepgram_speech_events(messages)
+
+    # SpeechStarted only where speech starts, and at every start after a real pause.
+    started = [(i, m) for i, m in enumerate(messages) if isinstance(m, SpeechStarted)]
+    for _, speech in started:
+        assert min(abs(speech.timestamp - s["start"]) for s in segments) <= 0.25, speech
+    for k, segment in enumerate(segments):
+        if k and segment["start"] - segments[k - 1]["end"] < 0.5:
+            continue  # a short pause may not end the utterance
+        near = [i for i, m in started if abs(m.timestamp - segment["start"]) <= 0.25]
+        assert near, f"no SpeechStarted for {segment['text']!r} at {segment['start']}"
+        words_at = next(
+            i
+            for i, m in enumerate(messages)
+            if isinstance(m, Results)
+            and any(segment["start"] <= (w.start + w.end) / 2 <= segment["end"] for w in m.words)
+        )
+        assert near[0] < words_at, segment["text"]
+
+    # UtteranceEnd only after pauses of at least utterance_end_ms, at every long one.
+    duration = len(audio) / 16000
+    pause_after = [
+        (segments[k + 1]["start"] if k + 1 < len(segments) else duration) - s["end"]
+        for k, s in enumerate(segments)
+    ]
+    ended = [(received[i], m) for i, m in enumerate(messages) if isinstance(m, UtteranceEnd)]
+    for got, end in ended:
+        k = min(range(len(segments)), key=lambda j: abs(segments[j]["end"] - end.last_word_end))
+        assert abs(segments[k]["end"] - end.last_word_end) <= 0.5, end
+        assert pause_after[k] >= UTTERANCE_END_S - 0.1, (end, segments[k]["text"])
+        # Sent once that much silence had been heard, not when the utterance ended.
+        assert got.audio_s >= segments[k]["end"] + UTTERANCE_END_S - 0.3, (got.audio_s, end)
+    for k, segment in enumerate(segments):
+        if pause_after[k] >= UTTERANCE_END_S + 0.5:
+            assert any(abs(m.last_word_end - segment["end"]) <= 0.5 for _, m in ended), segment
+
+
+def test_speech_started_and_utterance_end_on_real_voices(
+    served: WhisperEngine, eval_dir: Path
+) -> None:
+    """Ten Common Voice speakers on consumer microphones, pauses of 0.8-2.7 s."""
+    item = manifest(eval_dir)["pub_commonvoice_session_02"]
+    audio = load(eval_dir / item["audio"])
+    segments = item["segments"]
+    received = with_server(
+        served,
+        lambda url: stream(
+            url, audio, vad_events=True, utterance_end_ms=int(UTTERANCE_END_S * 1000)
+        ),
+    )
+    messages = [r.message for r in received]
+    assert_deepgram_speech_events(messages)
+    ends = [m.last_word_end for m in messages if isinstance(m, UtteranceEnd)]
+    for before, after in pairwise(segments):
+        if after["speech_start"] - before["speech_end"] >= UTTERANCE_END_S + 1.0:
+            assert any(before["start"] < t < after["start"] for t in ends), before["text"]
+
+
+@pytest.mark.parametrize(
+    ("vad_events", "utterance_end_ms"), [(False, None), (True, None), (False, 1000)]
+)
+def test_speech_started_and_utterance_end_only_when_asked_for(
+    served: WhisperEngine, eval_dir: Path, vad_events: bool, utterance_end_ms: int | None
+) -> None:
+    synthetic = eval_dir / "synthetic"
+    audio = load(synthetic / "audio/syn_endpointing_pauses_01.flac")
+    received = with_server(
+        served,
+        lambda url: stream(url, audio, vad_events=vad_events, utterance_end_ms=utterance_end_ms),
+    )
+    assert len(finals(received)) >= 5
+    kinds = {type(r.message) for r in received}
+    assert (SpeechStarted in kinds) is vad_events
+    assert (UtteranceEnd in kinds) is (utterance_end_ms is not None)

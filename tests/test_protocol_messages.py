@@ -11,6 +11,7 @@ from app.protocol.messages import (
     Error,
     Metadata,
     Results,
+    ServerMessage,
     SpeechStarted,
     UtteranceEnd,
     Warning,
@@ -113,3 +114,252 @@ def test_server_message_parser_never_crashes(value: object) -> None:
     text = json.dumps({"type": "Results", "channel": value, "start": value})
     with contextlib.suppress(ProtocolError):
         parse_server_message(text)
+
+
+# -- Wire field names, pinned against literal Deepgram-shaped samples ----------------------
+# The round trip above passes even when a field is renamed on both sides; these samples are
+# written out by hand (Deepgram's live API docs, architecture.md §3), so a renamed, retyped or
+# missing field on either side fails. Values are not the dataclass defaults, so a field the
+# parser silently defaults cannot pass.
+
+RESULTS_FINAL_JSON = """{
+  "type": "Results",
+  "transcript": "hello world",
+  "is_final": true,
+  "speech_final": true,
+  "start": 1.2,
+  "duration": 0.85,
+  "channel_index": [1, 2],
+  "channel": {
+    "alternatives": [
+      {
+        "transcript": "hello world",
+        "confidence": 0.91,
+        "words": [
+          {"word": "hello", "start": 1.2, "end": 1.5, "confidence": 0.93},
+          {"word": "world", "start": 1.5, "end": 2.05, "confidence": 0.89}
+        ]
+      }
+    ]
+  }
+}"""
+RESULTS_FINAL = Results(
+    "hello world",
+    is_final=True,
+    speech_final=True,
+    start=1.2,
+    duration=0.85,
+    channel=1,
+    channels=2,
+    words=(Word("hello", 1.2, 1.5, 0.93), Word("world", 1.5, 2.05, 0.89)),
+    confidence=0.91,
+)
+
+RESULTS_INTERIM_JSON = """{
+  "type": "Results",
+  "transcript": "ask not",
+  "is_final": false,
+  "speech_final": false,
+  "start": 3.0,
+  "duration": 1.25,
+  "channel_index": [0, 1],
+  "channel": {
+    "alternatives": [
+      {
+        "transcript": "ask not",
+        "confidence": 0.7,
+        "words": [
+          {"word": "ask", "start": 3.1, "end": 3.4, "confidence": 0.8},
+          {"word": "not", "start": 3.4, "end": 3.9, "confidence": 0.6}
+        ]
+      }
+    ]
+  }
+}"""
+RESULTS_INTERIM = Results(
+    "ask not",
+    is_final=False,
+    speech_final=False,
+    start=3.0,
+    duration=1.25,
+    words=(Word("ask", 3.1, 3.4, 0.8), Word("not", 3.4, 3.9, 0.6)),
+    confidence=0.7,
+)
+
+# A Finalize answer: Deepgram marks it `from_finalize` (absent from every other Results).
+RESULTS_FROM_FINALIZE_JSON = """{
+  "type": "Results",
+  "transcript": "",
+  "is_final": true,
+  "speech_final": false,
+  "start": 7.5,
+  "duration": 0.5,
+  "channel_index": [0, 1],
+  "channel": {"alternatives": [{"transcript": "", "confidence": 0.0, "words": []}]},
+  "from_finalize": true
+}"""
+RESULTS_FROM_FINALIZE = Results("", True, False, 7.5, 0.5, confidence=0.0, from_finalize=True)
+
+UTTERANCE_END_JSON = '{"type": "UtteranceEnd", "channel": [1, 2], "last_word_end": 2.395}'
+SPEECH_STARTED_JSON = '{"type": "SpeechStarted", "channel": [1, 2], "timestamp": 9.54}'
+
+METADATA_JSON = """{
+  "type": "Metadata",
+  "transaction_key": "deprecated",
+  "request_id": "5d6c8a4e-1f0b-4c1e-9a43-3d1f2c6b7e80",
+  "created": "2026-01-02T03:04:05.678Z",
+  "duration": 25.5,
+  "channels": 2,
+  "model_info": {"name": "tiny.en", "engine": "whisper"},
+  "stream_end": 40.25
+}"""
+METADATA = Metadata(
+    "5d6c8a4e-1f0b-4c1e-9a43-3d1f2c6b7e80",
+    "2026-01-02T03:04:05.678Z",
+    25.5,
+    2,
+    "tiny.en",
+    "whisper",
+    extra={"stream_end": 40.25},
+)
+
+WARNING_JSON = (
+    '{"type": "Warning", "code": "PROVIDER_FAILOVER", "message": "switched to whisper: 1011"}'
+)
+ERROR_JSON = '{"type": "Error", "code": "INVALID_DATA", "message": "audio is not linear16"}'
+
+WIRE_SAMPLES = [
+    pytest.param(RESULTS_FINAL_JSON, RESULTS_FINAL, id="Results-final"),
+    pytest.param(RESULTS_INTERIM_JSON, RESULTS_INTERIM, id="Results-interim"),
+    pytest.param(RESULTS_FROM_FINALIZE_JSON, RESULTS_FROM_FINALIZE, id="Results-from_finalize"),
+    pytest.param(UTTERANCE_END_JSON, UtteranceEnd(2.395, 1, 2), id="UtteranceEnd"),
+    pytest.param(SPEECH_STARTED_JSON, SpeechStarted(9.54, 1, 2), id="SpeechStarted"),
+    pytest.param(METADATA_JSON, METADATA, id="Metadata"),
+    pytest.param(
+        WARNING_JSON,
+        Warning("PROVIDER_FAILOVER", "switched to whisper: 1011"),
+        id="Warning",
+    ),
+    pytest.param(ERROR_JSON, Error("INVALID_DATA", "audio is not linear16"), id="Error"),
+]
+
+
+def _typed(value: object) -> object:
+    """JSON with each leaf paired with its type: `true` is not `1`, `2` is not `2.0`."""
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return (type(value).__name__, value)
+
+
+@pytest.mark.parametrize(("sample", "message"), WIRE_SAMPLES)
+def test_encode_writes_exactly_the_deepgram_field_names_and_types(
+    sample: str, message: ServerMessage
+) -> None:
+    assert _typed(json.loads(encode(message))) == _typed(json.loads(sample))
+
+
+@pytest.mark.parametrize(("sample", "message"), WIRE_SAMPLES)
+def test_parsing_a_literal_sample_gives_the_message_it_describes(
+    sample: str, message: ServerMessage
+) -> None:
+    assert parse_server_message(sample) == message
+
+
+def test_a_results_message_from_deepgram_itself_parses_with_its_punctuated_words() -> None:
+    """What Deepgram's cloud sends: no top-level transcript, `punctuated_word`, `metadata`."""
+    sample = """{
+      "type": "Results",
+      "channel_index": [0, 1],
+      "duration": 1.98,
+      "start": 5.99,
+      "is_final": true,
+      "speech_final": true,
+      "channel": {
+        "alternatives": [
+          {
+            "transcript": "Another big problem.",
+            "confidence": 0.98,
+            "languages": [],
+            "words": [
+              {"word": "another", "start": 6.08, "end": 6.32, "confidence": 0.97,
+               "punctuated_word": "Another"},
+              {"word": "big", "start": 6.32, "end": 6.56, "confidence": 0.99,
+               "punctuated_word": "big"},
+              {"word": "problem", "start": 6.56, "end": 7.04, "confidence": 0.98,
+               "punctuated_word": "problem."}
+            ]
+          }
+        ]
+      },
+      "metadata": {
+        "request_id": "a7f3c1d2-0000-4000-8000-000000000001",
+        "model_info": {"name": "2-general-nova", "version": "2024-01-09.29447", "arch": "nova-3"},
+        "model_uuid": "1ed36bac-f71c-4f3f-a31f-02fd6525c489"
+      },
+      "from_finalize": false
+    }"""
+    assert parse_server_message(sample) == Results(
+        "Another big problem.",
+        is_final=True,
+        speech_final=True,
+        start=5.99,
+        duration=1.98,
+        words=(
+            Word("Another", 6.08, 6.32, 0.97),
+            Word("big", 6.32, 6.56, 0.99),
+            Word("problem.", 6.56, 7.04, 0.98),
+        ),
+        confidence=0.98,
+    )
+
+
+def test_a_metadata_message_from_deepgram_itself_keeps_its_identity_and_duration() -> None:
+    """Deepgram's `model_info` is keyed by model UUID; its unknown fields pass through."""
+    sample = """{
+      "type": "Metadata",
+      "transaction_key": "deprecated",
+      "request_id": "a7f3c1d2-0000-4000-8000-000000000002",
+      "sha256": "154e291ecfa8be6ab8343560bcc109008fa7853eb5372533e8efdefc9b504c33",
+      "created": "2024-02-06T19:56:16.180Z",
+      "duration": 25.933313,
+      "channels": 1,
+      "models": ["1ed36bac-f71c-4f3f-a31f-02fd6525c489"],
+      "model_info": {
+        "1ed36bac-f71c-4f3f-a31f-02fd6525c489": {
+          "name": "2-general-nova", "version": "2024-01-09.29447", "arch": "nova-2"
+        }
+      }
+    }"""
+    parsed = parse_server_message(sample)
+    assert isinstance(parsed, Metadata)
+    assert (parsed.request_id, parsed.created, parsed.duration, parsed.channels) == (
+        "a7f3c1d2-0000-4000-8000-000000000002",
+        "2024-02-06T19:56:16.180Z",
+        25.933313,
+        1,
+    )
+    assert parsed.extra["models"] == ["1ed36bac-f71c-4f3f-a31f-02fd6525c489"]
+
+
+def test_an_error_from_deepgram_itself_reads_its_variant_and_description() -> None:
+    """Deepgram's SDKs read `variant` and `description`; ours sends `code` and `message`."""
+    sample = (
+        '{"type": "Error", "variant": "DATA-0000", "message": "",'
+        ' "description": "Failed to process audio"}'
+    )
+    assert parse_server_message(sample) == Error("DATA-0000", "Failed to process audio")
+
+
+@pytest.mark.parametrize(
+    ("sample", "control"),
+    [
+        ('{"type": "KeepAlive"}', Control.KEEP_ALIVE),
+        ('{"type": "Finalize"}', Control.FINALIZE),
+        ('{"type": "CloseStream"}', Control.CLOSE_STREAM),
+    ],
+)
+def test_client_controls_are_deepgrams_literal_messages(sample: str, control: Control) -> None:
+    assert json.loads(encode_control(control)) == json.loads(sample)
+    assert parse_control(sample) is control
