@@ -28,6 +28,8 @@ from app.ui.overlay import CaptionOverlay
 from app.ui.settings_store import SettingsStore
 from app.ui.transcript_model import TranscriptModel
 from tests.fakes import ScriptedEngine
+from tests.formats import assert_export_format
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -82,7 +84,8 @@ def test_export_writes_every_format_and_a_full_disk_is_reported(
     controller.model.extend([Segment("Hello there.", 0, 1, "You", True, True)])
     for fmt in ("txt", "srt", "vtt", "json", "md"):
         assert controller.export_to(tmp_path / f"t.{fmt}", fmt)
-        assert "Hello there." in (tmp_path / f"t.{fmt}").read_text()
+        texts = assert_export_format(tmp_path / f"t.{fmt}", fmt, title="Captionist transcript")
+        assert len(texts) == 1 and "Hello there." in texts[0], fmt
     assert controller.store.load_app().export_format == "md"
     if Path("/dev/full").exists():
         assert not controller.export_to(Path("/dev/full"), "txt")
@@ -112,7 +115,7 @@ def test_quit_closes_the_journal_and_reports_done(
     finished: list[bool] = []
     controller.quit_finished.connect(lambda: finished.append(True))
     controller.quit()
-    qloop.run_until_complete(asyncio.sleep(0.2))
+    qloop.run_until_complete(until(lambda: finished, 10, "quit_finished"))
     assert finished == [True] and controller.journal.closed
     assert crashed_sessions(tmp_path / "sessions") == []
 
@@ -136,10 +139,10 @@ def test_a_server_restart_shows_reconnecting_and_loses_nothing(
         run = asyncio.ensure_future(
             controller._run(FileReplaySource(Path("talk.wav"), speed=2, audio=tone(6)))
         )
-        await asyncio.sleep(1.0)
+        await until(lambda: controller.model.segments, 20, "a first caption")
         await server.close()  # the server goes away mid-meeting...
-        await asyncio.sleep(0.5)
-        assert "Reconnecting" in controller.window.state_label.text()
+        label = controller.window.state_label
+        await until(lambda: "Reconnecting" in label.text(), 10, "Reconnecting shown")
         server = TranscriptionServer(engine, ServerConfig(port=port))
         await server.start()  # ...and comes back
         await run

@@ -7,6 +7,7 @@ task and sends any unexpected exception to the excepthook instead of losing it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Coroutine
@@ -222,6 +223,16 @@ class AppController(QObject):
         self.model.append(segment)
         self.overlay.add_final(segment)
         self.window.set_interim("")
+        # DEBUG, not INFO: transcript text stays out of the default log file. The X11 test
+        # compares these lines with the journal after a SIGKILL.
+        if log.isEnabledFor(logging.DEBUG):
+            record = {
+                "text": segment.text,
+                "start": segment.start,
+                "end": segment.end,
+                "source": segment.source,
+            }
+            log.debug("final shown: %s", json.dumps(record, ensure_ascii=False))
 
     def _update_meter(self) -> None:
         service = self.service

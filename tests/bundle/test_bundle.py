@@ -11,11 +11,13 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.waiting import wait_until
+from tests.xserver import start_xvfb, window_manager_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "dist" / "captionist"
@@ -57,10 +59,9 @@ def test_selftest_offscreen_without_network_outside_the_tree(tmp_path: Path) -> 
 
 @pytest.fixture
 def xserver(tmp_path: Path) -> Iterator[str]:
-    display = ":93"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-    time.sleep(0.7)
+    xvfb, display = start_xvfb("1280x800x24")
     wm = subprocess.Popen(["openbox"], env={**os.environ, "DISPLAY": display})
+    wait_until(lambda: window_manager_ready(display), 20, "openbox to manage the screen", 0.1)
     yield display
     wm.terminate()
     xvfb.terminate()
@@ -70,30 +71,33 @@ def xserver(tmp_path: Path) -> Iterator[str]:
 
 def test_bundle_shows_its_main_window_under_xvfb(tmp_path: Path, xserver: str) -> None:
     env = {**clean_env(tmp_path), "DISPLAY": xserver, "QT_QPA_PLATFORM": "xcb"}
-    proc = subprocess.Popen(
-        [str(EXE), "--log-level", "INFO"],
-        cwd=tmp_path,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 60
-    seen = ""
-    try:
-        for line in proc.stderr:
-            seen += line
-            if "ready to caption" in line or time.monotonic() > deadline:
-                break
-        assert "window shown" in seen and "ready to caption" in seen, seen
-        time.sleep(1.0)
-        windows = subprocess.run(
-            ["xdotool", "search", "--name", "Captionist"],
+    log = tmp_path / "stderr.log"
+    # A file, not a pipe: polled with a deadline, where reading a silent pipe would hang.
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(
+            [str(EXE), "--log-level", "INFO"], cwd=tmp_path, env=env, stderr=stderr, text=True
+        )
+
+    def window_ids() -> list[str]:
+        found = subprocess.run(
+            ["xdotool", "search", "--onlyvisible", "--name", "^Captionist$"],
             env={**os.environ, "DISPLAY": xserver},
             capture_output=True,
             text=True,
+            timeout=10,
         )
-        assert windows.stdout.split(), "no Captionist window on the X server"
+        return found.stdout.split()
+
+    try:
+        wait_until(
+            lambda: "ready to caption" in log.read_text() or proc.poll() is not None,
+            60,
+            "ready to caption (or an early exit)",
+            0.2,
+        )
+        seen = log.read_text()
+        assert "window shown" in seen and "ready to caption" in seen, seen
+        wait_until(window_ids, 30, "the main window mapped on the X server", 0.2)
         SHOTS.mkdir(parents=True, exist_ok=True)
         shot = SHOTS / "bundle-main-window.png"
         subprocess.run(

@@ -5,31 +5,24 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
+
+from tests.waiting import wait_until
+from tests.xserver import compositor_ready, start_xvfb, window_manager_ready
 
 
 @pytest.fixture(scope="session")
 def display() -> Iterator[str]:
     missing = [
         tool
-        for tool in ("Xvfb", "openbox", "xcompmgr", "xdotool", "import")
+        for tool in ("Xvfb", "openbox", "xcompmgr", "xdotool", "xprop", "import")
         if shutil.which(tool) is None
     ]
     if missing:
         pytest.fail(f"missing X11 test tools: {missing} (see .ci/run)")
-    read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()
-    name = f":{number}"
+    xvfb, name = start_xvfb("1280x720x24")
     env = {**os.environ, "DISPLAY": name}
     helpers = [
         subprocess.Popen(
@@ -37,7 +30,8 @@ def display() -> Iterator[str]:
         )
         for tool, args in (("openbox", []), ("xcompmgr", ["-n"]))
     ]
-    time.sleep(0.8)
+    wait_until(lambda: window_manager_ready(name), 20, "openbox to manage the screen", 0.1)
+    wait_until(lambda: compositor_ready(name), 20, "xcompmgr to start compositing", 0.1)
     yield name
     for process in [*helpers, xvfb]:
         process.terminate()

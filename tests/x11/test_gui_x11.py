@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import soundfile
 
 from app.domain.journal import decode_lines
 from tests.conftest import EVAL_DIR, ROOT, TIMEOUT_FACTOR
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.x11
 SHOTS = ROOT / "tests" / "x11" / "shots"
@@ -66,14 +66,7 @@ def screenshot(display: str, name: str) -> np.ndarray:
     return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
 
 
-def wait_until(condition, timeout: float, step: float = 0.2):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout * TIMEOUT_FACTOR
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("timed out")
+STDERR = "stderr.log"  # in the test's tmp_path: the app's DEBUG log, read after it is killed
 
 
 @pytest.fixture
@@ -83,21 +76,31 @@ def app(display: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], P
         "DISPLAY": display,
         "QT_QPA_PLATFORM": "xcb",
         "CAPTIONIST_DATA_DIR": str(tmp_path / "data"),
+        "CAPTIONIST_LOG_DIR": str(tmp_path / "logs"),
         "XDG_CONFIG_HOME": str(tmp_path),
         "CAPTIONIST_NO_DIALOGS": "1",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "gui", "--file", str(CLIP)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # A file, not a pipe: nobody reads while the app runs, and a full pipe would block it.
+    with (tmp_path / STDERR).open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "--log-level", "DEBUG", "gui", "--file", str(CLIP)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
     yield proc, tmp_path / "data" / "sessions"
     if proc.poll() is None:
         proc.kill()
         proc.wait()
+
+
+def shown_finals(log: Path) -> list[dict[str, object]]:
+    """The finals the app displayed, from its "final shown" DEBUG lines (whole lines only)."""
+    marker = "final shown: "
+    lines = log.read_text(encoding="utf-8").split("\n")[:-1]  # the last one may be half written
+    return [json.loads(line.split(marker, 1)[1]) for line in lines if marker in line]
 
 
 def caption_pixels(shot: np.ndarray, box: tuple[int, int, int, int]) -> int:
@@ -106,48 +109,74 @@ def caption_pixels(shot: np.ndarray, box: tuple[int, int, int, int]) -> int:
     return int(((region > 200).all(axis=2)).sum())  # near-white caption text
 
 
+def inside(point: tuple[int, int], box: tuple[int, int, int, int]) -> bool:
+    x, y, w, h = box
+    return x <= point[0] < x + w and y <= point[1] < y + h
+
+
 def test_main_window_and_overlay_with_captions_stay_on_top_and_sigterm_exits_0(
-    app: tuple[subprocess.Popen[str], Path], display: str
+    app: tuple[subprocess.Popen[str], Path], display: str, tmp_path: Path
 ) -> None:
     proc, _ = app
-    main = wait_until(lambda: window_ids(display, "^Captionist$"), 30)
-    overlay = wait_until(lambda: window_ids(display, "Captionist captions"), 30)
+    main = wait_until(lambda: window_ids(display, "^Captionist$"), 30, "the main window", 0.2)
+    overlay = wait_until(
+        lambda: window_ids(display, "Captionist captions"), 30, "the overlay window", 0.2
+    )
     assert main and overlay and main != overlay
     box = geometry(display, overlay[0])
-    wait_until(lambda: caption_pixels(screenshot(display, "captions"), box) > 200, 40, 0.5)
+    wait_until(
+        lambda: caption_pixels(screenshot(display, "captions"), box) > 200, 40, "captions", 0.5
+    )
     # Another window on top of the stack: the overlay must still be seen above it.
+    old = geometry(display, main[0])
     xdotool(display, "windowactivate", "--sync", main[0])
     xdotool(display, "windowraise", main[0])
     xdotool(display, "windowmove", main[0], str(box[0]), str(box[1] - 40))
-    time.sleep(1.0)
-    shot = screenshot(display, "overlay-above-main-window")
+    new = wait_until(
+        lambda: (g := geometry(display, main[0]))[:2] != old[:2] and g, 10, "the move", 0.1
+    )
+    # The middle of where the main window was: bare desktop once the move is on screen.
+    probe = (old[0] + old[2] // 2, old[1] + old[3] // 2)
+    assert not inside(probe, new) and not inside(probe, box)
+
+    def painted() -> list[np.ndarray]:  # a list: an array has no truth value
+        shot = screenshot(display, "overlay-above-main-window")
+        desktop = shot[2, 2]  # a corner no window covers
+        patch = shot[probe[1] : probe[1] + 4, probe[0] : probe[0] + 4]
+        return [shot] if (patch == desktop).all() else []
+
+    (shot,) = wait_until(painted, 10, "the compositor to paint the moved window", 0.1)
     assert caption_pixels(shot, box) > 200
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30 * TIMEOUT_FACTOR) == 0, proc.stderr.read() if proc.stderr else ""
+    assert proc.wait(timeout=30 * TIMEOUT_FACTOR) == 0, (tmp_path / STDERR).read_text()
 
 
 def test_sigkill_mid_session_loses_no_journaled_segment(
-    app: tuple[subprocess.Popen[str], Path], display: str
+    app: tuple[subprocess.Popen[str], Path], display: str, tmp_path: Path
 ) -> None:
+    """Every final the app had shown before a SIGKILL is in its journal, same text and times."""
     proc, sessions = app
-
-    def journal_lines() -> list[str] | None:
-        files = list(sessions.glob("*.jsonl")) if sessions.is_dir() else []
-        if not files:
-            return None
-        lines = files[0].read_text().splitlines()
-        return lines if len(lines) >= 3 else None
-
-    wait_until(journal_lines, 60, 0.1)
+    log = tmp_path / STDERR
+    wait_until(lambda: len(shown_finals(log)) >= 3, 60, "three finals shown", 0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
+    shown = shown_finals(log)
     (journal,) = sessions.glob("*.jsonl")
     raw = journal.read_text()
-    complete = [line for line in raw.split("\n")[:-1]]  # everything before the last newline
+    complete = raw.split("\n")[:-1]  # everything before the last newline
     records = [json.loads(line) for line in complete]
-    assert len(records) >= 3
     assert all({"text", "start", "end", "source", "is_final"} <= set(r) for r in records)
     assert len(decode_lines(raw.splitlines())) >= len(records)
+    # A final is journaled before it is shown, so what was shown is the journal's beginning
+    # (the journal may hold one more, killed between the two). Its times are rounded to ms.
+    keys = ("text", "start", "end", "source")
+    journaled = [{key: record[key] for key in keys} for record in records]
+    expected = [
+        {**final, "start": round(final["start"], 3), "end": round(final["end"], 3)}  # type: ignore[call-overload]
+        for final in shown
+    ]
+    assert len(shown) >= 3
+    assert journaled[: len(shown)] == expected
     from app.services.journal import crashed_sessions
 
     assert crashed_sessions(sessions) == [journal]
