@@ -23,6 +23,7 @@ from app.server.server import ServerConfig, TranscriptionServer
 from tests.conftest import run
 from tests.fakes import ClockEngine, LevelWordsEngine, level_audio
 from tests.netfaults import TcpProxy
+from tests.waiting import until
 
 FRAME = b"\x10\x00" * 1600  # 100 ms at 16 kHz
 FAST = LinkConfig(backoff_initial_s=0.05, backoff_cap_s=0.2, give_up_after_s=30)
@@ -106,7 +107,12 @@ def test_five_minutes_offline_with_a_60s_ring_reports_240s_lost() -> None:
         for _ in range(3000):  # 5 minutes captured while no server is up
             stream.push(FRAME)
         held_bytes = stream.ring.held_bytes
-        await asyncio.sleep(0.3)
+        # With no server up it keeps trying: refused twice, and still connecting (not failed).
+        await until(
+            lambda: [d for _, _, d in rec.states if "retrying in" in d][1:],
+            10,
+            "two refused connection attempts",
+        )
         assert stream.state is LinkState.CONNECTING
         server = await server_on(engine, port)
         stream.finish()

@@ -29,6 +29,7 @@ from app.server.server import ServerConfig, TranscriptionServer
 from tests.conftest import run
 from tests.fake_deepgram import FakeDeepgram, Faults
 from tests.streaming import Received, final_text, load, stream, wer
+from tests.waiting import until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 # Real time: here the "cloud" shares the two cores with the local engine, and a faster pace
@@ -115,7 +116,8 @@ def test_fails_back_at_an_utterance_end_when_the_provider_recovers(
             engine = failover_engine(fake, whisper_engine)
 
             async def recover() -> None:
-                await asyncio.sleep(2.0)
+                # Down through the first handshake (the failover) and one probe after it.
+                await until(lambda: len(fake.authorizations) >= 2, 30, "a refused probe")
                 fake.faults = Faults()
 
             recovery = asyncio.create_task(recover())

@@ -38,6 +38,7 @@ from app.server.server import ServerConfig, TranscriptionServer
 from tests.conftest import ROOT, run
 from tests.fakes import ClockEngine
 from tests.test_client_lifecycle import FRAME, Recorder
+from tests.waiting import until
 
 CAPTIONIST = [sys.executable, "-m", "app"]
 FAST = LinkConfig(backoff_initial_s=0.05, backoff_cap_s=0.2, give_up_after_s=20)
@@ -178,7 +179,8 @@ def test_200_connection_attempts_are_capped_while_a_session_keeps_captioning() -
             stream.finish()
 
         producer = asyncio.create_task(produce())
-        await asyncio.sleep(0.3)
+        # The storm starts once the live session holds its place (counted at its handshake).
+        await until(lambda: stream.state is LinkState.STREAMING, 10, "the live session")
         await asyncio.gather(*(attempt() for _ in range(200)))
         await producer
         await collector

@@ -108,19 +108,29 @@ def test_service_captions_a_source_into_transcript_and_journal(tmp_path: Path) -
 
 
 def test_stop_mid_stream_still_settles_what_was_heard(tmp_path: Path) -> None:
+    engine = ScriptedEngine()  # one word per whole second heard, in a final at the end
+
     async def scenario() -> CaptionService:
-        async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0)) as server:
+        async with TranscriptionServer(engine, ServerConfig(port=0)) as server:
             service = CaptionService(server.url)
             source = FileReplaySource(Path("tone.wav"), speed=4.0, audio=tone(20.0))
             task = asyncio.create_task(service.run(source))
-            await asyncio.sleep(0.8)
+            await until(
+                lambda: engine.sessions and engine.sessions[0].seconds >= 2.0,
+                30,
+                "the server to hear 2 s of audio",
+            )
             service.request_stop()
             await task
             return service
 
     service = run(scenario())
-    assert 1.0 < service.figures.audio_sent_s < 10.0
-    assert service.transcript.finals and service.state is CaptionState.IDLE
+    (session,) = engine.sessions
+    assert session.seconds >= 2.0
+    assert session.seconds == pytest.approx(service.figures.audio_sent_s)  # nothing left unsent
+    assert service.figures.audio_sent_s < 20.0  # stopped before the source ran out
+    heard = " ".join(f"w{i}" for i in range(int(session.seconds)))
+    assert service.transcript.text == heard and service.state is CaptionState.IDLE
 
 
 def test_dead_server_is_retried_then_an_error_state_not_a_hang() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,11 @@ from app.services.captioning import CaptionService
 from tests.audio.conftest import SCRIPT
 from tests.conftest import run
 from tests.streaming import manifest, wer
+from tests.waiting import until
 
 pytestmark = [pytest.mark.audio, pytest.mark.model]
+# Measured: paplay exits once its last sample is captured (within 0.02 s); this is slack.
+CAPTURE_LATENCY_S = 0.5
 
 
 def play(command: str, clip: Path) -> subprocess.Popen[bytes]:
@@ -37,11 +41,19 @@ async def caption_while_playing(
         sides = source.sides if isinstance(source, BothSource) else (source,)
         # PortAudio's first callback can take seconds: play only once both sides are live.
         await asyncio.wait_for(asyncio.gather(*(s.wait_first_block() for s in sides)), 10)
+        live = time.monotonic()  # the stream's audio clock runs from here, in real time
         players = [play(command, clip) for command, clip in playbacks]
         for player in players:
             await asyncio.to_thread(player.wait, 120)
-        await asyncio.sleep(2.0)  # the last words reach the server and settle
-        service.request_stop()
+        # The last words are in once the service has sent the audio captured up to a moment
+        # after the playback ended (capture latency; CPU load delays it further, and is waited).
+        played_until = time.monotonic() - live + CAPTURE_LATENCY_S
+        await until(
+            lambda: service.figures.audio_sent_s >= played_until,
+            30,
+            f"{played_until:.1f} s of audio captured and sent",
+        )
+        service.request_stop()  # the server settles the tail before the run ends
         await task
         return service
 

@@ -114,6 +114,22 @@ def inside(point: tuple[int, int], box: tuple[int, int, int, int]) -> bool:
     return x <= point[0] < x + w and y <= point[1] < y + h
 
 
+def overlap(
+    a: tuple[int, int, int, int], b: tuple[int, int, int, int]
+) -> tuple[int, int, int, int]:
+    left, top = max(a[0], b[0]), max(a[1], b[1])
+    right, bottom = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    return left, top, max(0, right - left), max(0, bottom - top)
+
+
+def dimmed_share(shot: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """The share of `box` darker than mid-grey. The overlay's dark background (#101418 at 72 %)
+    composited over the main window's white panel measures about 88; the bare panel is 255."""
+    x, y, w, h = box
+    region = shot[y : y + h, x : x + w].astype(int)
+    return float((region.max(axis=2) < 128).mean())
+
+
 def test_main_window_and_overlay_with_captions_stay_on_top_and_sigterm_exits_0(
     app: tuple[subprocess.Popen[str], Path], display: str, tmp_path: Path
 ) -> None:
@@ -146,7 +162,13 @@ def test_main_window_and_overlay_with_captions_stay_on_top_and_sigterm_exits_0(
         return [shot] if (patch == desktop).all() else []
 
     (shot,) = wait_until(painted, 10, "the compositor to paint the moved window", 0.1)
-    assert caption_pixels(shot, box) > 200
+    # Where the two windows overlap, the overlay must be what is seen: its dark background dims
+    # the main window's light panel, and only its white caption text stays bright.
+    both = overlap(new, box)
+    assert both[2] * both[3] > 0.5 * box[2] * box[3], (both, box)
+    share = dimmed_share(shot, both)
+    assert share > 0.8, f"the overlay dims only {share:.0%} of its area: it is covered"
+    assert caption_pixels(shot, both) > 200
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30 * TIMEOUT_FACTOR) == 0, (tmp_path / STDERR).read_text()
 
