@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: venv run test lint unit e2e bench bundle bundle-test icons clean
+.PHONY: venv run test lint unit e2e bench mutation bundle bundle-test icons clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,5 +49,12 @@ icons: venv
 bench: venv
 	$(PY) bench/streaming.py
 
+# Mutation testing of the pure modules against their fast unit tests ([tool.mutmut] in
+# pyproject.toml says which). Not part of `make test` or CI: ~10 minutes on one worker.
+# mutmut keeps its state in mutants/ and retests only what changed; `mutmut browse` shows survivors.
+mutation: venv
+	$(VENV)/bin/mutmut run --max-children 1
+	$(VENV)/bin/mutmut results --all true | $(PY) bench/mutation_summary.py
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .pytest_cache .ruff_cache mutants

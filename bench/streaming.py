@@ -5,8 +5,9 @@
 Starts `captionist serve` as its own process (so its CPU and memory are measured alone), runs
 `captionist transcribe FILE --server URL --realtime --events ...` for each file (the CLI
 contract), and prints: WER of the finals and the offline batch WER of the same model; interim
-and final word latency (p50/p90: first time a word shows in an interim / in a final, minus its
-end time in an offline faster-whisper run with word timestamps); server CPU seconds per audio
+and final word latency (p50/p90: first time a word shows at its place in an interim / in a
+final, minus its end time in an offline faster-whisper run with word timestamps; `--realtime`
+sends each 100 ms frame when its last sample would have been captured); server CPU seconds per audio
 second; peak server RSS; and the backlog (time from the end of the audio to the last message).
 """
 
@@ -20,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,21 +125,95 @@ def offline_words(
     return words, texts
 
 
+TimedWord = tuple[str, float, float]  # (normalised word, audio start, audio end)
+# How far the same word's timestamps may move between hypotheses (Whisper's word times are
+# re-estimated by every decode): the alignment prefers the nearest, this only bounds it.
+MAX_SHIFT_S = 1.5
+
+
+def align(finals: Sequence[TimedWord], hypothesis: Sequence[TimedWord]) -> list[tuple[int, int]]:
+    """Pairs (final index, hypothesis index) of one monotonic alignment of two word sequences.
+
+    Only equal words whose starts lie within MAX_SHIFT_S pair up; the alignment with the most
+    pairs wins, then the one with the least total time shift. In order, so in "the cat the"
+    a hypothesis's second "the" can never stand for the first, nor its first for the second.
+    """
+    n, m = len(finals), len(hypothesis)
+    # best[i][j]: (pairs, -shift) of the best alignment of finals[:i] with hypothesis[:j]
+    best = [[(0, 0.0)] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        word, start, _ = finals[i - 1]
+        for j in range(1, m + 1):
+            options = [best[i - 1][j], best[i][j - 1]]
+            h_word, h_start, _ = hypothesis[j - 1]
+            shift = abs(h_start - start)
+            if h_word == word and shift <= MAX_SHIFT_S:
+                pairs, neg_shift = best[i - 1][j - 1]
+                options.append((pairs + 1, neg_shift - shift))
+            best[i][j] = max(options)
+    pairs_found: list[tuple[int, int]] = []
+    i, j = n, m
+    while i and j:
+        word, start, _ = finals[i - 1]
+        h_word, h_start, _ = hypothesis[j - 1]
+        shift = abs(h_start - start)
+        if h_word == word and shift <= MAX_SHIFT_S:
+            pairs, neg_shift = best[i - 1][j - 1]
+            if best[i][j] == (pairs + 1, neg_shift - shift):
+                pairs_found.append((i - 1, j - 1))
+                i, j = i - 1, j - 1
+                continue
+        if best[i][j] == best[i - 1][j]:
+            i -= 1
+        else:
+            j -= 1
+    return pairs_found[::-1]
+
+
+def first_sightings(
+    finals: Sequence[TimedWord],
+    final_arrivals: Sequence[float],
+    hypotheses: Sequence[tuple[float, Sequence[TimedWord]]],
+) -> list[float]:
+    """When each final word was first shown: its final's arrival, or an earlier hypothesis's.
+
+    `hypotheses` are (arrival, words) of every Results message, interim or final. Each is
+    aligned to the final words that lie in its time span, so a word is credited only to the
+    final word at its place, never to an earlier or later occurrence of the same word.
+    """
+    first = list(final_arrivals)
+    for arrival, words in hypotheses:
+        if not words:
+            continue
+        lo, hi = words[0][1] - MAX_SHIFT_S, words[-1][1] + MAX_SHIFT_S
+        span = [k for k, (_, start, _) in enumerate(finals) if lo <= start <= hi]
+        for i, _ in align([finals[k] for k in span], words):
+            k = span[i]
+            first[k] = min(first[k], arrival)
+    return first
+
+
 def analyse(item: EvalItem, events_path: Path, reference: list[tuple[str, float]]) -> FileRun:
     events = [json.loads(line) for line in events_path.read_text().splitlines()]
-    finals: list[tuple[str, float, float]] = []  # (word, audio end, arrival t)
-    sightings: list[tuple[str, float, float]] = []  # any Results word: (word, audio start, t)
+    finals: list[TimedWord] = []
+    final_arrivals: list[float] = []
+    hypotheses: list[tuple[float, list[TimedWord]]] = []  # every Results: (arrival t, words)
     last_t = 0.0
     for event in events:
         msg = event["msg"]
         last_t = max(last_t, event["t"])
         if msg.get("type") != "Results":
             continue
-        for word in msg["channel"]["alternatives"][0]["words"]:
-            for piece in normalise(word["word"]).split():
-                sightings.append((piece, word["start"], event["t"]))
-                if msg["is_final"]:
-                    finals.append((piece, word["end"], event["t"]))
+        words = [
+            (piece, float(word["start"]), float(word["end"]))
+            for word in msg["channel"]["alternatives"][0]["words"]
+            for piece in normalise(word["word"]).split()
+        ]
+        hypotheses.append((event["t"], words))
+        if msg["is_final"]:
+            finals.extend(words)
+            final_arrivals.extend([event["t"]] * len(words))
+    first = first_sightings(finals, final_arrivals, hypotheses)
     run = FileRun(item, " ".join(w for w, _, _ in finals), drain_s=last_t - item.duration)
     hyp = [w for w, _, _ in finals]
     ref = [w for w, _ in reference]
@@ -145,14 +221,8 @@ def analyse(item: EvalItem, events_path: Path, reference: list[tuple[str, float]
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
             ref_end = reference[block.a + k][1]
-            word, _, t_final = finals[block.b + k]
-            run.latencies_final.append(t_final - ref_end)
-            # First sighting: the earliest Results showing this word near this place.
-            first = min(
-                (t for w, s, t in sightings if w == word and abs(s - ref_end) < 1.5),
-                default=t_final,
-            )
-            run.latencies_first.append(min(first, t_final) - ref_end)
+            run.latencies_final.append(final_arrivals[block.b + k] - ref_end)
+            run.latencies_first.append(first[block.b + k] - ref_end)
             run.matched += 1
     run.words = len(ref)
     return run

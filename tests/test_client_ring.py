@@ -104,3 +104,58 @@ def test_backoff_grows_to_the_cap_with_jitter_and_resets() -> None:
     assert len(set(delays)) == len(delays)  # jittered, not a fixed schedule
     backoff.reset()
     assert backoff.next_delay() <= 0.5
+
+
+def frames(*values: int) -> bytes:
+    """Mono s16le frames with the given sample values, to tell each frame apart."""
+    return b"".join(v.to_bytes(2, "little", signed=True) for v in values)
+
+
+def test_a_ring_needs_a_positive_capacity() -> None:
+    with pytest.raises(ValueError, match=r"^the ring buffer needs a positive capacity$"):
+        AudioRing(0, RATE)
+
+
+def test_a_partial_frame_is_refused_with_the_reason() -> None:
+    ring = AudioRing(1, 10)
+    with pytest.raises(ValueError, match=r"^audio must hold whole sample frames$"):
+        ring.append(b"\x00")
+    assert ring.end == 0 and ring.held_bytes == 0
+
+
+def test_one_frame_over_the_capacity_drops_exactly_the_oldest_frame() -> None:
+    ring = AudioRing(1, 10)  # 10 frames
+    ring.append(frames(*range(10)))
+    assert ring.lost_frames == 0 and ring.start == 0
+    ring.append(frames(10))
+    assert (ring.start, ring.end, ring.lost_frames) == (1, 11, 1)
+    assert ring.take(100) == (1, frames(*range(1, 11)))
+
+
+def test_take_crosses_chunks_in_order_down_to_a_one_frame_chunk() -> None:
+    ring = AudioRing(1, 10)
+    ring.append(frames(1, 2, 3))
+    ring.append(frames(4))
+    assert ring.take(4) == (0, frames(1, 2, 3, 4))
+
+
+def test_take_resumes_mid_chunk_and_goes_on_into_the_next() -> None:
+    ring = AudioRing(1, 10)
+    ring.append(frames(1, 2, 3, 4))
+    ring.append(frames(5, 6, 7, 8))
+    assert ring.take(2) == (0, frames(1, 2))
+    assert ring.take(4) == (2, frames(3, 4, 5, 6))
+    assert ring.take(100) == (6, frames(7, 8))  # sent chunks still held are skipped
+    assert ring.take(100) == (8, b"")
+
+
+def test_a_loss_after_the_gaps_were_reported_starts_a_new_gap() -> None:
+    ring = AudioRing(0.5, 10)  # 5 frames, nothing sent: every overflow is lost
+    ring.append(frames(*range(7)))
+    assert [(g.start_s, g.length_s) for g in ring.gaps] == [(0.0, 0.2)]
+    ring.append(frames(7))  # contiguous and not yet reported: the same gap grows
+    assert [(g.start_s, g.length_s) for g in ring.gaps] == [(0.0, 0.3)]
+    ring.seal_gaps()
+    ring.append(frames(8))
+    assert [(g.start_s, g.length_s) for g in ring.gaps] == [(0.0, 0.3), (0.3, 0.1)]
+    assert ring.lost_s == pytest.approx(0.4)

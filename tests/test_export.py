@@ -96,3 +96,44 @@ def test_format_reader_rejects_broken_exports() -> None:
                 assert_export_format(text, fmt)
     with pytest.raises(AssertionError):
         assert_export_format(export(SEGMENTS, "md"), "md", title="Meeting")
+
+
+def test_an_empty_transcript_exports_an_empty_text_file() -> None:
+    assert export([], "txt") == ""
+
+
+def test_a_cue_at_zero_starts_at_zero_and_a_zero_length_cue_lasts_200_ms() -> None:
+    srt = export([Segment("Hi", 0.0, 0.0), Segment("Uh", 1.0, 1.5)], "srt", ExportOptions())
+    assert srt == "1\n00:00:00,000 --> 00:00:00,200\nHi\n\n2\n00:00:01,000 --> 00:00:01,500\nUh\n"
+
+
+def test_vtt_voices_only_labelled_speech_and_defuses_arrows_in_the_text() -> None:
+    segments = [Segment("a --> b", 1.0, 2.0, ""), Segment("hi", 2.0, 3.0, "You")]
+    assert export(segments, "vtt") == (
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\na -> b\n\n"
+        "00:00:02.000 --> 00:00:03.000\n<v You>hi\n"
+    )
+    unlabelled = export(segments, "vtt", ExportOptions(labels=False))
+    assert "<v" not in unlabelled and unlabelled.endswith("\nhi\n")
+
+
+def test_markdown_without_timestamps_or_labels_is_a_plain_list() -> None:
+    options = ExportOptions(timestamps=False, labels=False)
+    assert export(SEGMENTS, "md", options) == (
+        "# Transcript\n\n- Good morning, everyone.\n- Can you hear me?\n"
+    )
+    unlabelled = [Segment("hi", 1.0, 2.0, "")]
+    assert export(unlabelled, "md", ExportOptions(timestamps=False)) == "# Transcript\n\n- hi\n"
+
+
+def test_json_is_indented_utf8_text() -> None:
+    assert export([Segment("café", 1.0, 2.0, "You")], "json") == (
+        '{\n  "segments": [\n    {\n      "text": "café",\n      "start": 1.0,\n'
+        '      "end": 2.0,\n      "source": "You",\n      "is_final": true\n    }\n  ]\n}\n'
+    )
+
+
+def test_an_unknown_format_names_the_ones_there_are() -> None:
+    with pytest.raises(ValueError) as info:
+        export(SEGMENTS, "docx")
+    assert str(info.value) == "unknown format 'docx'; choose one of txt, srt, vtt, json, md"

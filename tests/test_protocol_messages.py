@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 
 from app.errors import ProtocolError
 from app.protocol.messages import (
+    PROVIDER_FAILBACK,
+    PROVIDER_FAILOVER,
     Control,
     Error,
     Metadata,
@@ -18,8 +20,10 @@ from app.protocol.messages import (
     Word,
     encode,
     encode_control,
+    live_engine_of,
     parse_control,
     parse_server_message,
+    provider_switch,
 )
 
 
@@ -363,3 +367,136 @@ def test_an_error_from_deepgram_itself_reads_its_variant_and_description() -> No
 def test_client_controls_are_deepgrams_literal_messages(sample: str, control: Control) -> None:
     assert json.loads(encode_control(control)) == json.loads(sample)
     assert parse_control(sample) is control
+
+
+# -- Serialising details and the parser's defaults and refusals ----------------------------
+
+
+def test_times_and_confidences_go_on_the_wire_to_the_millisecond() -> None:
+    word = Word("hi", 1.23456, 2.34567, 0.98765)
+    results = Results("hi", True, True, 1.00049, 2.00051, words=(word,), confidence=0.12345)
+    wire = json.loads(encode(results))
+    alternative = wire["channel"]["alternatives"][0]
+    assert alternative["words"] == [
+        {"word": "hi", "start": 1.235, "end": 2.346, "confidence": 0.988}
+    ]
+    assert (wire["start"], wire["duration"], alternative["confidence"]) == (1.0, 2.001, 0.123)
+    assert json.loads(encode(UtteranceEnd(2.34567)))["last_word_end"] == 2.346
+    assert json.loads(encode(SpeechStarted(9.87654)))["timestamp"] == 9.877
+    assert json.loads(encode(Metadata("r", "c", 25.12345, 1, "m", "e")))["duration"] == 25.123
+
+
+def test_a_message_is_one_compact_line_of_utf8_json() -> None:
+    assert encode(Warning("W", "café")) == '{"type":"Warning","code":"W","message":"café"}'
+
+
+@pytest.mark.parametrize("code", [PROVIDER_FAILOVER, PROVIDER_FAILBACK])
+def test_a_provider_switch_names_the_engine_now_live(code: str) -> None:
+    warning = provider_switch(code, "deepgram", "whisper failed: 1011: engine gone")
+    assert warning == Warning(code, "switched to deepgram: whisper failed: 1011: engine gone")
+    assert live_engine_of(warning) == "deepgram"
+
+
+@pytest.mark.parametrize(
+    "warning",
+    [
+        Warning("SOMETHING_ELSE", "switched to deepgram: reason"),
+        Warning(PROVIDER_FAILOVER, "switched to : reason"),
+    ],
+)
+def test_other_warnings_name_no_live_engine(warning: Warning) -> None:
+    assert live_engine_of(warning) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("{not json", "malformed JSON in text frame"),
+        ('{"kind": "KeepAlive"}', 'text frame must be {"type": "..."}'),
+    ],
+)
+def test_a_bad_control_frame_says_what_is_wrong(text: str, reason: str) -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse_control(text)
+    assert (info.value.close_code, info.value.reason) == (1007, reason)
+
+
+def test_a_bare_results_message_reads_with_deepgrams_defaults() -> None:
+    assert parse_server_message('{"type": "Results"}') == Results("", False, False, 0.0, 0.0)
+    empty = '{"type": "Results", "is_final": true, "channel": {"alternatives": []}}'
+    assert parse_server_message(empty) == Results("", True, False, 0.0, 0.0)
+
+
+def test_the_top_level_transcript_wins_over_the_alternatives() -> None:
+    text = (
+        '{"type": "Results", "transcript": "top",'
+        ' "channel": {"alternatives": [{"transcript": "nested"}]}}'
+    )
+    parsed = parse_server_message(text)
+    assert isinstance(parsed, Results) and parsed.transcript == "top"
+    nested = '{"type": "Results", "channel": {"alternatives": [{"transcript": "nested"}]}}'
+    parsed = parse_server_message(nested)
+    assert isinstance(parsed, Results) and parsed.transcript == "nested"
+
+
+@pytest.mark.parametrize(
+    ("channel_index", "expected"),
+    [("[1, 2]", (1, 2)), ("[true, 2]", (0, 1)), ("[0]", (0, 1)), ('"1/2"', (0, 1))],
+)
+def test_a_channel_index_that_is_not_two_whole_numbers_means_channel_0_of_1(
+    channel_index: str, expected: tuple[int, int]
+) -> None:
+    parsed = parse_server_message(f'{{"type": "Results", "channel_index": {channel_index}}}')
+    assert isinstance(parsed, Results) and (parsed.channel, parsed.channels) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("{oops", "server sent malformed JSON"),
+        ("[1, 2]", "server message is not a JSON object"),
+        ('{"type": "Results", "transcript": 5}', "transcript must be a string"),
+        (
+            '{"type": "Results", "channel": {"alternatives": [{"words": {"a": 1}}]}}',
+            "words must be a list",
+        ),
+        (
+            '{"type": "Results", "channel": {"alternatives": [{"words": [{"text": "x"}]}]}}',
+            "malformed word in Results",
+        ),
+        (
+            '{"type": "Results", "channel": {"alternatives": [{"words": [5]}]}}',
+            "malformed word in Results",
+        ),
+        ('{"type": "Results", "start": "1.5"}', "start must be a number"),
+        ('{"type": "Results", "duration": true}', "duration must be a number"),
+        ('{"type": "Results", "start": Infinity}', "start must be a finite number"),
+        ('{"type": "Metadata", "channels": -1}', "channels must be a small whole number"),
+        ('{"type": "Metadata", "channels": 65536}', "channels must be a small whole number"),
+        ('{"type": "Metadata", "channels": "2"}', "channels must be a small whole number"),
+        ('{"type": "Metadata", "channels": true}', "channels must be a small whole number"),
+    ],
+)
+def test_a_bad_server_message_is_invalid_data_that_says_what_is_wrong(
+    text: str, reason: str
+) -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse_server_message(text)
+    assert (info.value.close_code, info.value.reason) == (1007, reason)
+
+
+@pytest.mark.parametrize(("channels", "expected"), [("0", 0), ("65535", 65535), ("null", 0)])
+def test_metadata_channel_counts_at_the_edges_are_read(channels: str, expected: int) -> None:
+    parsed = parse_server_message(f'{{"type": "Metadata", "channels": {channels}}}')
+    assert isinstance(parsed, Metadata) and parsed.channels == expected
+
+
+@pytest.mark.parametrize("model_info", ["", ', "model_info": ["tiny.en"]', ', "model_info": {}'])
+def test_a_bare_metadata_message_reads_as_empty_fields(model_info: str) -> None:
+    parsed = parse_server_message(f'{{"type": "Metadata"{model_info}}}')
+    assert parsed == Metadata("", "", 0.0, 0, "", "")
+
+
+def test_bare_warning_and_error_messages_read_as_empty_fields() -> None:
+    assert parse_server_message('{"type": "Warning"}') == Warning("", "")
+    assert parse_server_message('{"type": "Error"}') == Error("", "")

@@ -85,3 +85,9 @@ def test_a_result_made_only_of_settled_words_becomes_empty() -> None:
     again = results(("ask", 1.0, 1.3), ("not", 1.4, 1.7))
     emptied = without_settled_words(again, 2.0)
     assert emptied.words == () and emptied.transcript == ""
+
+
+def test_a_word_ending_right_at_the_slack_is_the_same_word_and_the_rest_keep_their_spaces() -> None:
+    replayed = results(("can", 3.7, 4.0 + SAME_WORD_SLACK_S), ("do", 4.1, 4.3), ("for", 4.4, 4.6))
+    kept = without_settled_words(replayed, 4.0)
+    assert kept.transcript == "do for" and [w.word for w in kept.words] == ["do", "for"]

@@ -50,7 +50,9 @@ class FileReplaySource:
         for offset in range(0, len(samples), step):
             if self._stopped.is_set():
                 return
-            due = t0 + offset / rate / self.speed
+            block = samples[offset : offset + step].reshape(-1, 1)
+            # As a live source: the block [x, x + 0.1 s) exists only at x + 0.1 s.
+            due = t0 + (offset + len(block)) / rate / self.speed
             delay = due - time.monotonic()
             if delay > 0:
                 try:
@@ -58,7 +60,6 @@ class FileReplaySource:
                     return
                 except TimeoutError:
                     pass
-            block = samples[offset : offset + step].reshape(-1, 1)
             self.level = float(np.sqrt(np.mean(np.square(block)))) if block.size else 0.0
             self.position_s = (offset + len(block)) / rate
             yield block

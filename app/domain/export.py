@@ -18,13 +18,11 @@ class ExportOptions:
     title: str = "Transcript"
 
 
-def _clock(seconds: float, separator: str, *, hours: bool = True) -> str:
+def _clock(seconds: float, separator: str) -> str:
     millis = max(0, round(seconds * 1000))
     h, rest = divmod(millis, 3_600_000)
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
-    if not hours:
-        return f"{h * 60 + m:02d}:{s:02d}"
     return f"{h:02d}:{m:02d}:{s:02d}{separator}{ms:03d}"
 
 
