@@ -1,14 +1,15 @@
 """Compare streaming-ASR settings on the eval set, deterministically and faster than real time.
 
-    python bench/tune.py '{}' '{"interim_step_s": 0.5}' '{"beam_size": 3}' [--ids a,b] [-v]
+    python bench/tune.py '{}' '{"settle_age_s": 3.0}' '{"beam_size": 3}' [--half tune] [-v]
 
 Each argument is one variant: TranscriberConfig fields, plus `beam_size` for the decoder.
 Every file goes through the real engine's streaming transcriber frame by frame, each frame
-processed before the next (`tests.streaming.transcribe_in_order`): the decodes real-time
-pacing would run when the engine keeps up, as `bench/streaming.py` measures, without the
-wall-clock time or the scheduling noise. Streaming faster than real time instead skips
-interim decodes, and once hid the gain of beam search. Prints the corpus WER of each variant
-next to the offline batch WER; `-v` adds the errors per file.
+processed before the next (`tests.streaming.stepped_messages`): the decodes real-time pacing
+would run when the engine keeps up, as `bench/streaming.py` measures, without the wall-clock
+time or the scheduling noise. Prints, per variant and per half of the eval set (tune on
+`tune`, report `test`), the WER of the finals by category next to the offline batch decode,
+the finals that repeat a run of 4 words, and how long words wait to become final in audio
+time (compute time excluded; `bench/streaming.py` measures it in real time).
 """
 
 from __future__ import annotations
@@ -18,26 +19,133 @@ import asyncio
 import json
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evalset import corpus_wer, load_items, normalise  # noqa: E402
-from streaming import offline_words  # noqa: E402
+from evalset import (  # noqa: E402
+    CATEGORIES,
+    EvalItem,
+    corpus_wer,
+    cp_word_errors,
+    load_items,
+    normalise,
+    word_count,
+    word_errors,
+)
+
+OUT = ROOT / "bench" / "out"
 
 
-def word_errors(reference: str, hypothesis: str) -> int:
-    import jiwer
+@dataclass
+class FileResult:
+    item: EvalItem
+    text: str
+    repeats: list[str] = field(default_factory=list)
+    final_delays: list[float] = field(default_factory=list)  # word end -> final, audio seconds
+    utterance_delays: list[float] = field(default_factory=list)  # speech end -> speech_final
 
-    out = jiwer.process_words(normalise(reference), normalise(hypothesis) or "<empty>")
-    return int(out.substitutions + out.deletions + out.insertions)
+
+def offline_transcripts(model: str, model_path: str, items: list[EvalItem]) -> dict[str, str]:
+    """faster-whisper's batch decode of each file (its defaults), cached in bench/out/."""
+    cache = OUT / f"offline-{model.replace('/', '_')}.json"
+    known: dict[str, str] = json.loads(cache.read_text()) if cache.is_file() else {}
+    missing = [i for i in items if i.id not in known]
+    if missing:
+        from faster_whisper import WhisperModel
+
+        print(f"offline reference run on {len(missing)} files…", file=sys.stderr)
+        batch = WhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=2)
+        for item in missing:
+            segments, _ = batch.transcribe(str(item.audio), language="en")
+            known[item.id] = " ".join(s.text.strip() for s in segments)
+        OUT.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(known, indent=1))
+    return known
+
+
+def speech_ends(item_id: str) -> list[float]:
+    from evalset import EVAL_DIR
+
+    for line in (EVAL_DIR / "manifest.jsonl").read_text().splitlines():
+        raw = json.loads(line)
+        if raw["id"] == item_id:
+            return [float(s.get("speech_end", s["end"])) for s in raw.get("segments", [])]
+    return []
+
+
+def analyse(item: EvalItem, messages: list[tuple[float, object]]) -> FileResult:
+    from app.protocol.messages import Results
+    from app.server.asr.repetition import repeated_ngram
+
+    finals = [(at, m) for at, m in messages if isinstance(m, Results) and m.is_final]
+    result = FileResult(item, " ".join(m.transcript for _, m in finals if m.transcript))
+    for at, message in finals:
+        gram = repeated_ngram([w.word for w in message.words])
+        if gram:
+            result.repeats.append(f"{' '.join(gram)!r} in {message.transcript!r}")
+        result.final_delays += [at - w.end for w in message.words]
+    ends = speech_ends(item.id)
+    speech_final_at = [at for at, m in finals if m.speech_final]
+    for end in ends:
+        later = [at for at in speech_final_at if at >= end]
+        if later:
+            result.utterance_delays.append(later[0] - end)
+    return result
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def report(label: str, results: list[FileResult], batch: dict[str, str]) -> None:
+    print(f"  {label}:")
+    for category in CATEGORIES:
+        chosen = [r for r in results if r.item.category == category]
+        if not chosen:
+            continue
+        pairs = [(r.item.text_norm, r.text) for r in chosen]
+        batch_pairs = [(r.item.text_norm, batch[r.item.id]) for r in chosen]
+        line = (
+            f"    {category:9s} streaming {corpus_wer(pairs) * 100:6.2f} %  "
+            f"batch {corpus_wer(batch_pairs) * 100:6.2f} %  "
+            f"(old rules {corpus_wer(pairs, normalise) * 100:6.2f} / "
+            f"{corpus_wer(batch_pairs, normalise) * 100:6.2f} %)"
+        )
+        if category == "meeting":
+            # One stream without speaker labels: cpWER counts other speakers' words as missed.
+            errors = sum(cp_word_errors(r.item.speaker_texts, {"0": r.text})[0] for r in chosen)
+            words = sum(cp_word_errors(r.item.speaker_texts, {"0": r.text})[1] for r in chosen)
+            line += f"  cpWER {errors / max(1, words) * 100:6.2f} %"
+        print(line)
+    pairs = [(r.item.text_norm, r.text) for r in results]
+    batch_pairs = [(r.item.text_norm, batch[r.item.id]) for r in results]
+    wer, batch_wer = corpus_wer(pairs) * 100, corpus_wer(batch_pairs) * 100
+    delays = [d for r in results for d in r.final_delays]
+    utterances = [d for r in results for d in r.utterance_delays]
+    repeats = [rep for r in results for rep in r.repeats]
+    print(
+        f"    all       streaming {wer:6.2f} %  batch {batch_wer:6.2f} %"
+        f"  gap {wer - batch_wer:+.2f}"
+        f"  | word->final p50 {percentile(delays, 0.5):.2f} p90 {percentile(delays, 0.9):.2f} s"
+        f"  | speech end->final p50 {percentile(utterances, 0.5):.2f} s"
+        f"  | repeated 4-word runs {len(repeats)}"
+    )
+    for rep in repeats:
+        print(f"      repeat: {rep}")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("variants", nargs="+", help="JSON objects of settings")
     parser.add_argument("--ids", default="", help="comma-separated eval ids (default: all)")
+    parser.add_argument("--half", choices=("tune", "test", "all"), default="all")
     parser.add_argument("--model", default="tiny.en")
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
 
@@ -46,36 +154,48 @@ def main() -> int:
 
     from app.server.asr.transcriber import TranscriberConfig
     from app.server.engines.whisper import WhisperEngine
-    from tests.streaming import transcribe_in_order
+    from tests.streaming import stepped_messages
 
     items = load_items()
     if args.ids:
         wanted = set(args.ids.split(","))
         items = [item for item in items if item.id in wanted]
-    engine = WhisperEngine.load(args.model, threads=2)
-    print(f"offline reference run on {len(items)} files…", file=sys.stderr)
-    _, batch = offline_words(str(engine.model.path), items)
-    print(
-        f"offline batch WER  {corpus_wer([(i.text_norm, batch[i.id]) for i in items]) * 100:.2f} %"
-    )
+    if args.half != "all":
+        items = [item for item in items if item.half == args.half]
+    engine = WhisperEngine.load(args.model, threads=args.threads)
+    batch = offline_transcripts(args.model, str(engine.model.path), items)
     for variant in args.variants:
         settings = json.loads(variant)
         beam_size = settings.pop("beam_size", None)
         tuning = TranscriberConfig(**settings)
-        started = time.monotonic()
-        pairs = []
+        started, cpu = time.monotonic(), time.process_time()
+        results = []
         for item in items:
             audio, _ = soundfile.read(str(item.audio), dtype="float32")
-            text = asyncio.run(
-                transcribe_in_order(engine, audio, tuning=tuning, beam_size=beam_size)
+            messages = asyncio.run(
+                stepped_messages(engine, audio, tuning=tuning, beam_size=beam_size)
             )
-            pairs.append((item.text_norm, text))
+            result = analyse(item, messages)  # type: ignore[arg-type]
+            results.append(result)
             if args.verbose:
-                errors = word_errors(item.text_norm, text)
+                errors = word_errors(item.text_norm, result.text)
                 batch_errors = word_errors(item.text_norm, batch[item.id])
-                print(f"  {item.id:36s} errors {errors:3d}  batch {batch_errors:3d}")
-        seconds = time.monotonic() - started
-        print(f"{variant:50s} streaming WER {corpus_wer(pairs) * 100:.2f} %  ({seconds:.0f} s)")
+                print(
+                    f"  {item.id:36s} {item.half:4s} errors {errors:3d}  batch {batch_errors:3d}"
+                    f"  words {word_count(item.text_norm)}",
+                    flush=True,
+                )
+        audio_s = sum(r.item.duration for r in results)
+        cpu_per_s = (time.process_time() - cpu) / max(1e-9, audio_s)
+        print(
+            f"{variant}  ({time.monotonic() - started:.0f} s, {cpu_per_s:.3f} s CPU per audio s"
+            f" stepped, model {args.model})"
+        )
+        for half in ("tune", "test"):
+            chosen = [r for r in results if r.item.half == half]
+            if chosen:
+                report(f"{half} half ({len(chosen)} files)", chosen, batch)
+        sys.stdout.flush()
     return 0
 
 

@@ -110,26 +110,28 @@ def final_text(received: list[Received], channel: int | None = None) -> str:
     return " ".join(f.transcript for f in finals(received, channel) if f.transcript)
 
 
-async def transcribe_in_order(
+async def stepped_messages(
     engine: WhisperEngine,
     audio: np.ndarray,
     *,
     tuning: TranscriberConfig | None = None,
     beam_size: int | None = None,
     frame_s: float = 0.1,
-) -> str:
+) -> list[tuple[float, ServerMessage]]:
     """The real engine's streaming transcriber, stepped through `audio` frame by frame.
 
     Each frame is processed to the end before the next arrives: every decode real-time pacing
     would run on a machine fast enough to keep up, but deterministic and as fast as the CPU
-    allows. `tuning` and `beam_size` replace the engine's own settings.
+    allows. `tuning` and `beam_size` replace the engine's own settings. Each message comes
+    with the seconds of audio processed when it was emitted.
     """
     from app.server.asr.decoder import BEAM_SIZE
     from app.server.asr.transcriber import ChannelTranscriber
     from app.server.asr.vad import SileroSession, StreamingVad
 
     vad = StreamingVad(SileroSession.shared())
-    emitted: list[ServerMessage] = []
+    emitted: list[tuple[float, ServerMessage]] = []
+    position = 0.0
 
     async def run_vad(chunk: np.ndarray) -> np.ndarray:
         return vad.process(chunk)
@@ -139,12 +141,31 @@ async def transcribe_in_order(
         return engine.decoder.decode(chunk, prompt=prompt, prefix=prefix, beam_size=beam)
 
     transcriber = ChannelTranscriber(
-        tuning or engine.tuning, decode=decode, run_vad=run_vad, emit=emitted.append
+        tuning or engine.tuning,
+        decode=decode,
+        run_vad=run_vad,
+        emit=lambda message: emitted.append((position, message)),
     )
     step = int(16000 * frame_s)
     for offset in range(0, len(audio), step):
+        position = min(len(audio), offset + step) / 16000
         await transcriber._process(audio[offset : offset + step])
     await transcriber._end_utterance(from_finalize=False)
+    return emitted
+
+
+async def transcribe_in_order(
+    engine: WhisperEngine,
+    audio: np.ndarray,
+    *,
+    tuning: TranscriberConfig | None = None,
+    beam_size: int | None = None,
+    frame_s: float = 0.1,
+) -> str:
+    """The finals' text of `stepped_messages`."""
+    messages = await stepped_messages(
+        engine, audio, tuning=tuning, beam_size=beam_size, frame_s=frame_s
+    )
     return " ".join(
-        m.transcript for m in emitted if isinstance(m, Results) and m.is_final and m.transcript
+        m.transcript for _, m in messages if isinstance(m, Results) and m.is_final and m.transcript
     )

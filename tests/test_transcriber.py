@@ -127,8 +127,12 @@ def test_a_long_utterance_settles_progressively_and_decodes_stay_short() -> None
     results, decoder = run(transcribe(render(script)))
     finals = [r for r in results if r.is_final]
     assert words_of(results) == [f"w{k}" for k in range(60)]
-    assert len(finals) > 20 and not any(r.speech_final for r in finals[:-1])
-    assert max(decoder.spans) <= 16.0 + 1.0
+    # Words settle every couple of seconds, not only when the speaker stops...
+    assert len(finals) > 10 and not any(r.speech_final for r in finals[:-1])
+    settled_early = [r for r in finals[:-1] if r.words[-1].end < 20.0]
+    assert len(settled_early) >= 7
+    # ... and no decode grows past the final window (plus one step), far inside whisper's 30 s.
+    assert max(decoder.spans) <= TranscriberConfig().final_window_s + 1.0
 
 
 def test_finalize_settles_the_open_utterance() -> None:

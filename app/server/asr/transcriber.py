@@ -1,10 +1,14 @@
 """One channel's streaming transcription: VAD -> endpointing -> decodes -> Results.
 
-Audio is processed strictly in order by one task. Interim decodes run every `interim_step_s`
-of speech while the task keeps up (skipped when audio is queued, so the engine never falls
-behind real time for their sake); words two decodes agree on are settled as finals
-(LocalAgreement), and the rest of an utterance is settled when endpointing sees its end.
-Times are seconds of audio received on this channel.
+Audio is processed strictly in order by one task. While someone speaks, an interim decode
+runs every `interim_step_s` of speech (skipped when audio is queued, so the engine never falls
+behind real time for their sake). Finals are decoded with long audio context
+(`context.SpeechHistory`): up to `final_window_s` of the channel's speech before them, whole
+utterances where they fit, with the finals already sent for that span forced as the text
+prefix. An utterance's words become final when its speaker pauses (`endpointing_s`); in a
+long one, words also settle on the way, once two decodes agree on them and they have
+`settle_age_s` of audio after them. A final is never revised. Times are seconds of audio
+received on this channel.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import numpy as np
 from app.protocol.messages import Results, ServerMessage, SpeechStarted, UtteranceEnd, Word
 from app.protocol.pcm import FloatArray
 from app.server.asr.agreement import LocalAgreement
+from app.server.asr.context import SpeechHistory, Window
 from app.server.asr.decoder import MAX_WINDOW_S, DecodedWord, Decoding
 from app.server.asr.endpointer import Endpointer, SilenceTimeout, SpeechEnd, SpeechStart
+from app.server.asr.repetition import repeated_run_at, without_repetition
 
 RATE = 16000
 Decode = Callable[[FloatArray, str, str], Awaitable[Decoding]]  # audio, prompt, prefix
@@ -35,21 +41,23 @@ class TranscriberConfig:
     utterance_end_s: float | None = None
     vad_events: bool = False
     interim_results: bool = True
-    # Tuned on the eval set (bench/streaming.py): a 1 s step, 1 s of right context before a
-    # word settles and no previous-text prompt gave the lowest WER at final p50 under 1.5 s.
     interim_step_s: float = 1.0
     preroll_s: float = 0.25
     tail_s: float = 0.2
-    commit_age_s: float = 1.0
-    force_commit_s: float = 10.0
-    context_gap_s: float = 2.0  # pauses up to this keep the previous words as audio context
-    context_span_s: float = 10.0  # ... while the decode would still start this recently
-    prompt: bool = False  # earlier settled text as whisper's previous-text prompt (hurt WER)
-    max_span_s: float = 16.0  # decodes cover at most this much audio (plus one step)
+    final_window_s: float = 20.0  # speech a final is decoded with (whole utterances)
+    interim_window_s: float = 8.0  # interims: shorter, they are redone every step
+    settle_age_s: float = 2.0  # audio a word needs after it to settle inside an utterance
+    settle_step_s: float = 2.0  # long-window decodes inside an utterance at most this often
+    force_commit_s: float = 10.0  # no agreement for this long: settle all but the last words
+    gap_keep_s: float = 1.0  # pauses inside a window are shortened to this
+    history_s: float = 60.0  # audio kept for windows
+    keyterms: tuple[str, ...] = ()  # the user's vocabulary: words and names to favour
 
 
-# Speech after the settled words that decodes to nothing for this long drops the context.
+# Speech after the settled words that decodes to nothing for this long is decoded alone.
 CONTEXT_RETRY_S = 0.4
+# Decodes stay inside whisper's 30 s window with room for one step of new audio.
+MAX_SPAN_S = MAX_WINDOW_S - 2.0
 
 
 class _Command(Enum):
@@ -78,6 +86,7 @@ class ChannelTranscriber:
             endpointing_s=config.endpointing_s, utterance_end_s=config.utterance_end_s
         )
         self._agreement = LocalAgreement()
+        self._history = SpeechHistory(gap_keep_s=config.gap_keep_s)
         self._queue: asyncio.Queue[FloatArray | _Command] = asyncio.Queue()
         self._queued_samples = 0
         self._audio = np.zeros(0, dtype=np.float32)
@@ -86,10 +95,8 @@ class ChannelTranscriber:
         self._in_utterance = False
         self._utterance_settled = False
         self._commit_time = 0.0  # audio before this is settled
-        self._anchor = 0.0  # decodes start here: the utterance start, later a cut in long ones
-        self._committed: list[DecodedWord] = []  # settled words after the anchor (forced prefix)
-        self._context: list[DecodedWord] = []  # settled words before the anchor (prompt)
         self._last_decode_samples = 0
+        self._last_settle_samples = 0
         self._last_interim = ""
         self._last_word_end = 0.0
         self._task: asyncio.Task[None] | None = None
@@ -149,11 +156,16 @@ class ChannelTranscriber:
                     await self._finish_utterance(event.time, from_finalize=False)
                 elif isinstance(event, SilenceTimeout):
                     self._emit(UtteranceEnd(self._last_word_end, self._channel, self._channels))
-        if self._in_utterance and self._interim_due(probabilities):
-            await self._interim()
+        if self._in_utterance:
+            self._history.extend(self._now)
+            if self._decode_due(probabilities):
+                if self._settle_due():
+                    await self._settle()
+                else:
+                    await self._interim()
         self._trim()
 
-    def _interim_due(self, probabilities: FloatArray) -> bool:
+    def _decode_due(self, probabilities: FloatArray) -> bool:
         if not self._queue.empty():
             return False  # behind real time: catch up first, the final will cover it
         if self._samples - self._last_decode_samples < self.config.interim_step_s * RATE:
@@ -162,60 +174,95 @@ class ChannelTranscriber:
         tail = probabilities[-4:]
         return not (len(tail) and float(np.max(tail)) < self._endpointer.off_threshold)
 
+    def _settle_due(self) -> bool:
+        open_s = self._now - self._commit_time
+        if open_s >= min(self.config.force_commit_s, MAX_SPAN_S - self.config.interim_step_s):
+            return True
+        if open_s < self.config.settle_age_s + self.config.interim_step_s:
+            return False  # nothing could be old enough to settle yet
+        return self._samples - self._last_settle_samples >= self.config.settle_step_s * RATE
+
     def _begin_utterance(self, time: float) -> None:
         self._in_utterance = True
         self._utterance_settled = False
         start = max(time - self.config.preroll_s, self._audio_start / RATE, self._commit_time)
-        # A short pause keeps the previous words as audio context (forced as the decode's
-        # prefix): whisper hears a sentence, not fragments cut at every breath.
-        keep = (
-            self._committed
-            and time - self._commit_time <= self.config.context_gap_s
-            and time - self._anchor <= self.config.context_span_s
-        )
-        if not keep:
-            self._restart_at(start)
+        self._history.begin(start)
         self._commit_time = start
         self._agreement.reset()
         self._last_interim = ""
-        self._last_decode_samples = self._samples
+        self._last_decode_samples = self._last_settle_samples = self._samples
         if self.config.vad_events:
             self._emit(SpeechStarted(time, self._channel, self._channels))
 
-    def _slice(self, start: float, end: float) -> FloatArray:
-        a = max(0, round(start * RATE) - self._audio_start)
-        b = max(a, round(end * RATE) - self._audio_start)
-        return self._audio[a:b]
+    # -- decoding ----------------------------------------------------------------------
+    @property
+    def _prompt(self) -> str:
+        """Whisper's previous-text context: the user's vocabulary, as faster-whisper's
+        `hotwords` do (spellings the model then prefers when it hears them)."""
+        return ", ".join(self.config.keyterms) + "." if self.config.keyterms else ""
 
-    async def _decode_span(self, end: float) -> list[DecodedWord]:
-        """The words after the settled ones, decoding from the anchor to `end`."""
-        start = self._anchor
-        audio = self._slice(start, end)
-        if len(audio) < 0.15 * RATE or end - self._commit_time < 0.1:
+    def _window_audio(self, window: Window) -> FloatArray:
+        parts = []
+        for piece in window.pieces:
+            a = max(0, round(piece.start * RATE) - self._audio_start)
+            b = max(a, round(piece.end * RATE) - self._audio_start)
+            parts.append(self._audio[a:b])
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+    async def _decode_window(self, window: Window) -> list[DecodedWord]:
+        decoding = await self._decode(
+            self._window_audio(window), self._prompt, _join(window.prefix)
+        )
+        return [window.word_in_channel_time(w) for w in decoding.words]
+
+    async def _decode_until(self, end: float, window_s: float) -> list[DecodedWord]:
+        """The words after the settled ones, heard with up to `window_s` of speech before."""
+        if end - self._commit_time < 0.1:
+            return []
+        window = self._history.window(
+            end, window_s, not_before=self._audio_start / RATE, latest=self._commit_time
+        )
+        if window.seconds < 0.15:
             return []
         self._last_decode_samples = self._samples
-        decoding = await self._decode(audio, _join(self._context[-40:]), _join(self._committed))
-        words = [
-            DecodedWord(w.text, w.start + start, w.end + start, w.probability)
-            for w in decoding.words
-        ]
-        if not words and self._committed and end - self._commit_time >= CONTEXT_RETRY_S:
-            # After the forced prefix of earlier words whisper may end the text at once (seen
-            # when a new voice starts after a pause): a whole sentence would be lost. Decode
-            # the new speech on its own instead.
-            self._restart_at(self._commit_time)
-            return await self._decode_span(end)
+        words = await self._decode_window(window)
+        alone = self._history.window(end, 0.0, not_before=end, latest=self._commit_time)
+        if window.prefix and not words and end - self._commit_time >= CONTEXT_RETRY_S:
+            # After a forced prefix whisper may end the text at once (seen when a new voice
+            # starts after a pause): decode the new speech on its own instead.
+            return await self._decode_window(alone)
+        if repeated_run_at(words, context=window.prefix[-8:]) >= 0:
+            # A repetition loop, often seeded by the context: decode without it, and cut
+            # what still repeats.
+            if window.prefix:
+                words = await self._decode_window(alone)
+            words = without_repetition(words, context=window.prefix[-8:])
         return words
 
     async def _interim(self) -> None:
         now = self._now
-        words = await self._decode_span(now)
-        # Words need right context before they settle: the last `commit_age_s` stay open.
-        young = sum(1 for w in words if w.end > now - self.config.commit_age_s)
+        words = await self._decode_until(now, self.config.interim_window_s)
+        self._agreement.previous = list(words)  # the hypothesis the next settle checks
+        self._show_interim(words, now)
+
+    async def _settle(self) -> None:
+        """A long-window decode inside an utterance: settle the words it and the previous
+        decode agree on that are old enough."""
+        now = self._now
+        self._last_settle_samples = self._samples
+        words = await self._decode_until(now, self.config.final_window_s)
+        young = sum(1 for w in words if w.end > now - self.config.settle_age_s)
         settled = self._agreement.insert(words, keep_last=max(1, young))
         pending = self._agreement.previous
-        span = now - self._commit_time
-        if not settled and span >= self.config.force_commit_s and len(words) > 2:
+        open_s = now - self._commit_time
+        if (
+            not settled
+            and len(words) > 2
+            and (
+                open_s >= self.config.force_commit_s
+                or open_s >= MAX_SPAN_S - 2 * self.config.interim_step_s
+            )
+        ):
             # A long run without agreement: settle all but the last words to make progress.
             settled, pending = words[:-2], words[-2:]
             self._agreement.previous = pending
@@ -223,48 +270,51 @@ class ChannelTranscriber:
             cut = settled[-1].end
             if pending and pending[0].start > cut:
                 cut = (cut + pending[0].start) / 2
-            cut = min(cut, now)
-            self._emit_final(
-                settled, self._commit_time, cut, speech_final=False, from_finalize=False
-            )
-            self._committed.extend(settled)
+            self._commit(settled, min(cut, now), speech_final=False, from_finalize=False)
             self._utterance_settled = True
-            self._commit_time = cut
-            if now - self._anchor >= self.config.max_span_s:
-                self._restart_at(cut)  # keep decodes inside the model's window
-        elif now - self._anchor >= MAX_WINDOW_S - 5:
-            self._anchor = self._commit_time = now - 2.0  # nothing decodable: stay in bounds
+        elif open_s >= MAX_SPAN_S - self.config.interim_step_s:
+            # Nothing decodable for most of a window (noise the VAD takes for speech): move
+            # on rather than grow a decode past whisper's 30 s.
+            self._commit_time = now - 2.0
+            self._history.settle((), self._commit_time)
             self._agreement.reset()
-            return
-        if self.config.interim_results and pending:
-            text = _join(pending)
-            if text != self._last_interim:
-                self._last_interim = text
-                self._emit(self._results(pending, self._commit_time, now, is_final=False))
+        self._show_interim(pending, now)
 
-    def _restart_at(self, time: float) -> None:
-        """Decodes start at `time` from now on; settled words before it become text context."""
-        self._context = (self._context + self._committed)[-40:] if self.config.prompt else []
-        self._committed = []
-        self._anchor = time
+    def _show_interim(self, words: Sequence[DecodedWord], now: float) -> None:
+        if not self.config.interim_results or not words:
+            return
+        text = _join(words)
+        if text != self._last_interim:
+            self._last_interim = text
+            self._emit(self._results(words, self._commit_time, now, is_final=False))
+
+    def _commit(
+        self, words: Sequence[DecodedWord], end: float, *, speech_final: bool, from_finalize: bool
+    ) -> None:
+        start = self._commit_time
+        self._emit_final(
+            words, start, max(end, start), speech_final=speech_final, from_finalize=from_finalize
+        )
+        self._history.settle(words, max(end, start))
+        self._commit_time = max(end, start)
 
     async def _finish_utterance(self, speech_end: float, *, from_finalize: bool) -> None:
         if not self._in_utterance:
             return
         end = min(speech_end + self.config.tail_s, self._now)
-        start = self._commit_time
-        words = await self._decode_span(end) if end > start else []
+        self._history.close(max(end, self._commit_time))
+        words = (
+            await self._decode_until(end, self.config.final_window_s)
+            if end > self._commit_time
+            else []
+        )
         if words or self._utterance_settled:
-            self._emit_final(
-                words,
-                start,
-                max(end, start),
-                speech_final=self.config.speech_final,
-                from_finalize=from_finalize,
+            self._commit(
+                words, end, speech_final=self.config.speech_final, from_finalize=from_finalize
             )
+        else:
+            self._commit_time = max(end, self._commit_time)
         self._in_utterance = False
-        self._commit_time = max(end, start)
-        self._committed.extend(words)
         self._agreement.reset()
 
     async def _end_utterance(self, *, from_finalize: bool) -> None:
@@ -318,15 +368,12 @@ class ChannelTranscriber:
         )
 
     def _trim(self) -> None:
-        recent = self._now - self._commit_time <= self.config.context_gap_s
-        if self._in_utterance or (self._committed and recent):
-            keep_from = self._anchor
-        else:
-            keep_from = self._now - self.config.preroll_s
-        drop = int(keep_from * RATE) - self._audio_start - RATE // 10
+        keep_from = min(self._now - self.config.history_s, self._commit_time)
+        drop = int(keep_from * RATE) - self._audio_start
         if drop > RATE:  # trim in chunks of at least a second
             self._audio = self._audio[drop:]
             self._audio_start += drop
+            self._history.forget_before(self._audio_start / RATE)
 
 
 def _join(words: Sequence[DecodedWord]) -> str:
