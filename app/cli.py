@@ -19,6 +19,10 @@ from app.logs import configure_file_logging
 from app.models.registry import DEFAULT_MODEL
 
 COMMANDS = ("gui", "serve", "transcribe", "devices", "models")
+MODEL_HELP = (
+    "tiny.en, base, a model folder, or auto: base when a short CPU probe shows this computer "
+    "keeps up with it, else tiny.en (default: %(default)s)"
+)
 
 
 def _positive_threads(value: str) -> int:
@@ -48,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--engine", choices=["whisper", "deepgram"], default="whisper")
-    serve.add_argument("--model", default=DEFAULT_MODEL)
+    serve.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
     serve.add_argument(
         "--deepgram-url",
         default=None,
@@ -100,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--server", help="ws:// URL of a running server (default: embedded)")
     tr.add_argument("--token", default=os.environ.get("CAPTIONIST_TOKEN"))
     tr.add_argument("--engine", choices=["whisper", "deepgram"], default="whisper")
-    tr.add_argument("--model", default=DEFAULT_MODEL)
+    tr.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
     tr.add_argument(
         "--deepgram-url",
         default=None,
@@ -118,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("-o", "--output", type=Path)
     tr.add_argument("--events", type=Path, help="write every message received as JSON lines")
     tr.add_argument("--threads", type=_positive_threads, default=1)
+    tr.add_argument(
+        "--keyterm",
+        dest="keyterms",
+        action="append",
+        default=[],
+        metavar="TERM",
+        help="a word or phrase to favour, such as a name (repeatable; sent as Deepgram's keyterm)",
+    )
 
     sub.add_parser("devices", help="list audio capture devices")
 
@@ -158,6 +170,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             threads=args.threads,
             deepgram_url=args.deepgram_url,
             failover=args.failover,
+            keyterms=tuple(args.keyterms),
         )
         return asyncio.run(run_transcribe(options))
     if args.command == "models":

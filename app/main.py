@@ -52,6 +52,7 @@ def _install_excepthook() -> None:
 async def amain(app: QApplication, file: Path | None) -> int:
     from app.commands.embedded import embedded_server, load_engine
     from app.ui.controller import AppController
+    from app.ui.engine_host import EngineHost
     from app.ui.main_window import MainWindow
     from app.ui.overlay import CaptionOverlay
     from app.ui.settings_store import SettingsStore
@@ -67,7 +68,10 @@ async def amain(app: QApplication, file: Path | None) -> int:
     model = TranscriptModel()
     window = MainWindow(model)
     overlay = CaptionOverlay(store.load_look())
-    controller = AppController(window, overlay, model, store)
+    # The engine and its embedded server: loaded below, replaced at a Start after Settings
+    # changed the engine or model.
+    engines = EngineHost(load_engine, embedded_server)
+    controller = AppController(window, overlay, model, store, engines=engines)
     geometry = store.window_state()
     if geometry is not None:
         window.restoreGeometry(geometry)
@@ -92,19 +96,10 @@ async def amain(app: QApplication, file: Path | None) -> int:
     heartbeat.timeout.connect(lambda: None)
     heartbeat.start(200)
 
-    settings = controller.settings
-    engine = None
     try:
-        engine = await asyncio.to_thread(load_engine, settings.engine, settings.model)
-    except Exception as exc:  # shown in the window; the app stays usable for old transcripts
-        log.exception("engine failed to load")
-        controller.server_failed(str(exc))
-    try:
-        if engine is None:
-            await done.wait()
-            return 0
-        async with embedded_server(engine) as (url, token):
-            controller.server_ready(url, token, f"{engine.name} · {engine.model_name}")
+        # A failed load is shown in the window; the app stays usable for old transcripts,
+        # and Start tries again (after Settings chose another model, say).
+        if await controller.engine_ready():
             log.info("ready to caption")
             from app.services.journal import crashed_sessions
 
@@ -113,13 +108,12 @@ async def amain(app: QApplication, file: Path | None) -> int:
                 controller.offer_restore(crashed[-1])
             if file is not None:
                 controller._spawn(controller.start_file(file))
-            await done.wait()
+        await done.wait()
     finally:
         heartbeat.stop()
         overlay.close()
         window.hide()
-        if engine is not None:
-            await engine.aclose()
+        await engines.aclose()
     return 0
 
 

@@ -246,3 +246,59 @@ class LevelWordsEngine:
 
     async def aclose(self) -> None:
         return None
+
+
+class LaggingLevelWordsSession(LevelWordsSession):
+    """A LevelWordsSession that, while its engine is `stalled`, only queues what it is fed: its
+    backlog grows as a too-slow engine's does. It hears the queue once the stall ends."""
+
+    engine: LaggingLevelWordsEngine
+
+    def __init__(self, engine: LaggingLevelWordsEngine, params: StreamParams, emit: Emit) -> None:
+        super().__init__(engine, params, emit)
+        self._queued: list[list[FloatArray]] = []
+
+    def feed(self, channels: list[FloatArray]) -> None:
+        self.engine.fed_s += len(channels[0]) / self.rate
+        self._queued.append(channels)
+        if not self.engine.stalled:
+            self.catch_up()
+
+    def catch_up(self) -> None:
+        queued, self._queued = self._queued, []
+        for block in queued:
+            super().feed(block)
+
+    async def close(self) -> None:
+        self.catch_up()
+        await super().close()
+
+    def abort(self) -> None:
+        self._queued.clear()
+        super().abort()
+
+    @property
+    def backlog_s(self) -> float:
+        return sum(len(block[0]) for block in self._queued) / self.rate
+
+
+class LaggingLevelWordsEngine(LevelWordsEngine):
+    """LevelWordsEngine whose sessions fall behind while `stalled` is set; `languages` limits
+    what it serves (None: any), as tiny.en serves English only."""
+
+    def __init__(
+        self, model_name: str, *, languages: tuple[str, ...] | None = None, overhang_s: float = 0.0
+    ) -> None:
+        super().__init__(overhang_s)
+        self.model_name = model_name
+        self.languages = languages
+        self.stalled = False
+        self.fed_s = 0.0  # audio fed to all its sessions
+        self.sessions: list[LaggingLevelWordsSession] = []  # type: ignore[assignment]
+
+    def check_params(self, params: StreamParams) -> None:
+        if self.languages is not None and params.language not in self.languages:
+            raise ParamError("language", params.language, f"{self.model_name} does not serve it")
+
+    def open_session(self, params: StreamParams, emit: Emit) -> LaggingLevelWordsSession:
+        return LaggingLevelWordsSession(self, params, emit)

@@ -21,8 +21,9 @@ from app.protocol.params import StreamParams
 
 
 def stream_url(base: str, params: StreamParams) -> str:
+    """`base` with the handshake query added (repeated parameters such as keyterm repeat)."""
     parts = urlsplit(base)
-    query = urlencode(params.to_query())
+    query = urlencode(params.to_query(), doseq=True)
     if parts.query:
         query = parts.query + "&" + query
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from app.credentials import deepgram_api_key
 from app.errors import ConfigError
 from app.models.store import ModelStore
+from app.server.engines.auto import AUTO, load_auto
 from app.server.engines.base import Engine
 from app.server.engines.deepgram import DEEPGRAM_URL, DeepgramConfig, DeepgramEngine
 from app.server.engines.failover import FailoverEngine
@@ -27,7 +28,10 @@ def load_engine(
     deepgram_url: str | None = None,
     failover: bool = True,
 ) -> Engine:
-    """The local whisper engine, or Deepgram with the local engine as its failover."""
+    """The local whisper engine, or Deepgram with the local engine as its failover.
+
+    `model` "auto" lets the CPU probe choose base or tiny.en (the engine's `selection_note`
+    says which and why)."""
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if engine == "deepgram":
@@ -42,6 +46,8 @@ def load_engine(
         if not failover:
             return provider
         return FailoverEngine(provider, load_engine("whisper", model, threads=threads))
+    if model == AUTO:
+        return load_auto(store=ModelStore(), threads=threads)
     loaded = WhisperEngine.load(model, store=ModelStore(), threads=threads)
     loaded.warm_up()
     return loaded

@@ -81,6 +81,8 @@ async def run_serve(
                 file=sys.stderr,
                 flush=True,
             )
+            if note := getattr(loaded, "selection_note", ""):  # --model auto: what and why
+                print(f"captionist: {note}", file=sys.stderr, flush=True)
             await stop.wait()
             print("captionist: shutting down", file=sys.stderr, flush=True)
     finally:

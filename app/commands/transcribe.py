@@ -18,7 +18,7 @@ from app.domain.export import FORMATS, ExportOptions, export
 from app.domain.transcript import Transcript
 from app.errors import ConfigError
 from app.protocol.messages import Metadata, Results, ServerMessage, Warning, live_engine_of
-from app.protocol.params import StreamParams
+from app.protocol.params import StreamParams, clean_keyterms
 from app.protocol.pcm import chunk_bytes, encode_pcm
 
 FRAME_S = 0.1  # about 100 ms a frame, as Deepgram recommends
@@ -49,6 +49,7 @@ class TranscribeOptions:
     threads: int = 1
     deepgram_url: str | None = None
     failover: bool = True
+    keyterms: tuple[str, ...] = ()  # words to favour, sent in the handshake
 
 
 class LiveDisplay:
@@ -122,12 +123,13 @@ async def stream_audio(
     on_message: Callable[[ServerMessage], None],
     link: LinkConfig | None = None,
     status: IO[str] = sys.stderr,
+    keyterms: tuple[str, ...] = (),
 ) -> StreamOutcome:
     """Send the audio (paced, or as fast as the server keeps up), then CloseStream.
 
     The stream survives lost connections (see ReconnectingStream); its states go to `status`.
     """
-    params = StreamParams(sample_rate=audio.sample_rate)
+    params = StreamParams(sample_rate=audio.sample_rate, keyterms=keyterms)
     outcome = StreamOutcome()
 
     def on_state(state: LinkState, detail: str) -> None:
@@ -159,18 +161,15 @@ async def stream_audio(
         t0 = time.monotonic()
         for offset in range(0, len(pcm), step):
             frame = pcm[offset : offset + step]
-            if realtime:
-                delay = t0 + offset / bytes_per_s - time.monotonic()
+            end = offset + len(frame)
+            if realtime:  # as a live source: audio [x, x + 0.1 s) exists only at x + 0.1 s
+                delay = t0 + end / bytes_per_s - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
             else:  # a file can wait: hold back rather than let the ring overflow
                 await stream.wait_unsent_below(FILE_AHEAD_S)
             stream.push(frame)
-            events.audio_sent = (offset + len(frame)) / bytes_per_s
-        if realtime:  # the last frame covers audio up to its end, as a live source would
-            delay = t0 + len(pcm) / bytes_per_s - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            events.audio_sent = end / bytes_per_s
         stream.finish()
 
     producer = asyncio.create_task(produce())
@@ -204,6 +203,7 @@ def export_format(options: TranscribeOptions) -> str | None:
 
 async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) -> int:
     fmt = export_format(options)  # before the work: a bad -o name must not cost a transcription
+    keyterms = clean_keyterms(("keyterm", term) for term in options.keyterms)  # likewise
     audio = read_audio(options.audio)
     transcript = Transcript()
     # `--format` without `-o` prints the export, so live lines would only get in the way.
@@ -234,6 +234,7 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
                 realtime=options.realtime,
                 events=events,
                 on_message=on_message,
+                keyterms=keyterms,
             )
         else:
             from app.commands.embedded import embedded_server, load_engine
@@ -245,6 +246,8 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
                 deepgram_url=options.deepgram_url,
                 failover=options.failover,
             )
+            if note := getattr(engine, "selection_note", ""):  # --model auto: what and why
+                print(f"captionist: {note}", file=sys.stderr)
             try:
                 async with embedded_server(engine) as (url, token):
                     outcome = await stream_audio(
@@ -254,6 +257,7 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
                         realtime=options.realtime,
                         events=events,
                         on_message=on_message,
+                        keyterms=keyterms,
                     )
             finally:
                 await engine.aclose()

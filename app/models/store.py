@@ -34,10 +34,14 @@ class ResolvedModel:
     multilingual: bool
 
 
-def default_cache_dir() -> Path:
+def app_cache_dir() -> Path:
+    """The user cache directory (CAPTIONIST_CACHE_DIR overrides it)."""
     override = os.environ.get("CAPTIONIST_CACHE_DIR")
-    base = Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))
-    return base / "models"
+    return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def default_cache_dir() -> Path:
+    return app_cache_dir() / "models"
 
 
 class ModelStore:

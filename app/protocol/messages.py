@@ -150,6 +150,11 @@ def encode(message: ServerMessage) -> str:
 
 PROVIDER_FAILOVER = "PROVIDER_FAILOVER"
 PROVIDER_FAILBACK = "PROVIDER_FAILBACK"
+# Auto's model switches inside the local engine: the better model fell behind real time, and
+# (later) the better model is back.
+MODEL_STEP_DOWN = "MODEL_STEP_DOWN"
+MODEL_STEP_UP = "MODEL_STEP_UP"
+ENGINE_SWITCHES = (PROVIDER_FAILOVER, PROVIDER_FAILBACK, MODEL_STEP_DOWN, MODEL_STEP_UP)
 _SWITCHED = "switched to "
 
 
@@ -159,8 +164,8 @@ def provider_switch(code: str, live_engine: str, reason: str) -> Warning:
 
 
 def live_engine_of(warning: Warning) -> str | None:
-    """Which engine is live after a provider switch warning (None for other warnings)."""
-    if warning.code not in (PROVIDER_FAILOVER, PROVIDER_FAILBACK):
+    """Which engine is live after an engine switch warning (None for other warnings)."""
+    if warning.code not in ENGINE_SWITCHES:
         return None
     text = warning.message.removeprefix(_SWITCHED)
     return text.split(": ", 1)[0] or None

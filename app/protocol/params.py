@@ -6,7 +6,8 @@ connect; every parameter we act on is checked strictly and a bad one names itsel
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.errors import ParamError
@@ -14,6 +15,13 @@ from app.errors import ParamError
 MIN_SAMPLE_RATE = 8000
 MAX_SAMPLE_RATE = 48000
 SUPPORTED_ENCODINGS = ("linear16",)
+MAX_KEYTERMS = 100
+MAX_KEYTERM_CHARS = 100
+# All terms together: repeated in the URL they must stay well inside the 8 KiB request line a
+# WebSocket server reads (percent-encoding may triple each byte).
+MAX_KEYTERM_BYTES = 2000
+# Deepgram's `keywords=word:2` carries a boost (intensifier); we keep only the word.
+_KEYWORD_BOOST = re.compile(r":-?\d+(?:\.\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -31,15 +39,20 @@ class StreamParams:
     # Our extension: stream time of this connection's first sample (a client resuming after a
     # reconnect). The server counts and logs it; timestamps stay per connection, as Deepgram's.
     stream_offset_s: float = 0.0
+    # Words and phrases to favour (`keyterm`, repeatable; `keywords` too), in the order given.
+    keyterms: tuple[str, ...] = ()
 
     @property
     def bytes_per_frame(self) -> int:
         """Bytes of one sample frame (all channels, s16le)."""
         return 2 * self.channels
 
-    def to_query(self) -> dict[str, str]:
-        """The query parameters that reproduce these settings (what a client sends)."""
-        query = {
+    def to_query(self) -> dict[str, str | list[str]]:
+        """The query parameters that reproduce these settings (what a client sends).
+
+        A list value is a repeated parameter (`keyterm`): encode with `urlencode(doseq=True)`.
+        """
+        query: dict[str, str | list[str]] = {
             "encoding": self.encoding,
             "sample_rate": str(self.sample_rate),
             "channels": str(self.channels),
@@ -57,6 +70,8 @@ class StreamParams:
             query["model"] = self.model
         if self.stream_offset_s > 0:
             query["stream_offset"] = f"{self.stream_offset_s:.4f}"
+        if self.keyterms:
+            query["keyterm"] = list(self.keyterms)
         return query
 
 
@@ -64,7 +79,7 @@ def _bool_text(value: bool) -> str:
     return "true" if value else "false"
 
 
-QueryValues = Mapping[str, Sequence[str]] | Mapping[str, str]
+QueryValues = Mapping[str, str | Sequence[str]]
 
 
 def _single(query: QueryValues, name: str) -> str | None:
@@ -78,6 +93,48 @@ def _single(query: QueryValues, name: str) -> str | None:
     if len(raw) > 1 and len(set(raw)) > 1:
         raise ParamError(name, ",".join(raw), "given more than once with different values")
     return raw[0]
+
+
+def _every(query: QueryValues, name: str) -> list[str]:
+    raw = query.get(name)
+    if raw is None:
+        return []
+    return [raw] if isinstance(raw, str) else list(raw)
+
+
+def clean_keyterm(term: str, param: str = "keyterm") -> str:
+    """A term as it is used: ends trimmed, inner whitespace one space; ParamError if unusable."""
+    cleaned = " ".join(term.split())
+    if any(ord(char) < 32 or 127 <= ord(char) < 160 for char in term.strip()):
+        raise ParamError(param, term, "must not contain control characters")
+    if not 1 <= len(cleaned) <= MAX_KEYTERM_CHARS:
+        raise ParamError(param, term, f"must be 1 to {MAX_KEYTERM_CHARS} characters")
+    return cleaned
+
+
+def clean_keyterms(terms: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """(parameter, term) pairs -> the terms in order, duplicates dropped, within the limits."""
+    kept: dict[str, None] = {}
+    size = 0
+    for param, term in terms:
+        cleaned = clean_keyterm(term, param)
+        if cleaned in kept:
+            continue
+        if len(kept) == MAX_KEYTERMS:
+            raise ParamError(param, term, f"at most {MAX_KEYTERMS} different terms are accepted")
+        size += len(cleaned.encode("utf-8"))
+        if size > MAX_KEYTERM_BYTES:
+            raise ParamError(
+                param, term, f"all terms together must fit in {MAX_KEYTERM_BYTES} bytes of UTF-8"
+            )
+        kept[cleaned] = None
+    return tuple(kept)
+
+
+def _parse_keyterms(query: QueryValues) -> tuple[str, ...]:
+    pairs = [("keyterm", term) for term in _every(query, "keyterm")]
+    pairs += [("keywords", _KEYWORD_BOOST.sub("", word)) for word in _every(query, "keywords")]
+    return clean_keyterms(pairs)
 
 
 def _parse_bool(name: str, value: str) -> bool:
@@ -179,4 +236,5 @@ def parse_params(query: QueryValues) -> StreamParams:
         language=language,
         model=model,
         stream_offset_s=stream_offset_s,
+        keyterms=_parse_keyterms(query),
     )

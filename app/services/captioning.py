@@ -72,9 +72,13 @@ class CaptionService:
         journal: Journal | None = None,
         listener: CaptionListener | None = None,
         link: LinkConfig | None = None,
+        language: str = "en",
+        keyterms: tuple[str, ...] = (),
     ) -> None:
         self.server_url = server_url
         self.token = token
+        self.language = language
+        self.keyterms = keyterms  # the user's vocabulary, sent in every handshake
         self.transcript = transcript or Transcript()
         self.journal = journal
         self.listener = listener or CaptionListener()
@@ -132,6 +136,8 @@ class CaptionService:
                 channels=info.channels,
                 multichannel=info.channels > 1,
                 vad_events=False,
+                language=self.language,
+                keyterms=self.keyterms,
             )
             stream = ReconnectingStream(
                 self.server_url,
@@ -180,6 +186,7 @@ class CaptionService:
         pending_samples = 0
         blocks = source.blocks().__aiter__()
         stop_wait = asyncio.create_task(self._stop.wait())
+        next_block: asyncio.Future[Block] | None = None
         try:
             while not self._stop.is_set():
                 next_block = asyncio.ensure_future(blocks.__anext__())
@@ -206,6 +213,8 @@ class CaptionService:
             stream.finish()
         finally:
             stop_wait.cancel()
+            if next_block is not None:  # cancelled mid-wait (a refused stream): no orphan
+                next_block.cancel()
 
     def _push(self, stream: ReconnectingStream, blocks: list[Block], source: AudioSource) -> None:
         audio = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]

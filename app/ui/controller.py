@@ -18,12 +18,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.audio.base import AudioSource
-from app.audio.both import BothSource
-from app.audio.capture import DeviceSource
-from app.audio.devices import default_device, find_device, list_devices
+from app.audio.live import live_source
 from app.audio.replay import FileReplaySource
 from app.client.lifecycle import LinkConfig
-from app.credentials import deepgram_api_key, store_deepgram_api_key
 from app.domain.export import FORMATS, ExportOptions, export
 from app.domain.transcript import Segment, join_utterances
 from app.errors import AudioDeviceError, CaptionError
@@ -37,6 +34,7 @@ from app.services.journal import (
     read_journal,
 )
 from app.ui.bridge import CaptionBridge
+from app.ui.engine_host import EngineChoice, EngineHost
 from app.ui.main_window import MainWindow
 from app.ui.overlay import CaptionOverlay
 from app.ui.settings_store import SettingsStore
@@ -56,11 +54,14 @@ class AppController(QObject):
         store: SettingsStore,
         *,
         journal_dir: Path | None = None,
+        engines: EngineHost[Any] | None = None,
     ) -> None:
         super().__init__()
         self.window, self.overlay, self.model, self.store = window, overlay, model, store
         self.settings = store.load_app()
         self.journal_dir = journal_dir
+        self.engines = engines  # None: the server is given through server_ready (tests, bench)
+        self._starting = False
         self.server_url: str | None = None
         self.token: str | None = None
         self.service: CaptionService | None = None
@@ -103,13 +104,40 @@ class AppController(QObject):
         self.overlay.geometry_changed.connect(self._save_overlay_geometry)
 
     # -- lifecycle ------------------------------------------------------------------------
-    def server_ready(self, url: str, token: str, engine: str) -> None:
+    def server_ready(self, url: str, token: str, engine: str, note: str | None = None) -> None:
         self.server_url, self.token = url, token
-        self.window.set_engine(engine)
+        self.window.set_engine(engine, note)
         self.window.set_running("IDLE", "")
 
     def server_failed(self, reason: str) -> None:
         self.window.set_running("ERROR", f"the speech engine did not start: {reason}")
+
+    async def engine_ready(self) -> bool:
+        """Serve the engine and model Settings ask for, loading them if they changed (in a
+        worker thread, "Loading model…" shown). A failed load is shown; the old engine stays."""
+        host = self.engines
+        if host is None:
+            return self.server_url is not None
+        wanted = EngineChoice(self.settings.engine, self.settings.model)
+        if host.needs_switch(wanted):
+            first = host.engine is None
+            self.window.set_running("LOADING", "" if first else wanted.model)
+            try:
+                await host.switch(wanted)
+            except Exception as exc:  # any loader failure: shown, the app stays usable
+                log.exception("engine failed to load (%s %s)", wanted.engine, wanted.model)
+                if first:
+                    self.server_failed(str(exc))
+                else:
+                    self.window.set_running(
+                        "ERROR",
+                        f"could not load {wanted.model}: {exc}; still using {host.label}",
+                    )
+                return False
+        if host.url is None or host.token is None:
+            return False  # the app quit while the model loaded
+        self.server_ready(host.url, host.token, host.label, host.note)
+        return True
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coroutine)
@@ -125,33 +153,11 @@ class AppController(QObject):
         sys.excepthook(type(exc), exc, exc.__traceback__)
 
     # -- captioning -----------------------------------------------------------------------
-    def _live_source(self, kind: str) -> AudioSource:
-        devices = list_devices()
-
-        def pick(kind_: str, saved: str) -> DeviceSource:
-            device = find_device(saved, devices) if saved else None
-            device = device or default_device(
-                "microphone" if kind_ == "microphone" else "system", devices
-            )
-            if device is None:
-                what = "microphone" if kind_ == "microphone" else "system-audio (monitor) source"
-                raise AudioDeviceError(what, f"no {what} found; check your sound settings")
-            return DeviceSource(device)
-
-        if kind == "both":
-            return BothSource(
-                pick("microphone", self.settings.microphone_id),
-                pick("system", self.settings.system_id),
-            )
-        if kind == "microphone":
-            return pick("microphone", self.settings.microphone_id)
-        return pick("system", self.settings.system_id)
-
     async def start_live(self, kind: str) -> None:
         self.settings.source = kind
         self.store.save_app(self.settings)
         try:
-            source = self._live_source(kind)
+            source = live_source(kind, self.settings.microphone_id, self.settings.system_id)
         except AudioDeviceError as exc:
             self.window.set_running("ERROR", str(exc))
             return
@@ -161,7 +167,14 @@ class AppController(QObject):
         await self._run(FileReplaySource(path))
 
     async def _run(self, source: AudioSource) -> None:
-        if self.server_url is None or (self.service is not None and self.service.running):
+        if self._starting or (self.service is not None and self.service.running):
+            return
+        self._starting = True
+        try:
+            ready = await self.engine_ready()
+        finally:
+            self._starting = False
+        if not ready or self.server_url is None:
             return
         if self.journal is None or self.journal.closed:
             self.journal = Journal.start(self.journal_dir)
@@ -171,6 +184,8 @@ class AppController(QObject):
             journal=self.journal,
             listener=self.bridge.listener(),
             link=self.service_link,
+            language=self.settings.language,
+            keyterms=self.settings.vocabulary,
         )
         self._meter.start()
         self._run_task = asyncio.current_task()
@@ -343,37 +358,23 @@ class AppController(QObject):
 
     # -- dialogs --------------------------------------------------------------------------
     def settings_dialog(self) -> None:
-        from app.ui.dialogs import SettingsDialog
+        from app.ui.settings.edit import edit_settings
 
-        dialog = SettingsDialog(
-            self.settings,
-            self.store.load_look(),
-            list_devices(),
-            self.window,
-            has_api_key=deepgram_api_key() is not None,
-        )
-        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+        note = self.engines.note if self.engines is not None else ""
+        edited = edit_settings(self.window, self.settings, self.store, engine_note=note)
+        if edited is None:
             return
-        self.settings, look = dialog.result_settings()
-        if dialog.new_api_key:
-            try:
-                store_deepgram_api_key(dialog.new_api_key)
-            except Exception as exc:  # keyring raises backend-specific errors
-                QMessageBox.warning(
-                    self.window,
-                    "API key not saved",
-                    f"The OS keyring could not store the key ({type(exc).__name__}). "
-                    "Set DEEPGRAM_API_KEY in the environment instead.",
-                )
-        self.store.save_app(self.settings)
-        self.store.save_look(look)
+        self.settings, look, new_key = edited
+        if new_key and self.engines is not None and self.settings.engine == "deepgram":
+            self.engines.mark_stale()  # the loaded provider still holds the old key
         self.overlay.apply_look(look)
         self.window.click_action.setChecked(look.click_through)
 
     def about(self) -> None:
         from app.ui.dialogs import AboutDialog
 
-        AboutDialog(self.settings.model, self.window).exec()
+        loaded = self.engines.engine if self.engines is not None else None
+        AboutDialog(loaded.model_name if loaded else self.settings.model, self.window).exec()
 
     # -- quitting -------------------------------------------------------------------------
     def quit(self) -> None:

@@ -266,14 +266,16 @@ class MainWindow(QMainWindow):
     # -- state shown --------------------------------------------------------------------
     def set_running(self, state: str, detail: str) -> None:
         running = state in ("CONNECTING", "STREAMING", "RECONNECTING", "PAUSED", "STOPPING")
-        self.start_action.setEnabled(not running)
-        self.open_action.setEnabled(not running)
-        self.source_combo.setEnabled(not running)
+        busy = running or state == "LOADING"  # a model loading before a Start: wait for it
+        self.start_action.setEnabled(not busy)
+        self.open_action.setEnabled(not busy)
+        self.source_combo.setEnabled(not busy)
         self.pause_action.setEnabled(state in ("STREAMING", "PAUSED"))
         self.pause_action.setText("Resume" if state == "PAUSED" else "Pause")
         self.stop_action.setEnabled(running)
         names = {
             "IDLE": "Ready",
+            "LOADING": "Loading model…",
             "CONNECTING": "Connecting…",
             "STREAMING": "Captioning",
             "RECONNECTING": "Reconnecting (audio is kept)",
@@ -289,8 +291,11 @@ class MainWindow(QMainWindow):
     def set_interim(self, text: str) -> None:
         self.interim_label.setText(text)
 
-    def set_engine(self, text: str) -> None:
+    def set_engine(self, text: str, note: str | None = None) -> None:
+        """The live engine; `note` (why this model, if the engine says) becomes the tooltip."""
         self.engine_label.setText(text)
+        if note is not None:
+            self.engine_label.setToolTip(note)
 
     def set_latency(self, seconds: float | None) -> None:
         self.latency_label.setText("" if seconds is None else f"delay {seconds:.1f} s")

@@ -1,7 +1,9 @@
-"""Settings that persist (QSettings): overlay look and place, devices, engine, export folder."""
+"""Settings that persist (QSettings): overlay look and place, devices, engine, vocabulary,
+export folder."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -29,11 +31,22 @@ class AppSettings:
     microphone_id: str = ""
     system_id: str = ""
     engine: str = "whisper"
-    model: str = "tiny.en"
+    model: str = "auto"  # Accuracy: tiny.en (Fast), base (Better), auto, or a model folder
     language: str = "en"
+    vocabulary: tuple[str, ...] = ()  # words to favour, sent as keyterms at every Start
     export_folder: str = str(Path.home())
     export_format: str = "txt"
     show_overlay: bool = True
+
+
+def _string_tuple(stored: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        items = json.loads(str(stored))
+    except ValueError:
+        return default
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        return default
+    return tuple(items)
 
 
 class SettingsStore:
@@ -48,6 +61,8 @@ class SettingsStore:
                 stored = self.qsettings.value(field.name, default)
                 if isinstance(default, bool):
                     stored = stored in (True, "true", "1", 1)
+                elif isinstance(default, tuple):
+                    stored = _string_tuple(stored, default)
                 elif isinstance(default, int | float):
                     try:
                         stored = type(default)(str(stored))
@@ -61,7 +76,8 @@ class SettingsStore:
     def _save(self, group: str, value: Any) -> None:
         self.qsettings.beginGroup(group)
         for key, item in asdict(value).items():
-            self.qsettings.setValue(key, item)
+            # A list goes in as JSON text: QSettings gives a one-item list back as a string.
+            self.qsettings.setValue(key, json.dumps(item) if isinstance(item, tuple) else item)
         self.qsettings.endGroup()
         self.qsettings.sync()
 

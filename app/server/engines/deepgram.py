@@ -92,11 +92,18 @@ def failure_for_close(code: int, reason: str) -> ProviderFailure:
     )
 
 
-def deepgram_query(params: StreamParams, model: str) -> dict[str, str]:
+def deepgram_query(params: StreamParams, model: str) -> dict[str, str | list[str]]:
+    """Deepgram's query for a session (encode with `urlencode(doseq=True)`)."""
     query = params.to_query()
     query.pop("stream_offset", None)  # ours, not Deepgram's
-    query["model"] = params.model or model
+    query["model"] = chosen = params.model or model
     query["punctuate"] = "true"
+    terms = query.pop("keyterm", None)
+    if terms:
+        # Keyterm prompting is Nova-3's (and Flux's); older models take the same words as
+        # `keywords` (without a boost).
+        modern = chosen.startswith(("nova-3", "flux"))
+        query["keyterm" if modern else "keywords"] = terms
     return query
 
 
@@ -163,7 +170,8 @@ class DeepgramSession:
             self.emit(Error(failure.code, failure.reason, failure.close_code))
 
     async def _run(self) -> None:
-        url = f"{self.config.url}?{urlencode(deepgram_query(self.params, self.config.model))}"
+        query = urlencode(deepgram_query(self.params, self.config.model), doseq=True)
+        url = f"{self.config.url}?{query}"
         try:
             ws = await connect(
                 url,

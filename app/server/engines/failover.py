@@ -4,8 +4,8 @@ The session keeps the audio since the end of the last final. When the provider f
 a local session, replays that audio (no word in flight is lost, none is doubled), tells the
 client with a `Warning` (PROVIDER_FAILOVER) and goes on. Meanwhile it probes the provider; once
 a probe connects it fails back at the next utterance end (PROVIDER_FAILBACK), so no utterance
-is split between two engines. Each engine times from its own first sample; this session adds
-the stream offset at which that engine started, so timestamps stay continuous.
+is split between two engines. The replay and the relay of the engines' words are
+`handover.Handover`'s, shared with Auto's model step-down.
 """
 
 from __future__ import annotations
@@ -13,29 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import replace
 
-import numpy as np
-
-from app.protocol.messages import (
-    PROVIDER_FAILBACK,
-    PROVIDER_FAILOVER,
-    Results,
-    ServerMessage,
-    provider_switch,
-)
+from app.protocol.messages import PROVIDER_FAILBACK, PROVIDER_FAILOVER, provider_switch
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray
-from app.protocol.timeline import shifted, without_settled_words
 from app.server.engines.base import Emit, Engine, EngineSession
 from app.server.engines.deepgram import DeepgramEngine, DeepgramSession, ProviderFailure
+from app.server.engines.handover import Handover
 
 log = logging.getLogger(__name__)
 MAX_PROBE_S = 300.0
-REPLAY_LIMIT_S = 120.0
-# A replay starts this long before the last final's end: an engine that starts mid-sentence
-# mishears the first word without it; the words it repeats from there are dropped.
-REPLAY_CONTEXT_S = 1.5
 
 
 class FailoverSession:
@@ -46,12 +33,7 @@ class FailoverSession:
         self.params = params
         self.emit = emit
         self.probe_every_s = probe_every_s
-        self.rate = params.sample_rate
-        self._kept: list[list[FloatArray]] = []  # audio since `_kept_from`, per fed block
-        self._kept_from = 0  # stream sample where `_kept` starts
-        self._received = 0  # stream samples fed
-        self._settled = 0.0  # stream seconds covered by finals
-        self._generation = 0
+        self._handover = Handover(params.sample_rate, emit, self._at_utterance_end)
         self._closing = False
         self._probe: asyncio.Task[None] | None = None
         self._ready: DeepgramSession | None = None  # a probe that connected
@@ -60,62 +42,34 @@ class FailoverSession:
         self.on_primary = True
 
     # -- engines ---------------------------------------------------------------------------
-    def _relay_for(self, generation: int, offset_s: float) -> Emit:
-        settled_before = self._settled
+    def _open_primary(self, ready: DeepgramSession | None = None) -> EngineSession:
+        def open_primary(relay: Emit) -> DeepgramSession:
+            generation = self._handover.generation
 
-        def relay(message: ServerMessage) -> None:
-            if generation != self._generation:
-                return  # a replaced engine's late words: the replay covers them
-            message = shifted(message, offset_s)
-            if isinstance(message, Results):
-                message = without_settled_words(message, settled_before)
-                if message.start < settled_before:  # the part before was final already
-                    end = message.start + message.duration
-                    message = replace(
-                        message, start=settled_before, duration=max(0.0, end - settled_before)
-                    )
-            if isinstance(message, Results) and message.is_final:
-                self._settled = max(self._settled, message.start + message.duration)
-                self._trim()
-                if message.speech_final and not self.on_primary and self._ready is not None:
-                    self.emit(message)
-                    self._fail_back()
-                    return
-            self.emit(message)
+            def on_failure(failure: ProviderFailure) -> None:
+                self._primary_failed(generation, failure)
 
-        return relay
+            if ready is None:
+                return self.engine.primary.open_session(self.params, relay, on_failure)
+            ready.emit = relay  # a probe connection takes over
+            ready.on_failure = on_failure
+            return ready
 
-    def _replay_start(self) -> int:
-        """Stream sample where a new engine starts: a little before the last final's end."""
-        return max(self._kept_from, round((self._settled - REPLAY_CONTEXT_S) * self.rate), 0)
+        return self._handover.take_over(open_primary)
 
-    def _open_primary(self, session: DeepgramSession | None = None) -> EngineSession:
-        self._generation += 1
-        offset = self._replay_start() / self.rate
-        relay = self._relay_for(self._generation, offset)
-        generation = self._generation
-        if session is None:
-            session = self.engine.primary.open_session(
-                self.params, relay, lambda failure: self._primary_failed(generation, failure)
-            )
-        else:  # a probe connection takes over
-            session.emit = relay
-            session.on_failure = lambda failure: self._primary_failed(generation, failure)
-        self._replay_into(session)
-        return session
+    def _at_utterance_end(self) -> None:
+        if not self.on_primary and self._ready is not None:
+            self._fail_back()
 
     def _primary_failed(self, generation: int, failure: ProviderFailure) -> None:
-        if generation != self._generation or not self.on_primary:
+        if generation != self._handover.generation or not self.on_primary:
             return
         log.warning("provider failed (%s): failing over to the local engine", failure)
         old = self._live
-        self._generation += 1
-        offset = self._replay_start() / self.rate
-        self._live = self.engine.fallback.open_session(
-            self.params, self._relay_for(self._generation, offset)
+        self._live = self._handover.take_over(
+            lambda relay: self.engine.fallback.open_session(self.params, relay)
         )
         self.on_primary = False
-        self._replay_into(self._live)
         old.abort()
         live = f"{self.engine.fallback.name} {self.engine.fallback.model_name} (local)"
         self.emit(provider_switch(PROVIDER_FAILOVER, live, str(failure)))
@@ -145,33 +99,9 @@ class FailoverSession:
                 return
             probe.abort()
 
-    # -- audio kept for replays ------------------------------------------------------------
-    def _replay_into(self, session: EngineSession) -> None:
-        skip = self._replay_start() - self._kept_from
-        for block in self._kept:
-            if skip >= len(block[0]):
-                skip -= len(block[0])
-                continue
-            session.feed([channel[skip:] for channel in block])
-            skip = 0
-
-    def _trim(self) -> None:
-        # Keep the replay's context too: trimmed at the last final's end, a replay began
-        # exactly there, and an engine that took over mid-word misheard it ("ask" as "lock").
-        keep_from = max(
-            round((self._settled - REPLAY_CONTEXT_S) * self.rate),
-            self._received - int(REPLAY_LIMIT_S * self.rate),
-        )
-        while self._kept and self._kept_from + len(self._kept[0][0]) <= keep_from:
-            self._kept_from += len(self._kept.pop(0)[0])
-
     # -- EngineSession ---------------------------------------------------------------------
     def feed(self, channels: list[FloatArray]) -> None:
-        block = [np.asarray(c, dtype=np.float32) for c in channels]
-        self._kept.append(block)
-        self._received += len(block[0])
-        self._trim()
-        self._live.feed(block)
+        self._live.feed(self._handover.keep(channels))
 
     def finalize(self) -> None:
         self._live.finalize()
@@ -213,6 +143,8 @@ class FailoverEngine:
         self.probe_every_s = probe_every_s
         self.name = f"{primary.name}+{fallback.name}"
         self.model_name = f"{primary.model_name} / {fallback.model_name}"
+        # Auto's choice of local model, if it made one, holds for the failover too.
+        self.selection_note: str = getattr(fallback, "selection_note", "")
 
     def check_params(self, params: StreamParams) -> None:
         self.fallback.check_params(params)  # a session must be able to fail over

@@ -2,7 +2,7 @@
 
 One decode thread serves every session (CTranslate2 parallelises inside a decode; two decodes
 at once on a small CPU only slow both), and one thread runs the VAD, so neither ever blocks
-the event loop.
+the event loop. Two engines loaded side by side (Auto's base and tiny.en) share both threads.
 """
 
 from __future__ import annotations
@@ -32,15 +32,28 @@ class WhisperEngine:
     name = "whisper"
 
     def __init__(
-        self, model: ResolvedModel, *, threads: int = 1, tuning: TranscriberConfig | None = None
+        self,
+        model: ResolvedModel,
+        *,
+        threads: int = 1,
+        tuning: TranscriberConfig | None = None,
+        share_threads_with: WhisperEngine | None = None,
     ) -> None:
         self.model = model
         self.model_name = model.name
+        self.threads = threads
         self.tuning = tuning or TranscriberConfig()
+        self.selection_note = ""  # why this model runs, when Auto chose it
         self.decoder = WhisperDecoder(model.path, threads=threads)
         self._vad_session = SileroSession.shared()
-        self._decode_pool = ThreadPoolExecutor(1, thread_name_prefix="whisper-decode")
-        self._vad_pool = ThreadPoolExecutor(1, thread_name_prefix="vad")
+        self._decode_pool: ThreadPoolExecutor
+        self._vad_pool: ThreadPoolExecutor
+        if share_threads_with is not None:
+            self._decode_pool = share_threads_with._decode_pool
+            self._vad_pool = share_threads_with._vad_pool
+        else:
+            self._decode_pool = ThreadPoolExecutor(1, thread_name_prefix="whisper-decode")
+            self._vad_pool = ThreadPoolExecutor(1, thread_name_prefix="vad")
 
     @classmethod
     def load(
@@ -50,9 +63,10 @@ class WhisperEngine:
         store: ModelStore | None = None,
         threads: int = 1,
         tuning: TranscriberConfig | None = None,
+        share_threads_with: WhisperEngine | None = None,
     ) -> WhisperEngine:
         resolved = (store or ModelStore()).resolve(model)
-        return cls(resolved, threads=threads, tuning=tuning)
+        return cls(resolved, threads=threads, tuning=tuning, share_threads_with=share_threads_with)
 
     def warm_up(self) -> None:
         """One decode so the first caption does not pay for lazy initialisation."""
@@ -70,9 +84,12 @@ class WhisperEngine:
     async def decode(self, audio: FloatArray, prompt: str, prefix: str, language: str) -> Decoding:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._decode_pool,
-            lambda: self.decoder.decode(audio, prompt=prompt, prefix=prefix, language=language),
+            self._decode_pool, lambda: self.decode_now(audio, prompt, prefix, language)
         )
+
+    def decode_now(self, audio: FloatArray, prompt: str, prefix: str, language: str) -> Decoding:
+        """One decode on the calling thread, as sessions decode (the CPU probe times these)."""
+        return self.decoder.decode(audio, prompt=prompt, prefix=prefix, language=language)
 
     async def run_vad(self, vad: StreamingVad, audio: FloatArray) -> FloatArray:
         return await asyncio.get_running_loop().run_in_executor(self._vad_pool, vad.process, audio)

@@ -1,0 +1,117 @@
+"""Handing a live session from one engine to another without losing or doubling a word.
+
+Used by the provider failover (Deepgram -> local engine and back) and by Auto's model step
+down (base -> tiny.en and back). A session keeps the audio since a little before the end of
+its last final. The engine that takes over is fed that audio again; its words are shifted onto
+the session's clock (each engine times from its own first sample) and the words already final
+are dropped, so the client sees one continuous stream. Messages from a replaced engine are
+ignored: the replay covers its words in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TypeVar
+
+import numpy as np
+
+from app.protocol.messages import Results, ServerMessage
+from app.protocol.pcm import FloatArray
+from app.protocol.timeline import shifted, without_settled_words
+from app.server.engines.base import Emit, EngineSession
+
+REPLAY_LIMIT_S = 120.0
+# A replay starts this long before the last final's end: an engine that starts mid-sentence
+# mishears the first word without it; the words it repeats from there are dropped.
+REPLAY_CONTEXT_S = 1.5
+
+SessionT = TypeVar("SessionT", bound=EngineSession)
+
+
+class Handover:
+    """The audio kept for replays and the relay between the live engine and the client."""
+
+    def __init__(
+        self, rate: int, emit: Emit, on_utterance_end: Callable[[], None] | None = None
+    ) -> None:
+        self.rate = rate
+        self._emit = emit
+        # Called after an utterance's final went out: the one moment to switch engines
+        # without splitting an utterance between two of them.
+        self._on_utterance_end = on_utterance_end
+        self._kept: list[list[FloatArray]] = []  # audio since `_kept_from`, per fed block
+        self._kept_from = 0  # stream sample where `_kept` starts
+        self._received = 0  # stream samples fed
+        self.settled_s = 0.0  # stream seconds covered by finals
+        self.generation = 0  # which engine session is live; older ones are muted
+
+    def take_over(self, open_session: Callable[[Emit], SessionT]) -> SessionT:
+        """A new live engine session: `open_session(relay)` opens it, then it is fed the audio
+        from a little before the last final. The previous session is muted; abort it."""
+        self.generation += 1
+        session = open_session(self._relay_for(self.generation, self.replay_start() / self.rate))
+        self._replay_into(session)
+        return session
+
+    def keep(self, channels: list[FloatArray]) -> list[FloatArray]:
+        """Remember a fed block (for a later replay); returns it as float32 arrays."""
+        block = [np.asarray(c, dtype=np.float32) for c in channels]
+        self._kept.append(block)
+        self._received += len(block[0])
+        self._trim()
+        return block
+
+    @property
+    def received_s(self) -> float:
+        """Seconds of audio fed to the session so far."""
+        return self._received / self.rate
+
+    def replay_start(self) -> int:
+        """Stream sample where a new engine starts: a little before the last final's end."""
+        return max(self._kept_from, round((self.settled_s - REPLAY_CONTEXT_S) * self.rate), 0)
+
+    def _relay_for(self, generation: int, offset_s: float) -> Emit:
+        settled_before = self.settled_s
+
+        def relay(message: ServerMessage) -> None:
+            if generation != self.generation:
+                return  # a replaced engine's late words: the replay covers them
+            message = shifted(message, offset_s)
+            if isinstance(message, Results):
+                message = without_settled_words(message, settled_before)
+                if message.start < settled_before:  # the part before was final already
+                    end = message.start + message.duration
+                    message = replace(
+                        message, start=settled_before, duration=max(0.0, end - settled_before)
+                    )
+            utterance_end = False
+            if isinstance(message, Results) and message.is_final:
+                self.settled_s = max(self.settled_s, message.start + message.duration)
+                self._trim()
+                utterance_end = message.speech_final
+            self._emit(message)
+            if utterance_end and self._on_utterance_end is not None:
+                self._on_utterance_end()
+
+        return relay
+
+    def _replay_into(self, session: EngineSession) -> None:
+        skip = self.replay_start() - self._kept_from
+        # A copy: an engine that answers at once settles words, and that trims `_kept`.
+        for block in list(self._kept):
+            if skip >= len(block[0]):
+                skip -= len(block[0])
+                continue
+            session.feed([channel[skip:] for channel in block])
+            skip = 0
+
+    def _trim(self) -> None:
+        # Keep the replay's context too: trimmed at the last final's end, a replay began
+        # exactly there, and an engine that took over mid-word misheard it ("ask" as "lock").
+        keep_from = max(
+            round((self.settled_s - REPLAY_CONTEXT_S) * self.rate),
+            self._received - int(REPLAY_LIMIT_S * self.rate),
+        )
+        while self._kept and self._kept_from + len(self._kept[0][0]) <= keep_from:
+            self._kept_from += len(self._kept.pop(0)[0])

@@ -1,0 +1,204 @@
+"""Auto's live step-down: the better model while this computer keeps up, the fast one when not.
+
+A session starts on the better model (base). When it falls more than `behind_s` behind the
+audio received and stays there for `behind_for_s`, the session steps down: a session on the
+fast model (tiny.en) takes over, replaying the audio since the last final (`Handover`: no word
+lost, none doubled), and the client gets a `Warning` (MODEL_STEP_DOWN) naming the live model.
+Later, at an utterance end with the fast session caught up, it steps back up (MODEL_STEP_UP):
+first after `step_up_after_s`, twice as long after each further step-down, so a computer that
+cannot keep up does not flap between the two. Both models stay loaded; their engines share
+one decode thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.errors import ParamError
+from app.protocol.messages import MODEL_STEP_DOWN, MODEL_STEP_UP, provider_switch
+from app.protocol.params import StreamParams
+from app.protocol.pcm import FloatArray
+from app.server.engines.base import Emit, Engine, EngineSession
+from app.server.engines.handover import Handover
+
+log = logging.getLogger(__name__)
+# Audio arriving this much faster than the clock is a recording sent at once, not a live
+# stream: its backlog says nothing about whether the engine keeps real time.
+LIVE_RATE_SLACK = 1.5
+
+
+@dataclass(frozen=True)
+class StepPolicy:
+    behind_s: float = 3.0  # the engine this far behind the audio received ...
+    behind_for_s: float = 10.0  # ... for this long: step down
+    step_up_after_s: float = 60.0  # on the fast model at least this long before stepping up
+    max_step_up_after_s: float = 960.0
+    caught_up_s: float = 0.5  # the fast model's backlog at most this when stepping up
+    # The backlog is looked at on every fed block, and this often besides: when the engine is
+    # far behind, the server stops reading audio (backpressure) and no block comes.
+    check_every_s: float = 1.0
+
+
+class AutoSession:
+    def __init__(self, engine: AutoEngine, params: StreamParams, emit: Emit) -> None:
+        self.engine = engine
+        self.params = params
+        self.emit = emit
+        self._policy = engine.policy
+        self._clock = engine.clock
+        self._handover = Handover(params.sample_rate, emit, self._at_utterance_end)
+        self._may_step_down = _serves(engine.fast, params)
+        self._closing = False
+        self._behind_since: float | None = None
+        self._received_then = 0.0  # stream seconds received at `_behind_since`
+        self._stepped_down_at = 0.0
+        self.step_downs = 0
+        self.on_better = True
+        self._live: EngineSession = self._take_over(engine.better)
+        self._watchdog: asyncio.Task[None] | None = None
+        if self._may_step_down:
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch_periodically())
+
+    def _take_over(self, engine: Engine) -> EngineSession:
+        return self._handover.take_over(lambda relay: engine.open_session(self.params, relay))
+
+    # -- switching ------------------------------------------------------------------------
+    def _watch_backlog(self) -> None:
+        if not self.on_better or not self._may_step_down or self._closing:
+            return
+        backlog = self._live.backlog_s
+        if backlog <= self._policy.behind_s:
+            self._behind_since = None
+            return
+        now, received = self._clock(), self._handover.received_s
+        if self._behind_since is None or self._fed_faster_than_live(now, received):
+            self._behind_since, self._received_then = now, received
+            return
+        if now - self._behind_since >= self._policy.behind_for_s:
+            self._step_down(backlog)
+
+    async def _watch_periodically(self) -> None:
+        while not self._closing:
+            await asyncio.sleep(self._policy.check_every_s)
+            self._watch_backlog()
+
+    def _fed_faster_than_live(self, now: float, received: float) -> bool:
+        assert self._behind_since is not None
+        elapsed = now - self._behind_since
+        return received - self._received_then > elapsed * LIVE_RATE_SLACK + 1.0
+
+    def _step_down(self, backlog: float) -> None:
+        better, fast = self.engine.better, self.engine.fast
+        log.warning(
+            "%s fell %.1f s behind for %.0f s: stepping down to %s",
+            better.model_name,
+            backlog,
+            self._policy.behind_for_s,
+            fast.model_name,
+        )
+        old = self._live
+        # First: the replay may already end an utterance, which asks about stepping up.
+        self.on_better = False
+        self.step_downs += 1
+        self._stepped_down_at = self._clock()
+        self._live = self._take_over(fast)
+        old.abort()
+        reason = f"{better.model_name} fell {backlog:.1f} s behind real time on this computer"
+        self.emit(provider_switch(MODEL_STEP_DOWN, self.engine.live_name(fast), reason))
+
+    def step_up_wait_s(self) -> float:
+        """How long after the last step-down the session may step back up."""
+        doubled = self._policy.step_up_after_s * 2.0 ** max(0, self.step_downs - 1)
+        return min(self._policy.max_step_up_after_s, doubled)
+
+    def _at_utterance_end(self) -> None:
+        if self.on_better or self._closing:
+            return
+        if self._clock() - self._stepped_down_at < self.step_up_wait_s():
+            return
+        if self._live.backlog_s > self._policy.caught_up_s:
+            return
+        better = self.engine.better
+        log.info("stepping back up to %s", better.model_name)
+        old = self._live
+        self.on_better = True  # first: the replay may end an utterance, which asks again
+        self._behind_since = None
+        self._live = self._take_over(better)
+        old.abort()
+        reason = f"trying {better.model_name} again ({self.engine.fast.model_name} caught up)"
+        self.emit(provider_switch(MODEL_STEP_UP, self.engine.live_name(better), reason))
+
+    # -- EngineSession ---------------------------------------------------------------------
+    def feed(self, channels: list[FloatArray]) -> None:
+        self._live.feed(self._handover.keep(channels))
+        self._watch_backlog()
+
+    def finalize(self) -> None:
+        self._live.finalize()
+
+    async def close(self) -> None:
+        self._closing = True  # no more switches: the live session settles everything
+        self._stop_watchdog()
+        await self._live.close()
+
+    def abort(self) -> None:
+        self._closing = True
+        self._stop_watchdog()
+        self._live.abort()
+
+    def _stop_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+
+    @property
+    def backlog_s(self) -> float:
+        return self._live.backlog_s
+
+
+def _serves(engine: Engine, params: StreamParams) -> bool:
+    """Whether `engine` can take a session with these parameters (tiny.en: English only)."""
+    try:
+        engine.check_params(params)
+    except ParamError:
+        return False
+    return True
+
+
+class AutoEngine:
+    """The better model, stepping down to the fast one per session when it falls behind."""
+
+    def __init__(
+        self,
+        better: Engine,
+        fast: Engine,
+        *,
+        selection_note: str = "",
+        policy: StepPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.better = better
+        self.fast = fast
+        self.name = better.name
+        self.model_name = better.model_name
+        self.selection_note = selection_note
+        self.policy = policy or StepPolicy()
+        self.clock = clock
+
+    def live_name(self, engine: Engine) -> str:
+        return f"{engine.name} {engine.model_name}"
+
+    def check_params(self, params: StreamParams) -> None:
+        self.better.check_params(params)  # a session the fast model cannot serve stays on it
+
+    def open_session(self, params: StreamParams, emit: Emit) -> AutoSession:
+        return AutoSession(self, params, emit)
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.fast.aclose()
+        await self.better.aclose()

@@ -1,0 +1,281 @@
+"""The Settings dialog: overlay look, audio devices, speech engine and accuracy, vocabulary,
+transcripts folder."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.audio.devices import CaptureDevice
+from app.ui.settings.vocabulary import VocabularyList
+from app.ui.settings_store import AppSettings, OverlayLook
+
+LANGUAGES = (
+    ("en", "English"),
+    ("de", "German"),
+    ("fr", "French"),
+    ("es", "Spanish"),
+    ("it", "Italian"),
+    ("pt", "Portuguese"),
+    ("nl", "Dutch"),
+    ("ja", "Japanese"),
+    ("zh", "Chinese"),
+)
+# The Accuracy choice, stored as the settings' `model`. Auto is resolved by the engine loader.
+ACCURACY = (
+    ("auto", "Auto: the better model when this computer keeps up"),
+    ("tiny.en", "Fast: Whisper tiny.en, English only, light on the CPU"),
+    ("base", "Better: Whisper base, more accurate, about twice the CPU"),
+)
+
+
+def _note(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
+class ColourButton(QPushButton):
+    def __init__(self, colour: str) -> None:
+        super().__init__()
+        self.colour = colour
+        self.clicked.connect(self._pick)
+        self._show()
+
+    def _show(self) -> None:
+        self.setText(self.colour)
+        self.setStyleSheet(
+            f"background: {self.colour}; color: "
+            f"{'#000' if QColor(self.colour).lightness() > 128 else '#fff'};"
+        )
+
+    def _pick(self) -> None:
+        chosen = QColorDialog.getColor(QColor(self.colour), self, "Choose a colour")
+        if chosen.isValid():
+            self.colour = chosen.name()
+            self._show()
+
+
+class SettingsDialog(QDialog):
+    """Edits copies of the settings; `result_settings()` returns them after Accepted."""
+
+    def __init__(
+        self,
+        app_settings: AppSettings,
+        look: OverlayLook,
+        devices: list[CaptureDevice],
+        parent: QWidget | None = None,
+        *,
+        has_api_key: bool = False,
+        engine_note: str = "",
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Captionist settings")
+        self._has_key = has_api_key
+        self._engine_note = engine_note  # why the loaded engine runs this model, if it says
+        self._app = replace(app_settings)
+        self._look = replace(look)
+        tabs = QTabWidget(self)
+        tabs.addTab(self._overlay_tab(), "Captions overlay")
+        tabs.addTab(self._audio_tab(devices), "Audio")
+        tabs.addTab(self._engine_tab(), "Speech engine")
+        tabs.addTab(self._vocabulary_tab(), "Vocabulary")
+        tabs.addTab(self._files_tab(), "Transcripts")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(buttons)
+
+    def _overlay_tab(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.font_size = QSpinBox(minimum=10, maximum=72, value=self._look.font_size)
+        self.lines = QSpinBox(minimum=1, maximum=4, value=self._look.lines)
+        self.opacity = QDoubleSpinBox(
+            minimum=0.0, maximum=1.0, singleStep=0.05, value=self._look.background_opacity
+        )
+        self.fade = QDoubleSpinBox(
+            minimum=0.0, maximum=60.0, singleStep=0.5, value=self._look.fade_after_s, suffix=" s"
+        )
+        self.fade.setSpecialValueText("never")
+        self.text_colour = ColourButton(self._look.text_color)
+        self.interim_colour = ColourButton(self._look.interim_color)
+        self.background_colour = ColourButton(self._look.background_color)
+        self.click_through = QCheckBox("Clicks pass through the overlay (Ctrl+Shift+T)")
+        self.click_through.setChecked(self._look.click_through)
+        form.addRow("Font size", self.font_size)
+        form.addRow("Lines", self.lines)
+        form.addRow("Settled text", self.text_colour)
+        form.addRow("Interim text", self.interim_colour)
+        form.addRow("Background", self.background_colour)
+        form.addRow("Background opacity", self.opacity)
+        form.addRow("Fade after silence", self.fade)
+        form.addRow(self.click_through)
+        return page
+
+    def _device_combo(self, devices: list[CaptureDevice], kind: str, current: str) -> QComboBox:
+        combo = QComboBox()
+        combo.addItem("Default", "")
+        for device in devices:
+            if device.kind == kind:
+                combo.addItem(device.label, device.id)
+        combo.setCurrentIndex(max(0, combo.findData(current)))
+        return combo
+
+    def _audio_tab(self, devices: list[CaptureDevice]) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.microphone = self._device_combo(devices, "microphone", self._app.microphone_id)
+        self.system = self._device_combo(devices, "system", self._app.system_id)
+        form.addRow("Microphone (you)", self.microphone)
+        form.addRow("System audio (others)", self.system)
+        form.addRow(
+            _note(
+                "System audio is what your computer plays: the other people in a call. On Linux it "
+                "is the monitor of your output device. On Windows it needs WASAPI loopback and on "
+                "macOS a loopback driver such as BlackHole; both are untested so far."
+            )
+        )
+        return page
+
+    def _engine_tab(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.accuracy = QComboBox()
+        for value, text in ACCURACY:
+            self.accuracy.addItem(text, value)
+        if self.accuracy.findData(self._app.model) < 0:
+            self.use_model_folder(self._app.model)  # set by an advanced user: keep it
+        self.accuracy.setCurrentIndex(self.accuracy.findData(self._app.model))
+        folder = QPushButton("Model folder…")
+        folder.setToolTip("a CTranslate2 Whisper model folder on this computer (advanced)")
+        folder.clicked.connect(self._choose_model_folder)
+        accuracy_row = QHBoxLayout()
+        accuracy_row.addWidget(self.accuracy, 1)
+        accuracy_row.addWidget(folder)
+        self.selection_note = _note(self._engine_note)
+        self.selection_note.setVisible(bool(self._engine_note))
+        self.language = QComboBox()
+        for code, name in LANGUAGES:
+            self.language.addItem(name, code)
+        self.language.setCurrentIndex(max(0, self.language.findData(self._app.language)))
+        self.engine = QComboBox()
+        self.engine.addItem("Local: offline, on this computer", "whisper")
+        self.engine.addItem("Deepgram (cloud), local if it fails", "deepgram")
+        self.engine.setCurrentIndex(max(0, self.engine.findData(self._app.engine)))
+        self.api_key = QLineEdit()
+        self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.api_key.setPlaceholderText(
+            "saved in the OS keyring" if self._has_key else "paste a Deepgram API key"
+        )
+        self.api_key.setEnabled(self.engine.currentData() == "deepgram")
+        self.engine.currentIndexChanged.connect(
+            lambda _: self.api_key.setEnabled(self.engine.currentData() == "deepgram")
+        )
+        form.addRow("Engine", self.engine)
+        form.addRow("Deepgram API key", self.api_key)
+        form.addRow("Accuracy", accuracy_row)
+        form.addRow("", self.selection_note)
+        form.addRow("Language", self.language)
+        form.addRow(
+            _note(
+                "Changes to the engine, accuracy or language apply at the next Start, without "
+                "restarting the app. Fast (tiny.en) understands English only: for another "
+                "language choose Better. The API key is kept in the OS keyring, never in the "
+                "settings file."
+            )
+        )
+        return page
+
+    def use_model_folder(self, folder: str) -> None:
+        """Offer and select a local model folder as the model."""
+        if self.accuracy.findData(folder) < 0:
+            self.accuracy.addItem(f"Model folder: {folder}", folder)
+        self.accuracy.setCurrentIndex(self.accuracy.findData(folder))
+
+    def _choose_model_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Whisper model folder (CTranslate2)")
+        if folder:
+            self.use_model_folder(folder)
+
+    def _vocabulary_tab(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(
+            _note(
+                "Names and words the captions should get right: people, products, jargon. "
+                "They go to the speech engine at each Start (Deepgram receives them too)."
+            )
+        )
+        self.vocabulary = VocabularyList(self._app.vocabulary)
+        layout.addWidget(self.vocabulary, 1)
+        return page
+
+    @property
+    def new_api_key(self) -> str:
+        """A key typed in this dialog (empty: keep the stored one)."""
+        return self.api_key.text().strip()
+
+    def _files_tab(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        row = QHBoxLayout()
+        self.export_folder = QLineEdit(self._app.export_folder)
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._choose_folder)
+        row.addWidget(self.export_folder, 1)
+        row.addWidget(browse)
+        form.addRow("Export folder", row)
+        return page
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export folder", self.export_folder.text())
+        if folder:
+            self.export_folder.setText(folder)
+
+    def result_settings(self) -> tuple[AppSettings, OverlayLook]:
+        look = replace(
+            self._look,
+            font_size=self.font_size.value(),
+            lines=self.lines.value(),
+            background_opacity=round(self.opacity.value(), 2),
+            fade_after_s=self.fade.value(),
+            text_color=self.text_colour.colour,
+            interim_color=self.interim_colour.colour,
+            background_color=self.background_colour.colour,
+            click_through=self.click_through.isChecked(),
+        )
+        app = replace(
+            self._app,
+            microphone_id=self.microphone.currentData(),
+            system_id=self.system.currentData(),
+            engine=self.engine.currentData(),
+            model=self.accuracy.currentData(),
+            language=self.language.currentData(),
+            vocabulary=self.vocabulary.terms(),
+            export_folder=self.export_folder.text(),
+        )
+        return app, look
