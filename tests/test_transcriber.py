@@ -179,3 +179,50 @@ def test_speech_that_decodes_to_nothing_after_the_context_is_decoded_alone() -> 
     run(scenario())
     results = [m for m in messages if isinstance(m, Results)]
     assert words_of(results) == [f"w{k}" for k in range(4)] + [f"w{50 + k}" for k in range(5)]
+
+
+def test_a_phrase_the_speaker_says_again_after_a_pause_is_kept() -> None:
+    """The repetition guard is for decoder loops, not for people who repeat themselves."""
+    phrase: list[tuple[str | None, float]] = [(f"w{k}", 0.4) for k in range(1, 6)]
+    script: list[tuple[str | None, float]] = [(None, 0.5), *phrase, (None, 1.2), *phrase]
+    script.append((None, 1.0))
+    results, _ = run(transcribe(render(script)))
+    assert words_of(results) == [f"w{k}" for k in range(1, 6)] * 2
+
+
+class LoopingDecoder(FakeDecoder):
+    """Says the new words twice over, as whisper does in a repetition loop."""
+
+    async def __call__(self, audio: np.ndarray, prompt: str, prefix: str) -> Decoding:
+        decoding = await super().__call__(audio, prompt, prefix)
+        words = decoding.words
+        if len(words) >= 4:
+            shift = words[-1].end
+            again = tuple(DecodedWord(w.text, w.start + shift, w.end + shift, 0.9) for w in words)
+            words = words + again
+        return Decoding(words, -0.1, 0.0, 15)
+
+
+def test_a_decoder_that_loops_has_its_repeat_cut() -> None:
+    script: list[tuple[str | None, float]] = [(None, 0.5)]
+    script += [(f"w{k}", 0.4) for k in range(1, 7)] + [(None, 1.0)]
+    messages: list[ServerMessage] = []
+
+    async def scenario() -> None:
+        transcriber = ChannelTranscriber(
+            TranscriberConfig(),
+            decode=LoopingDecoder(),  # type: ignore[arg-type]
+            run_vad=FakeVad(),
+            emit=messages.append,
+        )
+        transcriber.start()
+        audio = render(script)
+        for offset in range(0, len(audio), 1600):
+            transcriber.feed(audio[offset : offset + 1600])
+            for _ in range(20):
+                await asyncio.sleep(0)
+        await transcriber.close()
+
+    run(scenario())
+    final = [m for m in messages if isinstance(m, Results) and m.is_final]
+    assert words_of(final) == [f"w{k}" for k in range(1, 7)]

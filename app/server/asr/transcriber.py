@@ -232,11 +232,12 @@ class ChannelTranscriber:
             # starts after a pause): decode the new speech on its own instead.
             return await self._decode_window(alone)
         if repeated_run_at(words, context=window.prefix[-8:]) >= 0:
-            # A repetition loop, often seeded by the context: decode without it, and cut
-            # what still repeats.
+            # A repetition loop, often seeded by the context: decode the new speech without
+            # it, and cut what repeats within that decode. (Words that repeat the context in
+            # a decode of the new speech alone were said again: a person repeating a phrase.)
             if window.prefix:
                 words = await self._decode_window(alone)
-            words = without_repetition(words, context=window.prefix[-8:])
+            words = without_repetition(words)
         return words
 
     async def _interim(self) -> None:

@@ -111,6 +111,7 @@ class WhisperSession:
             utterance_end_s=(params.utterance_end_ms / 1000) if params.utterance_end_ms else None,
             vad_events=params.vad_events,
             interim_results=params.interim_results,
+            keyterms=params.keyterms,
         )
         self._resamplers = [StreamResampler(params.sample_rate) for _ in range(params.channels)]
         self._channels: list[ChannelTranscriber] = []
