@@ -138,3 +138,56 @@ def cp_word_errors(
         for order in permutations(range(size))
     )
     return best, sum(word_count(r, norm) for r in refs)
+
+
+def wer_table(results: list[tuple[EvalItem, str]], batch: dict[str, str]) -> list[str]:
+    """Lines of streaming vs batch WER per half and category (Whisper's normaliser, the old
+    rules in brackets); the meeting also as cpWER (one unlabelled stream: other speakers'
+    words count as missed until the transcript has speaker labels)."""
+    lines = []
+    for half in ("tune", "test"):
+        chosen = [(item, text) for item, text in results if item.half == half]
+        if not chosen:
+            continue
+        lines.append(f"  {half} half ({len(chosen)} files):")
+        groups = [(c, [(i, t) for i, t in chosen if i.category == c]) for c in CATEGORIES]
+        for label, group in [*groups, ("all", chosen)]:
+            if not group:
+                continue
+            pairs = [(i.text_norm, t) for i, t in group]
+            batch_pairs = [(i.text_norm, batch[i.id]) for i, _ in group]
+            wer, batch_wer = corpus_wer(pairs) * 100, corpus_wer(batch_pairs) * 100
+            old, old_batch = (
+                corpus_wer(pairs, normalise) * 100,
+                corpus_wer(batch_pairs, normalise) * 100,
+            )
+            line = (
+                f"    {label:9s} streaming {wer:6.2f} %  batch {batch_wer:6.2f} %"
+                f"  gap {wer - batch_wer:+5.2f}  (old rules {old:6.2f} / {old_batch:6.2f} %)"
+            )
+            if label == "meeting":
+                scores = [cp_word_errors(i.speaker_texts, {"0": t}) for i, t in group]
+                cp = sum(e for e, _ in scores) / max(1, sum(n for _, n in scores))
+                line += f"  cpWER {cp * 100:6.2f} %"
+            lines.append(line)
+    return lines
+
+
+def speech_ends(item_id: str, directory: Path = EVAL_DIR) -> list[float]:
+    """Where each utterance's speech ends (the manifest's tight estimate), in seconds."""
+    for line in (directory / "manifest.jsonl").read_text().splitlines():
+        raw = json.loads(line)
+        if raw["id"] == item_id:
+            segments = raw.get("segments") or [{"end": raw["duration_s"]}]
+            return [float(s.get("speech_end", s["end"])) for s in segments]
+    return []
+
+
+def utterance_delays(ends: list[float], speech_finals_at: list[float]) -> list[float]:
+    """For each speech end, how long until the next speech_final arrived (same clock)."""
+    delays = []
+    for end in ends:
+        later = [at for at in speech_finals_at if at >= end]
+        if later:
+            delays.append(min(later) - end)
+    return delays

@@ -1,6 +1,6 @@
 """Stream eval files in real time through `captionist transcribe` and print the figures.
 
-    python bench/streaming.py [--limit N] [--ids a,b] [--threads 1]
+    python bench/streaming.py [--half test] [--model tiny.en|base|auto] [--ids a,b] [--threads 1]
 
 Starts `captionist serve` as its own process (so its CPU and memory are measured alone), runs
 `captionist transcribe FILE --server URL --realtime --events ...` for each file (the CLI
@@ -9,6 +9,9 @@ and final word latency (p50/p90: first time a word shows at its place in an inte
 final, minus its end time in an offline faster-whisper run with word timestamps; `--realtime`
 sends each 100 ms frame when its last sample would have been captured); server CPU seconds per audio
 second; peak server RSS; and the backlog (time from the end of the audio to the last message).
+WER is printed per half of the eval set (settings are tuned on `tune`; `test` stands for
+speech never heard) and per category, with the utterance-end latency (the manifest's speech end
+to the `speech_final` that follows) and the finals that repeat a run of 4 words.
 """
 
 from __future__ import annotations
@@ -28,7 +31,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evalset import EvalItem, corpus_wer, load_items, normalise
+from evalset import (
+    EvalItem,
+    load_items,
+    normalise,
+    speech_ends,
+    utterance_delays,
+    wer_table,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CAPTIONIST = [sys.executable, "-m", "app"]
@@ -43,6 +53,8 @@ class FileRun:
     drain_s: float = 0.0
     matched: int = 0
     words: int = 0
+    utterance_delays: list[float] = field(default_factory=list)  # speech end -> speech_final
+    repeats: list[str] = field(default_factory=list)  # finals repeating a run of 4 words
 
 
 def free_port() -> int:
@@ -194,10 +206,14 @@ def first_sightings(
 
 
 def analyse(item: EvalItem, events_path: Path, reference: list[tuple[str, float]]) -> FileRun:
+    from app.server.asr.repetition import repeated_ngram
+
     events = [json.loads(line) for line in events_path.read_text().splitlines()]
     finals: list[TimedWord] = []
     final_arrivals: list[float] = []
     hypotheses: list[tuple[float, list[TimedWord]]] = []  # every Results: (arrival t, words)
+    speech_finals_at: list[float] = []
+    repeats: list[str] = []
     last_t = 0.0
     for event in events:
         msg = event["msg"]
@@ -213,8 +229,15 @@ def analyse(item: EvalItem, events_path: Path, reference: list[tuple[str, float]
         if msg["is_final"]:
             finals.extend(words)
             final_arrivals.extend([event["t"]] * len(words))
+            if msg.get("speech_final"):
+                speech_finals_at.append(event["t"])
+            if repeated_ngram([w for w, _, _ in words]):
+                repeats.append(msg["transcript"])
     first = first_sightings(finals, final_arrivals, hypotheses)
     run = FileRun(item, " ".join(w for w, _, _ in finals), drain_s=last_t - item.duration)
+    # Frames are sent as they would be captured, so audio time and `t` share one clock.
+    run.utterance_delays = utterance_delays(speech_ends(item.id), speech_finals_at)
+    run.repeats = repeats
     hyp = [w for w, _, _ in finals]
     ref = [w for w, _ in reference]
     matcher = difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False)
@@ -236,6 +259,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--ids", default="")
+    parser.add_argument("--half", choices=("tune", "test", "all"), default="all")
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
@@ -245,6 +269,8 @@ def main() -> int:
     if args.ids:
         wanted = set(args.ids.split(","))
         items = [i for i in items if i.id in wanted]
+    if args.half != "all":
+        items = [i for i in items if i.half == args.half]
     if args.limit:
         items = items[: args.limit]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -252,7 +278,8 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from app.models.store import ModelStore
 
-    model_path = str(ModelStore().resolve(args.model).path)
+    reference_model = "tiny.en" if args.model == "auto" else args.model
+    model_path = str(ModelStore().resolve(reference_model).path)
     print(f"offline reference run on {len(items)} files…", file=sys.stderr)
     reference, batch_texts = offline_words(model_path, items)
 
@@ -280,20 +307,25 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=30)
 
-    pairs = [(r.item.text_norm, r.finals) for r in runs]
-    batch_pairs = [(r.item.text_norm, batch_texts[r.item.id]) for r in runs]
     finals_lat = [x for r in runs for x in r.latencies_final]
     first_lat = [x for r in runs for x in r.latencies_first]
+    utterance_lat = [x for r in runs for x in r.utterance_delays]
     matched = sum(r.matched for r in runs)
     words = sum(r.words for r in runs)
     print(
         f"files                       {len(runs)} ({audio_total / 60:.1f} min of audio, "
         f"model {args.model}, {args.threads} decode thread(s))"
     )
-    print(f"streaming WER (finals)      {corpus_wer(pairs) * 100:.2f} %")
-    print(f"offline batch WER           {corpus_wer(batch_pairs) * 100:.2f} %")
+    for line in wer_table([(r.item, r.finals) for r in runs], batch_texts):
+        print(line)
     print(f"interim latency p50 / p90   {pct(first_lat, 50):.2f} s / {pct(first_lat, 90):.2f} s")
     print(f"final latency   p50 / p90   {pct(finals_lat, 50):.2f} s / {pct(finals_lat, 90):.2f} s")
+    utterance_p50, utterance_p90 = pct(utterance_lat, 50), pct(utterance_lat, 90)
+    print(f"speech end -> final p50/p90 {utterance_p50:.2f} s / {utterance_p90:.2f} s")
+    repeats = [text for r in runs for text in r.repeats]
+    print(f"finals repeating 4 words    {len(repeats)}")
+    for text in repeats:
+        print(f"  {text}")
     print(f"words timed                 {matched} of {words} offline words matched")
     print(f"server CPU                  {cpu / audio_total:.3f} s per audio second")
     print(f"server peak RSS             {peak:.0f} MB")

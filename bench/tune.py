@@ -25,12 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evalset import (  # noqa: E402
-    CATEGORIES,
     EvalItem,
-    corpus_wer,
-    cp_word_errors,
     load_items,
-    normalise,
+    speech_ends,
+    utterance_delays,
+    wer_table,
     word_count,
     word_errors,
 )
@@ -65,16 +64,6 @@ def offline_transcripts(model: str, model_path: str, items: list[EvalItem]) -> d
     return known
 
 
-def speech_ends(item_id: str) -> list[float]:
-    from evalset import EVAL_DIR
-
-    for line in (EVAL_DIR / "manifest.jsonl").read_text().splitlines():
-        raw = json.loads(line)
-        if raw["id"] == item_id:
-            return [float(s.get("speech_end", s["end"])) for s in raw.get("segments", [])]
-    return []
-
-
 def analyse(item: EvalItem, messages: list[tuple[float, object]]) -> FileResult:
     from app.protocol.messages import Results
     from app.server.asr.repetition import repeated_ngram
@@ -86,12 +75,8 @@ def analyse(item: EvalItem, messages: list[tuple[float, object]]) -> FileResult:
         if gram:
             result.repeats.append(f"{' '.join(gram)!r} in {message.transcript!r}")
         result.final_delays += [at - w.end for w in message.words]
-    ends = speech_ends(item.id)
     speech_final_at = [at for at, m in finals if m.speech_final]
-    for end in ends:
-        later = [at for at in speech_final_at if at >= end]
-        if later:
-            result.utterance_delays.append(later[0] - end)
+    result.utterance_delays = utterance_delays(speech_ends(item.id), speech_final_at)
     return result
 
 
@@ -102,41 +87,24 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def report(label: str, results: list[FileResult], batch: dict[str, str]) -> None:
-    print(f"  {label}:")
-    for category in CATEGORIES:
-        chosen = [r for r in results if r.item.category == category]
+def report(results: list[FileResult], batch: dict[str, str]) -> None:
+    for line in wer_table([(r.item, r.text) for r in results], batch):
+        print(line)
+    for half in ("tune", "test"):
+        chosen = [r for r in results if r.item.half == half]
         if not chosen:
             continue
-        pairs = [(r.item.text_norm, r.text) for r in chosen]
-        batch_pairs = [(r.item.text_norm, batch[r.item.id]) for r in chosen]
-        line = (
-            f"    {category:9s} streaming {corpus_wer(pairs) * 100:6.2f} %  "
-            f"batch {corpus_wer(batch_pairs) * 100:6.2f} %  "
-            f"(old rules {corpus_wer(pairs, normalise) * 100:6.2f} / "
-            f"{corpus_wer(batch_pairs, normalise) * 100:6.2f} %)"
+        delays = [d for r in chosen for d in r.final_delays]
+        utterances = [d for r in chosen for d in r.utterance_delays]
+        repeats = [rep for r in chosen for rep in r.repeats]
+        print(
+            f"  {half}: word end->final p50 {percentile(delays, 0.5):.2f} s"
+            f" p90 {percentile(delays, 0.9):.2f} s, speech end->final p50"
+            f" {percentile(utterances, 0.5):.2f} s (audio time), finals repeating a run of"
+            f" 4 words: {len(repeats)}"
         )
-        if category == "meeting":
-            # One stream without speaker labels: cpWER counts other speakers' words as missed.
-            errors = sum(cp_word_errors(r.item.speaker_texts, {"0": r.text})[0] for r in chosen)
-            words = sum(cp_word_errors(r.item.speaker_texts, {"0": r.text})[1] for r in chosen)
-            line += f"  cpWER {errors / max(1, words) * 100:6.2f} %"
-        print(line)
-    pairs = [(r.item.text_norm, r.text) for r in results]
-    batch_pairs = [(r.item.text_norm, batch[r.item.id]) for r in results]
-    wer, batch_wer = corpus_wer(pairs) * 100, corpus_wer(batch_pairs) * 100
-    delays = [d for r in results for d in r.final_delays]
-    utterances = [d for r in results for d in r.utterance_delays]
-    repeats = [rep for r in results for rep in r.repeats]
-    print(
-        f"    all       streaming {wer:6.2f} %  batch {batch_wer:6.2f} %"
-        f"  gap {wer - batch_wer:+.2f}"
-        f"  | word->final p50 {percentile(delays, 0.5):.2f} p90 {percentile(delays, 0.9):.2f} s"
-        f"  | speech end->final p50 {percentile(utterances, 0.5):.2f} s"
-        f"  | repeated 4-word runs {len(repeats)}"
-    )
-    for rep in repeats:
-        print(f"      repeat: {rep}")
+        for rep in repeats:
+            print(f"    repeat: {rep}")
 
 
 def main() -> int:
@@ -191,10 +159,7 @@ def main() -> int:
             f"{variant}  ({time.monotonic() - started:.0f} s, {cpu_per_s:.3f} s CPU per audio s"
             f" stepped, model {args.model})"
         )
-        for half in ("tune", "test"):
-            chosen = [r for r in results if r.item.half == half]
-            if chosen:
-                report(f"{half} half ({len(chosen)} files)", chosen, batch)
+        report(results, batch)
         sys.stdout.flush()
     return 0
 
