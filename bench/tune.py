@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -80,6 +81,20 @@ def analyse(item: EvalItem, messages: list[tuple[float, object]]) -> FileResult:
     return result
 
 
+def keyterm_insertions(results: list[FileResult], terms: tuple[str, ...]) -> dict[str, int]:
+    """How often each term is in a transcript more often than in its reference."""
+    counts: dict[str, int] = {}
+    for result in results:
+        for term in terms:
+            pattern = re.compile(rf"\b{re.escape(term.lower())}\b")
+            extra = len(pattern.findall(result.text.lower())) - len(
+                pattern.findall(result.item.text_norm.lower())
+            )
+            if extra > 0:
+                counts[term] = counts.get(term, 0) + extra
+    return counts
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -135,6 +150,8 @@ def main() -> int:
     for variant in args.variants:
         settings = json.loads(variant)
         beam_size = settings.pop("beam_size", None)
+        if "keyterms" in settings:
+            settings["keyterms"] = tuple(settings["keyterms"])
         tuning = TranscriberConfig(**settings)
         started, cpu = time.monotonic(), time.process_time()
         results = []
@@ -160,6 +177,9 @@ def main() -> int:
             f" stepped, model {args.model})"
         )
         report(results, batch)
+        if tuning.keyterms:
+            inserted = keyterm_insertions(results, tuning.keyterms)
+            print(f"  keyterms inserted where not said: {sum(inserted.values())} {inserted or ''}")
         sys.stdout.flush()
     return 0
 
