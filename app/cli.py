@@ -17,6 +17,7 @@ from app.domain.export import FORMATS
 from app.errors import CaptionError
 from app.logs import configure_file_logging
 from app.models.registry import DEFAULT_MODEL
+from app.server.engines import DEFAULT_THREADS
 
 COMMANDS = ("gui", "serve", "transcribe", "devices", "models")
 MODEL_HELP = (
@@ -67,7 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--token", default=os.environ.get("CAPTIONIST_TOKEN"))
     serve.add_argument(
-        "--threads", type=_positive_threads, default=1, help="CPU threads per decode (default 1)"
+        "--threads",
+        type=_positive_threads,
+        default=DEFAULT_THREADS,
+        help=f"CPU threads per decode (default {DEFAULT_THREADS}: up to 2, as the CPU has)",
     )
     serve.add_argument("--idle-timeout", type=float, default=20.0)
     serve.add_argument(
@@ -121,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--format", dest="fmt", choices=FORMATS)
     tr.add_argument("-o", "--output", type=Path)
     tr.add_argument("--events", type=Path, help="write every message received as JSON lines")
-    tr.add_argument("--threads", type=_positive_threads, default=1)
+    tr.add_argument("--threads", type=_positive_threads, default=DEFAULT_THREADS)
     tr.add_argument(
         "--keyterm",
         dest="keyterms",

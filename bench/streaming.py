@@ -65,7 +65,8 @@ def free_port() -> int:
 
 def start_server(port: int, model: str, threads: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [*CAPTIONIST, "serve", "--port", str(port), "--model", model, "--threads", str(threads)],
+        [*CAPTIONIST, "serve", "--port", str(port), "--model", model]
+        + (["--threads", str(threads)] if threads else []),
         cwd=ROOT,
         stderr=subprocess.PIPE,
     )
@@ -261,7 +262,7 @@ def main() -> int:
     parser.add_argument("--ids", default="")
     parser.add_argument("--half", choices=("tune", "test", "all"), default="all")
     parser.add_argument("--model", default="tiny.en")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=0, help="decode threads (0: the default)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
 
@@ -314,7 +315,7 @@ def main() -> int:
     words = sum(r.words for r in runs)
     print(
         f"files                       {len(runs)} ({audio_total / 60:.1f} min of audio, "
-        f"model {args.model}, {args.threads} decode thread(s))"
+        f"model {args.model}, {args.threads or 'default'} decode thread(s))"
     )
     for line in wer_table([(r.item, r.finals) for r in runs], batch_texts):
         print(line)

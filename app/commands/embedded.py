@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from app.credentials import deepgram_api_key
 from app.errors import ConfigError
 from app.models.store import ModelStore
+from app.server.engines import DEFAULT_THREADS
 from app.server.engines.auto import AUTO, load_auto
 from app.server.engines.base import Engine
 from app.server.engines.deepgram import DEEPGRAM_URL, DeepgramConfig, DeepgramEngine
@@ -24,7 +25,7 @@ def load_engine(
     engine: str,
     model: str,
     *,
-    threads: int = 1,
+    threads: int = DEFAULT_THREADS,
     deepgram_url: str | None = None,
     failover: bool = True,
 ) -> Engine:

@@ -20,6 +20,7 @@ from app.errors import ConfigError
 from app.protocol.messages import Metadata, Results, ServerMessage, Warning, live_engine_of
 from app.protocol.params import StreamParams, clean_keyterms
 from app.protocol.pcm import chunk_bytes, encode_pcm
+from app.server.engines import DEFAULT_THREADS
 
 FRAME_S = 0.1  # about 100 ms a frame, as Deepgram recommends
 FILE_AHEAD_S = 5.0  # how far a file may run ahead of what the server has taken
@@ -46,7 +47,7 @@ class TranscribeOptions:
     fmt: str | None = None
     output: Path | None = None
     events: Path | None = None
-    threads: int = 1
+    threads: int = DEFAULT_THREADS
     deepgram_url: str | None = None
     failover: bool = True
     keyterms: tuple[str, ...] = ()  # words to favour, sent in the handshake

@@ -23,6 +23,7 @@ from app.models.store import ModelStore
 from app.protocol.pcm import FloatArray
 from app.resources import SAMPLE, resources_dir
 from app.server.asr.resample import TARGET_RATE, StreamResampler
+from app.server.engines import DEFAULT_THREADS
 from app.server.engines.base import Engine
 from app.server.engines.probe import ProbeResult, measure_streaming_cost
 from app.server.engines.probe_cache import ProbeCache, this_computer
@@ -58,7 +59,7 @@ def probe_streaming(engine: WhisperEngine) -> ProbeResult:
 def load_auto(
     *,
     store: ModelStore,
-    threads: int = 1,
+    threads: int = DEFAULT_THREADS,
     cache: ProbeCache | None = None,
     measure: Measure | None = None,
     policy: StepPolicy | None = None,

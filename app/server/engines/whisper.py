@@ -23,6 +23,7 @@ from app.server.asr.decoder import Decoding, WhisperDecoder
 from app.server.asr.resample import StreamResampler
 from app.server.asr.transcriber import ChannelTranscriber, TranscriberConfig
 from app.server.asr.vad import SileroSession, StreamingVad
+from app.server.engines import DEFAULT_THREADS
 from app.server.engines.base import Emit
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class WhisperEngine:
         self,
         model: ResolvedModel,
         *,
-        threads: int = 1,
+        threads: int = DEFAULT_THREADS,
         tuning: TranscriberConfig | None = None,
         share_threads_with: WhisperEngine | None = None,
     ) -> None:
@@ -61,7 +62,7 @@ class WhisperEngine:
         model: str,
         *,
         store: ModelStore | None = None,
-        threads: int = 1,
+        threads: int = DEFAULT_THREADS,
         tuning: TranscriberConfig | None = None,
         share_threads_with: WhisperEngine | None = None,
     ) -> WhisperEngine:
