@@ -18,7 +18,7 @@ from app.models.store import DistributionFinder, ModelStore, ResolvedModel
 from app.protocol.pcm import FloatArray
 from app.server.asr.decoder import Decoding
 from app.server.asr.transcriber import TranscriberConfig
-from app.server.engines import probe_cache
+from app.server.engines import DEFAULT_THREADS, probe_cache
 from app.server.engines.auto import BETTER, FAST, KEEPS_UP, load_auto, sample_audio
 from app.server.engines.probe import ProbeResult, measure_streaming_cost
 from app.server.engines.probe_cache import ProbeCache, ProbeKey, this_computer
@@ -198,7 +198,7 @@ def test_auto_picks_base_when_it_keeps_up_with_room_to_spare(models: Path, tmp_p
     assert engine.model_name == BETTER
     assert engine.selection_note == "Auto: base (0.31 s per audio second here)"
     assert measure.measured == [BETTER]
-    assert cache.get(this_computer(BETTER, 1)) == 0.31
+    assert cache.get(this_computer(BETTER, DEFAULT_THREADS)) == 0.31
     # Both models decode on one thread: never two decodes at once on a small CPU.
     assert isinstance(engine.better, WhisperEngine) and isinstance(engine.fast, WhisperEngine)
     assert engine.better._decode_pool is engine.fast._decode_pool
@@ -216,7 +216,7 @@ def test_auto_picks_tiny_and_says_why_when_base_would_be_too_slow(
     assert engine.selection_note.startswith(
         "Auto: tiny.en — base would need 0.62 s per audio second on this computer"
     )
-    assert cache.get(this_computer(BETTER, 1)) == 0.62
+    assert cache.get(this_computer(BETTER, DEFAULT_THREADS)) == 0.62
 
 
 @pytest.mark.model
@@ -231,7 +231,7 @@ def test_a_cached_figure_chooses_without_measuring(
     loaded: list[str],
 ) -> None:
     cache = ProbeCache(tmp_path / "auto-model.json")
-    cache.put(this_computer(BETTER, 1), figure)
+    cache.put(this_computer(BETTER, DEFAULT_THREADS), figure)
     resolved: list[str] = []
     resolve = ModelStore.resolve
 
@@ -258,7 +258,7 @@ def test_a_corrupt_cache_file_is_measured_again(models: Path, tmp_path: Path) ->
 
     assert measure.measured == [BETTER]
     assert engine.model_name == BETTER
-    assert cache.get(this_computer(BETTER, 1)) == 0.31
+    assert cache.get(this_computer(BETTER, DEFAULT_THREADS)) == 0.31
 
 
 @pytest.mark.model
@@ -267,14 +267,14 @@ def test_a_figure_from_another_cpu_is_measured_again(
 ) -> None:
     cache = ProbeCache(tmp_path / "auto-model.json")
     monkeypatch.setattr(probe_cache, "cpu_name", lambda: "The old CPU")
-    cache.put(this_computer(BETTER, 1), 0.31)
+    cache.put(this_computer(BETTER, DEFAULT_THREADS), 0.31)
     monkeypatch.setattr(probe_cache, "cpu_name", lambda: "The new CPU")
     measure = FakeMeasure(0.9)
     engine = choose(models, cache, measure)
 
     assert measure.measured == [BETTER]
     assert engine.model_name == FAST
-    assert cache.get(this_computer(BETTER, 1)) == 0.9
+    assert cache.get(this_computer(BETTER, DEFAULT_THREADS)) == 0.9
 
 
 @pytest.mark.model
@@ -286,7 +286,7 @@ def test_a_probe_disturbed_by_other_programs_is_not_remembered(
 
     assert engine.model_name == FAST
     assert "measured again at the next start" in engine.selection_note
-    assert cache.get(this_computer(BETTER, 1)) is None
+    assert cache.get(this_computer(BETTER, DEFAULT_THREADS)) is None
 
 
 @pytest.mark.model
