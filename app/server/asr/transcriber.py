@@ -213,7 +213,13 @@ class ChannelTranscriber:
         decoding = await self._decode(
             self._window_audio(window), self._prompt, _join(window.prefix)
         )
-        return [window.word_in_channel_time(w) for w in decoding.words]
+        # New words follow what is settled: whisper often starts a word early, in the pause
+        # before it, and in a window whose pauses were shortened that pause maps far back.
+        floor = self._commit_time
+        return [
+            DecodedWord(w.text, max(w.start, floor), max(w.end, floor), w.probability)
+            for w in map(window.word_in_channel_time, decoding.words)
+        ]
 
     async def _decode_until(self, end: float, window_s: float) -> list[DecodedWord]:
         """The words after the settled ones, heard with up to `window_s` of speech before."""
