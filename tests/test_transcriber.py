@@ -154,17 +154,14 @@ class PrefixShyDecoder(FakeDecoder):
         return decoding
 
 
-def test_speech_that_decodes_to_nothing_after_the_context_is_decoded_alone() -> None:
-    """A sentence after a short pause must not vanish because the kept context ends it."""
-    script: list[tuple[str | None, float]] = [(None, 0.5)]
-    script += [(f"w{k}", 0.4) for k in range(4)] + [(None, 0.8)]  # the pause keeps context
-    script += [(f"w{50 + k}", 0.4) for k in range(5)] + [(None, 1.0)]
+def transcribe_live(decoder: FakeDecoder, script: list[tuple[str | None, float]]) -> list[Results]:
+    """`script` fed in 100 ms frames to a transcriber using `decoder`, as live audio."""
     messages: list[ServerMessage] = []
 
     async def scenario() -> None:
         transcriber = ChannelTranscriber(
             TranscriberConfig(),
-            decode=PrefixShyDecoder(),  # type: ignore[arg-type]
+            decode=decoder,  # type: ignore[arg-type]
             run_vad=FakeVad(),
             emit=messages.append,
         )
@@ -177,7 +174,15 @@ def test_speech_that_decodes_to_nothing_after_the_context_is_decoded_alone() -> 
         await transcriber.close()
 
     run(scenario())
-    results = [m for m in messages if isinstance(m, Results)]
+    return [m for m in messages if isinstance(m, Results)]
+
+
+def test_speech_that_decodes_to_nothing_after_the_context_is_decoded_alone() -> None:
+    """A sentence after a short pause must not vanish because the kept context ends it."""
+    script: list[tuple[str | None, float]] = [(None, 0.5)]
+    script += [(f"w{k}", 0.4) for k in range(4)] + [(None, 0.8)]  # the pause keeps context
+    script += [(f"w{50 + k}", 0.4) for k in range(5)] + [(None, 1.0)]
+    results = transcribe_live(PrefixShyDecoder(), script)
     assert words_of(results) == [f"w{k}" for k in range(4)] + [f"w{50 + k}" for k in range(5)]
 
 
@@ -206,23 +211,5 @@ class LoopingDecoder(FakeDecoder):
 def test_a_decoder_that_loops_has_its_repeat_cut() -> None:
     script: list[tuple[str | None, float]] = [(None, 0.5)]
     script += [(f"w{k}", 0.4) for k in range(1, 7)] + [(None, 1.0)]
-    messages: list[ServerMessage] = []
-
-    async def scenario() -> None:
-        transcriber = ChannelTranscriber(
-            TranscriberConfig(),
-            decode=LoopingDecoder(),  # type: ignore[arg-type]
-            run_vad=FakeVad(),
-            emit=messages.append,
-        )
-        transcriber.start()
-        audio = render(script)
-        for offset in range(0, len(audio), 1600):
-            transcriber.feed(audio[offset : offset + 1600])
-            for _ in range(20):
-                await asyncio.sleep(0)
-        await transcriber.close()
-
-    run(scenario())
-    final = [m for m in messages if isinstance(m, Results) and m.is_final]
+    final = [r for r in transcribe_live(LoopingDecoder(), script) if r.is_final]
     assert words_of(final) == [f"w{k}" for k in range(1, 7)]

@@ -232,19 +232,22 @@ class ChannelTranscriber:
             return []
         self._last_decode_samples = self._samples
         words = await self._decode_window(window)
-        alone = self._history.window(end, 0.0, not_before=end, latest=self._commit_time)
         if window.prefix and not words and end - self._commit_time >= CONTEXT_RETRY_S:
             # After a forced prefix whisper may end the text at once (seen when a new voice
             # starts after a pause): decode the new speech on its own instead.
-            return await self._decode_window(alone)
+            return await self._decode_window(self._alone(end))
         if repeated_run_at(words, context=window.prefix[-8:]) >= 0:
             # A repetition loop, often seeded by the context: decode the new speech without
             # it, and cut what repeats within that decode. (Words that repeat the context in
             # a decode of the new speech alone were said again: a person repeating a phrase.)
             if window.prefix:
-                words = await self._decode_window(alone)
+                words = await self._decode_window(self._alone(end))
             words = without_repetition(words)
         return words
+
+    def _alone(self, end: float) -> Window:
+        """The unsettled speech up to `end`, with no context before it."""
+        return self._history.window(end, 0.0, not_before=end, latest=self._commit_time)
 
     async def _interim(self) -> None:
         now = self._now
