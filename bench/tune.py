@@ -130,6 +130,7 @@ def main() -> int:
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--dump", type=Path, help="write each file's finals to DIR/<id>.txt")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -162,6 +163,9 @@ def main() -> int:
             )
             result = analyse(item, messages)  # type: ignore[arg-type]
             results.append(result)
+            if args.dump:
+                args.dump.mkdir(parents=True, exist_ok=True)
+                (args.dump / f"{item.id}.txt").write_text(result.text + "\n")
             if args.verbose:
                 errors = word_errors(item.text_norm, result.text)
                 batch_errors = word_errors(item.text_norm, batch[item.id])

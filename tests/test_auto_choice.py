@@ -16,10 +16,10 @@ import pytest
 
 from app.models.store import DistributionFinder, ModelStore, ResolvedModel
 from app.protocol.pcm import FloatArray
-from app.server.asr.decoder import Decoding
+from app.server.asr.decoder import DecodedWord, Decoding
 from app.server.asr.transcriber import TranscriberConfig
 from app.server.engines import DEFAULT_THREADS, probe_cache
-from app.server.engines.auto import BETTER, FAST, KEEPS_UP, load_auto, sample_audio
+from app.server.engines.auto import BETTER, FAST, KEEPS_UP, load_auto, probe_audio, sample_audio
 from app.server.engines.probe import ProbeResult, measure_streaming_cost
 from app.server.engines.probe_cache import ProbeCache, ProbeKey, this_computer
 from app.server.engines.stepdown import AutoEngine
@@ -68,6 +68,22 @@ def test_the_probe_times_the_work_of_live_captioning_per_audio_second() -> None:
     # Live, the transcriber decodes an interim about every second of speech: a probe that
     # handed it the whole recording at once would see it skip them and time too little.
     assert cpu.decodes >= 10
+
+
+def test_the_probe_hears_speech_long_enough_for_finals_decoded_with_long_context() -> None:
+    """Live finals are decoded with up to `final_window_s` of earlier speech; the costly part
+    of live captioning. A probe on one short utterance never pays for it."""
+    longest = 0.0
+
+    def decode(audio: FloatArray, prompt: str, prefix: str) -> Decoding:
+        nonlocal longest
+        seconds = len(audio) / 16000
+        longest = max(longest, seconds)
+        word = DecodedWord(" word", max(0.0, seconds - 0.5), seconds, 0.9)
+        return Decoding((word,), avg_logprob=-0.2, no_speech_prob=0.0, window_s=30)
+
+    measure_streaming_cost(decode, probe_audio(), TranscriberConfig(), give_up_above=KEEPS_UP)
+    assert longest >= TranscriberConfig().final_window_s - 1.0
 
 
 def test_the_probe_stops_as_soon_as_the_model_is_clearly_too_slow() -> None:

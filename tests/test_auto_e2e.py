@@ -44,7 +44,8 @@ def test_auto_measures_base_on_this_computer_once_and_says_what_it_chose(
     engine = load_engine("whisper", "auto")
 
     (probe,) = probes
-    assert probe.wall_s < 20
+    # It gives up once over budget: one decode past it at most.
+    assert probe.wall_s < auto.KEEPS_UP * len(auto.probe_audio()) / 16000 + 5
     figure = f"{probe.seconds_per_audio_s:.2f} s per audio second"
     if probe.seconds_per_audio_s <= auto.KEEPS_UP:
         assert isinstance(engine, AutoEngine)
