@@ -154,13 +154,17 @@ class PrefixShyDecoder(FakeDecoder):
         return decoding
 
 
-def transcribe_live(decoder: FakeDecoder, script: list[tuple[str | None, float]]) -> list[Results]:
+def transcribe_live(
+    decoder: FakeDecoder,
+    script: list[tuple[str | None, float]],
+    config: TranscriberConfig | None = None,
+) -> list[Results]:
     """`script` fed in 100 ms frames to a transcriber using `decoder`, as live audio."""
     messages: list[ServerMessage] = []
 
     async def scenario() -> None:
         transcriber = ChannelTranscriber(
-            TranscriberConfig(),
+            config or TranscriberConfig(),
             decode=decoder,  # type: ignore[arg-type]
             run_vad=FakeVad(),
             emit=messages.append,
@@ -213,3 +217,34 @@ def test_a_decoder_that_loops_has_its_repeat_cut() -> None:
     script += [(f"w{k}", 0.4) for k in range(1, 7)] + [(None, 1.0)]
     final = [r for r in transcribe_live(LoopingDecoder(), script) if r.is_final]
     assert words_of(final) == [f"w{k}" for k in range(1, 7)]
+
+
+class PromptedDecoder(FakeDecoder):
+    """Whisper with the user's vocabulary as prompt: it spells w3, misheard as "Subiyako"
+    without it, the user's way; and it copies a term over w5 ("when"), which was never it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prompts: list[str] = []
+
+    async def __call__(self, audio: np.ndarray, prompt: str, prefix: str) -> Decoding:
+        self.prompts.append(prompt)
+        decoding = await super().__call__(audio, prompt, prefix)
+        spelled = {"w3": "Subiaco", "w5": "Nguyen"} if prompt else {"w3": "Subiyako", "w5": "when"}
+        words = tuple(
+            DecodedWord(" " + spelled.get(w.bare, w.bare), w.start, w.end, w.probability)
+            for w in decoding.words
+        )
+        return Decoding(words, -0.1, 0.0, 15)
+
+
+def test_a_keyterm_stays_where_it_was_heard_and_never_where_it_was_not() -> None:
+    """Checked per decode: a decode that copied a term is replaced by the unprompted one."""
+    script: list[tuple[str | None, float]] = [(None, 0.5)]
+    script += [(f"w{k}", 0.4) for k in range(1, 4)] + [(None, 1.2)]
+    script += [(f"w{k}", 0.4) for k in range(4, 7)] + [(None, 1.0)]
+    decoder = PromptedDecoder()
+    config = TranscriberConfig(keyterms=("Subiaco", "Nguyen"))
+    final = [r for r in transcribe_live(decoder, script, config) if r.is_final]
+    assert words_of(final) == ["w1", "w2", "Subiaco", "w4", "when", "w6"]
+    assert "Subiaco, Nguyen." in decoder.prompts and "" in decoder.prompts

@@ -27,6 +27,7 @@ from app.server.asr.context import SpeechHistory, Window
 from app.server.asr.decoder import MAX_WINDOW_S, DecodedWord, Decoding
 from app.server.asr.endpointer import Endpointer, SilenceTimeout, SpeechEnd, SpeechStart
 from app.server.asr.repetition import repeated_run_at, without_repetition
+from app.server.asr.vocabulary import terms_were_heard, writes_a_term
 
 RATE = 16000
 Decode = Callable[[FloatArray, str, str], Awaitable[Decoding]]  # audio, prompt, prefix
@@ -210,9 +211,14 @@ class ChannelTranscriber:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
     async def _decode_window(self, window: Window) -> list[DecodedWord]:
-        decoding = await self._decode(
-            self._window_audio(window), self._prompt, _join(window.prefix)
-        )
+        audio, prefix = self._window_audio(window), _join(window.prefix)
+        decoding = await self._decode(audio, self._prompt, prefix)
+        if self._prompt and writes_a_term(decoding.words, self.config.keyterms):
+            # A term must never appear where it was not said: keep it only where whisper
+            # without the prompt heard something spelled alike (`vocabulary`).
+            plain = await self._decode(audio, "", prefix)
+            if not terms_were_heard(decoding.words, plain.words, self.config.keyterms):
+                decoding = plain
         # New words follow what is settled: whisper often starts a word early, in the pause
         # before it, and in a window whose pauses were shortened that pause maps far back.
         floor = self._commit_time
