@@ -65,6 +65,9 @@ def test_the_probe_times_the_work_of_live_captioning_per_audio_second() -> None:
     assert result.audio_s == pytest.approx(SAMPLE_S)
     assert result.wall_s == pytest.approx(cpu.decodes * 0.1)
     assert result.seconds_per_audio_s == pytest.approx(cpu.decodes * 0.1 / SAMPLE_S)
+    # The sample has pauses; Auto judges the work per second of speech, as in a meeting.
+    assert 0.5 * SAMPLE_S < result.speech_s < SAMPLE_S - 1.0
+    assert result.seconds_per_speech_s == pytest.approx(result.wall_s / result.speech_s)
     # Live, the transcriber decodes an interim about every second of speech: a probe that
     # handed it the whole recording at once would see it skip them and time too little.
     assert cpu.decodes >= 10
@@ -136,6 +139,16 @@ def test_the_cache_keeps_a_figure_per_model_cpu_cores_threads_and_version(tmp_pa
     assert len(json.loads(cache.path.read_text())["measurements"]) == 2
 
 
+def test_a_figure_per_audio_second_from_an_older_version_is_measured_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "auto-model.json"
+    path.write_text(
+        json.dumps({"measurements": [{"key": asdict(KEY), "seconds_per_audio_s": 0.3}]})
+    )
+    assert ProbeCache(path).get(KEY) is None
+
+
 @pytest.mark.parametrize(
     "content",
     [
@@ -143,8 +156,8 @@ def test_the_cache_keeps_a_figure_per_model_cpu_cores_threads_and_version(tmp_pa
         "[1, 2]",
         '{"measurements": {"a": 1}}',
         '{"measurements": [{"key": "x"}, 3]}',
-        json.dumps({"measurements": [{"key": asdict(KEY), "seconds_per_audio_s": "fast"}]}),
-        json.dumps({"measurements": [{"key": asdict(KEY), "seconds_per_audio_s": -1}]}),
+        json.dumps({"measurements": [{"key": asdict(KEY), "seconds_per_speech_s": "fast"}]}),
+        json.dumps({"measurements": [{"key": asdict(KEY), "seconds_per_speech_s": -1}]}),
         "\udcff",
     ],
     ids=["syntax", "list", "dict", "junk-entries", "text-figure", "negative", "binary"],
@@ -186,9 +199,13 @@ class FakeMeasure:
         self.measured: list[str] = []
 
     def __call__(self, engine: WhisperEngine) -> ProbeResult:
+        """`figure` per second of speech, in a recording with pauses (60 % speech)."""
         self.measured.append(engine.model_name)
-        wall = self.figure * SAMPLE_S
-        return ProbeResult(self.figure, SAMPLE_S, wall, False, cpu_s=wall * self.cpu_share)
+        speech = 0.6 * SAMPLE_S
+        wall = self.figure * speech
+        return ProbeResult(
+            wall / SAMPLE_S, SAMPLE_S, wall, False, cpu_s=wall * self.cpu_share, speech_s=speech
+        )
 
 
 def choose(
@@ -212,7 +229,7 @@ def test_auto_picks_base_when_it_keeps_up_with_room_to_spare(models: Path, tmp_p
     assert isinstance(engine, AutoEngine)
     assert (engine.better.model_name, engine.fast.model_name) == (BETTER, FAST)
     assert engine.model_name == BETTER
-    assert engine.selection_note == "Auto: base (0.31 s per audio second here)"
+    assert engine.selection_note == "Auto: base (0.31 s per second of speech here)"
     assert measure.measured == [BETTER]
     assert cache.get(this_computer(BETTER, DEFAULT_THREADS)) == 0.31
     # Both models decode on one thread: never two decodes at once on a small CPU.
@@ -230,7 +247,7 @@ def test_auto_picks_tiny_and_says_why_when_base_would_be_too_slow(
     assert isinstance(engine, WhisperEngine)
     assert engine.model_name == FAST
     assert engine.selection_note.startswith(
-        "Auto: tiny.en — base would need 0.62 s per audio second on this computer"
+        "Auto: tiny.en — base would need 0.62 s per second of speech on this computer"
     )
     assert cache.get(this_computer(BETTER, DEFAULT_THREADS)) == 0.62
 
@@ -261,7 +278,7 @@ def test_a_cached_figure_chooses_without_measuring(
 
     assert measure.measured == []
     assert engine.model_name == loaded[-1]
-    assert f"{figure:.2f} s per audio second" in engine.selection_note
+    assert f"{figure:.2f} s per second of speech" in engine.selection_note
     assert resolved == loaded  # a start on tiny.en does not load base for nothing
 
 

@@ -46,8 +46,8 @@ def test_auto_measures_base_on_this_computer_once_and_says_what_it_chose(
     (probe,) = probes
     # It gives up once over budget: one decode past it at most.
     assert probe.wall_s < auto.KEEPS_UP * len(auto.probe_audio()) / 16000 + 5
-    figure = f"{probe.seconds_per_audio_s:.2f} s per audio second"
-    if probe.seconds_per_audio_s <= auto.KEEPS_UP:
+    figure = f"{probe.seconds_per_speech_s:.2f} s per second of speech"
+    if probe.seconds_per_speech_s <= auto.KEEPS_UP:
         assert isinstance(engine, AutoEngine)
         assert engine.selection_note.startswith(f"Auto: base ({figure} here")
     else:
@@ -58,7 +58,7 @@ def test_auto_measures_base_on_this_computer_once_and_says_what_it_chose(
     remembered = ProbeCache(tmp_path / "auto-model.json").get(
         this_computer("base", DEFAULT_THREADS)
     )
-    assert remembered == (None if probe.disturbed else round(probe.seconds_per_audio_s, 4))
+    assert remembered == (None if probe.disturbed else round(probe.seconds_per_speech_s, 4))
     again = load_engine("whisper", "auto")
     assert len(probes) == (2 if probe.disturbed else 1)
     if not probe.disturbed:

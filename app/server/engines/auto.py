@@ -3,7 +3,7 @@
 On first use a CPU probe streams the bundled sample, three times over as continuous speech,
 through the real transcriber on base (`probe.measure_streaming_cost`, with the thread count
 the engine uses) and keeps base when it
-needs at most `KEEPS_UP` seconds of work per audio second: room for two channels, the rest of
+needs at most `KEEPS_UP` seconds of work per second of speech: room for two channels, the rest of
 the computer and the longer decodes of long utterances. The figure is cached per computer
 (`probe_cache`), so later starts choose at once; a run during which other programs held the
 cores is not, it measures the load of the moment. With base, sessions still step down to tiny.en
@@ -35,12 +35,13 @@ log = logging.getLogger(__name__)
 AUTO = "auto"
 BETTER = "base"
 FAST = "tiny.en"
-# Base is chosen when it needs at most this many seconds of work per second of audio.
+# Base is chosen when it needs at most this many seconds of work per second of speech.
 KEEPS_UP = 0.5
 # The probe plays the sample this many times with this pause between: continuous speech, whose
 # finals are decoded with long windows of earlier speech, as in a meeting. (The sample alone,
 # one 11 s utterance, measured base at 0.34 s per audio second on a 2-core computer where ten
-# minutes of real speech needed 1.0.)
+# minutes of real speech needed 1.0. Three times over it still measured 0.39 per audio second:
+# the sample has pauses. Per second of speech, what a meeting's continuous talk asks, 0.6.)
 PROBE_REPEATS = 3
 PROBE_PAUSE_S = 0.6
 Measure = Callable[[WhisperEngine], ProbeResult]
@@ -102,12 +103,14 @@ def load_auto(
         except Exception as exc:  # a probe that fails must not stop captioning
             log.exception("the CPU probe failed")
             return _fast_only(fast, f"the CPU probe failed ({type(exc).__name__}: {exc})")
-        figure = result.seconds_per_audio_s
+        figure = result.seconds_per_speech_s
         log.info(
-            "CPU probe: %s needs %.2f s per audio second (%.1f s of audio in %.1f s, %.1f CPU-s%s)",
+            "CPU probe: %s needs %.2f s per second of speech (%.1f s of audio, %.1f s of speech,"
+            " in %.1f s, %.1f CPU-s%s)",
             BETTER,
             figure,
             result.audio_s,
+            result.speech_s,
             result.wall_s,
             result.cpu_s,
             ", stopped early" if result.stopped_early else "",
@@ -119,14 +122,14 @@ def load_auto(
     if figure > KEEPS_UP:
         # `better` is dropped unclosed: closing it would stop the decode thread it shares.
         return _fast_only(fast, _too_slow(figure) + busy)
-    note = f"Auto: {BETTER} ({figure:.2f} s per audio second here{busy})"
+    note = f"Auto: {BETTER} ({figure:.2f} s per second of speech here{busy})"
     log.info("%s", note)
     return AutoEngine(better, fast, selection_note=note, policy=policy)
 
 
 def _too_slow(figure: float) -> str:
     return (
-        f"{BETTER} would need {figure:.2f} s per audio second on this computer "
+        f"{BETTER} would need {figure:.2f} s per second of speech on this computer "
         f"(Auto takes it at {KEEPS_UP:.2f} or less)"
     )
 

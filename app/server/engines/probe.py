@@ -18,9 +18,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from app.protocol.pcm import FloatArray
 from app.server.asr.decoder import Decoding
 from app.server.asr.transcriber import ChannelTranscriber, TranscriberConfig
+from app.server.asr.vad import WINDOW as VAD_WINDOW
 from app.server.asr.vad import SileroSession, StreamingVad
 
 RATE = 16000
@@ -28,6 +31,7 @@ FRAME_S = 0.1  # what a live client sends at a time
 SyncDecode = Callable[[FloatArray, str, str], Decoding]  # audio, prompt, prefix
 # A run that got less CPU than this share of its wall-clock time waited for other programs.
 BUSY_CPU_SHARE = 0.75
+SPEECH = 0.5  # VAD probability counted as speech
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,13 @@ class ProbeResult:
     wall_s: float
     stopped_early: bool
     cpu_s: float = 0.0  # this process's CPU time meanwhile (all threads)
+    speech_s: float = 0.0  # of `audio_s`, what the VAD heard as speech
+
+    @property
+    def seconds_per_speech_s(self) -> float:
+        """Work per second of speech: what continuous talk, as in a meeting, asks for. (The
+        sample has pauses; per audio second it looks cheaper than a meeting is.)"""
+        return self.wall_s / self.speech_s if self.speech_s > 0 else self.seconds_per_audio_s
 
     @property
     def disturbed(self) -> bool:
@@ -70,11 +81,14 @@ async def _stream(
 ) -> ProbeResult:
     vad = StreamingVad(SileroSession.shared())
     calls = 0  # work done by the transcriber: each frame must finish all of its own
+    speech_s = 0.0
 
     async def run_vad(chunk: FloatArray) -> FloatArray:
-        nonlocal calls
+        nonlocal calls, speech_s
         calls += 1
-        return vad.process(chunk)
+        probabilities = vad.process(chunk)
+        speech_s += float(np.count_nonzero(probabilities >= SPEECH)) * VAD_WINDOW / RATE
+        return probabilities
 
     async def run_decode(chunk: FloatArray, prompt: str, prefix: str) -> Decoding:
         nonlocal calls
@@ -107,10 +121,14 @@ async def _stream(
         if clock() - started > budget_s and done < len(audio):
             transcriber.abort()
             wall = clock() - started
-            return ProbeResult(wall / (done / RATE), done / RATE, wall, stopped_early=True)
+            return ProbeResult(
+                wall / (done / RATE), done / RATE, wall, stopped_early=True, speech_s=speech_s
+            )
     await transcriber.close()  # the last utterance's final
     wall = clock() - started
-    return ProbeResult(wall / (done / RATE), done / RATE, wall, stopped_early=False)
+    return ProbeResult(
+        wall / (done / RATE), done / RATE, wall, stopped_early=False, speech_s=speech_s
+    )
 
 
 def _drop(message: object) -> None:

@@ -21,6 +21,7 @@ from app.models.store import app_cache_dir
 
 log = logging.getLogger(__name__)
 CACHE_FILE = "auto-model.json"
+FIGURE = "seconds_per_speech_s"  # the entry field of a measurement
 MAX_ENTRIES = 16
 
 
@@ -60,7 +61,8 @@ def this_computer(model: str, threads: int) -> ProbeKey:
 
 
 class ProbeCache:
-    """Seconds of work per audio second, by ProbeKey, in a JSON file."""
+    """Seconds of work per second of speech, by ProbeKey, in a JSON file. (Entries of the
+    older per-audio-second figure, `seconds_per_audio_s`, are not read: measured again.)"""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or app_cache_dir() / CACHE_FILE
@@ -68,15 +70,15 @@ class ProbeCache:
     def get(self, key: ProbeKey) -> float | None:
         for entry in self._entries():
             if entry.get("key") == asdict(key):
-                figure = entry.get("seconds_per_audio_s")
+                figure = entry.get(FIGURE)
                 if isinstance(figure, int | float) and figure > 0:
                     return float(figure)
                 return None
         return None
 
-    def put(self, key: ProbeKey, seconds_per_audio_s: float) -> None:
+    def put(self, key: ProbeKey, seconds_per_speech_s: float) -> None:
         entries = [e for e in self._entries() if e.get("key") != asdict(key)]
-        entries.append({"key": asdict(key), "seconds_per_audio_s": round(seconds_per_audio_s, 4)})
+        entries.append({"key": asdict(key), FIGURE: round(seconds_per_speech_s, 4)})
         text = json.dumps({"measurements": entries[-MAX_ENTRIES:]}, indent=1)
         partial = self.path.with_name(self.path.name + ".part")
         try:
