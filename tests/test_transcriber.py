@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from app.protocol.messages import Results, ServerMessage
-from app.server.asr.decoder import DecodedWord, Decoding
+from app.server.asr.decoder import MAX_WINDOW_S, DecodedWord, Decoding
 from app.server.asr.transcriber import ChannelTranscriber, TranscriberConfig
 from tests.conftest import run
 
@@ -248,3 +248,14 @@ def test_a_keyterm_stays_where_it_was_heard_and_never_where_it_was_not() -> None
     final = [r for r in transcribe_live(decoder, script, config) if r.is_final]
     assert words_of(final) == ["w1", "w2", "Subiaco", "w4", "when", "w6"]
     assert "Subiaco, Nguyen." in decoder.prompts and "" in decoder.prompts
+
+
+def test_no_decode_exceeds_whisper_window_when_audio_arrives_faster_than_real_time() -> None:
+    """Issue 12: a file sent at once skips interims and settles; a 45 s run of speech without
+    a pause must still be decoded in spans whisper can take, and lose no word."""
+    script: list[tuple[str | None, float]] = [(None, 0.3)]
+    script += [(f"w{k}", 0.45) for k in range(100)]  # 45 s without a pause
+    script += [(None, 1.0)]
+    results, decoder = run(transcribe(render(script), live=False))
+    assert max(decoder.spans) <= MAX_WINDOW_S
+    assert words_of(results) == [f"w{k}" for k in range(100)]

@@ -159,7 +159,11 @@ class ChannelTranscriber:
                     self._emit(UtteranceEnd(self._last_word_end, self._channel, self._channels))
         if self._in_utterance:
             self._history.extend(self._now)
-            if self._decode_due(probabilities):
+            if self._now - self._commit_time >= MAX_SPAN_S - self.config.interim_step_s:
+                # Even behind real time (a file sent at once skips every other decode), the
+                # open speech must settle before it outgrows whisper's window.
+                await self._settle()
+            elif self._decode_due(probabilities):
                 if self._settle_due():
                     await self._settle()
                 else:
