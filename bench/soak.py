@@ -46,6 +46,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--model", default="tiny.en")
+    parser.add_argument("--threads", type=int, default=0, help="decode threads (0: the default)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="captionist-soak-"))
@@ -53,7 +54,7 @@ def main() -> int:
     soundfile.write(wav, looped_audio(args.minutes), 16000, subtype="PCM_16")
     events = workdir / "events.jsonl"
     port = free_port()
-    server = start_server(port, args.model, 1)
+    server = start_server(port, args.model, args.threads)
     checkpoints = sorted(
         {1.0, 10.0, 30.0, args.minutes} - {m for m in (10.0, 30.0) if m > args.minutes}
     )

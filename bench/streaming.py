@@ -23,6 +23,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -64,11 +65,14 @@ def free_port() -> int:
 
 
 def start_server(port: int, model: str, threads: int) -> subprocess.Popen[bytes]:
+    """`captionist serve`; `threads` 0 is the server's default. Its log goes to a file (a pipe
+    nobody reads would stall a server that logs for half an hour)."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen(
         [*CAPTIONIST, "serve", "--port", str(port), "--model", model]
         + (["--threads", str(threads)] if threads else []),
         cwd=ROOT,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -77,8 +81,9 @@ def start_server(port: int, model: str, threads: int) -> subprocess.Popen[bytes]
                 return proc
         except OSError:
             if proc.poll() is not None:
+                log.seek(0)
                 raise SystemExit(  # noqa: B904 - the server's own error is the news
-                    f"server died: {proc.stderr.read().decode() if proc.stderr else ''}"
+                    f"server died: {log.read().decode(errors='replace')}"
                 )
             time.sleep(0.2)
     raise SystemExit("server did not start")
