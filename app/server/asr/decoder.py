@@ -199,7 +199,7 @@ class WhisperDecoder:
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=not forced,
-            suppress_tokens=[-1],
+            suppress_tokens=[-1, *self._bare_space(tokenizer)],
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
         if tokens[: len(forced)] == forced:
@@ -219,6 +219,14 @@ class WhisperDecoder:
             text = tokenizer.decode(new_tokens)
             words = [DecodedWord(" " + w, 0.0, seconds, 1.0) for w in text.split()]
         return Decoding(tuple(merge_punctuation(words)), avg_logprob, no_speech, window)
+
+    @staticmethod
+    def _bare_space(tokenizer) -> list[int]:  # type: ignore[no-untyped-def]
+        """The token of a lone space. After a forced prefix base wrote it and then a word
+        without its space: "that I did" came out "that ire did" (" " then "ire"), and the
+        word, once in the prefix, came back in later sentences ("pecuniary ire advantage").
+        English text never needs it: every word token carries its own leading space."""
+        return list(tokenizer.encode(" "))
 
     def _align(  # type: ignore[no-untyped-def]
         self, encoded, tokenizer, forced: list[int], new: list[int], seconds: float, window: int
