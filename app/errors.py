@@ -13,6 +13,7 @@ CaptionError
 ├── ProtocolError                the peer broke the wire protocol            (close_code, reason)
 │   └── ParamError               a handshake parameter is invalid            (param, value, reason)
 ├── EngineError                  the transcription engine failed             (engine, reason)
+├── AutosaveError                the journal cannot be written (disk full)   (path, reason)
 └── ClientError                  talking to a transcription server failed
     ├── ServerUnavailable        it cannot be reached                        (url, reason)
     ├── HandshakeRejected        it refused the upgrade       (url, status, err_code, err_msg)
@@ -28,6 +29,15 @@ class CaptionError(Exception):
 
 class ConfigError(CaptionError):
     pass
+
+
+class AutosaveError(CaptionError):
+    """The session journal could not be written; what was not saved is kept for a retry."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 class ModelError(CaptionError):

@@ -36,6 +36,8 @@ class Faults:
     close_after_s: float | None = None  # close 1011 once this much audio has come in
     stall_after_s: float | None = None  # go silent (keep reading) after this much audio
     delay_s: float = 0.0  # every reply this much later
+    # Every connection after the first (the failover's probes) drops this long after it opens.
+    drop_probes_after_s: float | None = None
     # Mid-stream faults hit the first connection only (a provider incident, then recovery);
     # False: every connection (a provider that keeps failing).
     first_connection_only: bool = True
@@ -112,6 +114,10 @@ class FakeDeepgram:
                 state["said_until"] = max(state["said_until"], message.start + message.duration)
             outbox.put_nowait((time.monotonic() + faults.delay_s, message))
 
+        if len(self.connections) > 1 and self.faults.drop_probes_after_s is not None:
+            await asyncio.sleep(self.faults.drop_probes_after_s)
+            await ws.close(1011, "NET-0000 internal server error")
+            return
         session = self.engine.open_session(params, emit)
         writer = asyncio.create_task(self._write(ws, outbox, state))
         try:

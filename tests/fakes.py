@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 
 from app.errors import ParamError
-from app.protocol.messages import Results, Word
+from app.protocol.messages import Error, Results, Word
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray
 from app.server.engines.base import Emit
@@ -302,3 +302,23 @@ class LaggingLevelWordsEngine(LevelWordsEngine):
 
     def open_session(self, params: StreamParams, emit: Emit) -> LaggingLevelWordsSession:
         return LaggingLevelWordsSession(self, params, emit)
+
+
+class DyingSession(ScriptedSession):
+    """An engine that dies with its queue full: the backlog never drains, and an Error says so."""
+
+    def feed(self, channels: list[FloatArray]) -> None:
+        if self.samples == 0:
+            asyncio.get_running_loop().call_soon(
+                self.emit, Error("ENGINE_ERROR", "the decoder crashed")
+            )
+        self.samples += len(channels[0])
+
+    @property
+    def backlog_s(self) -> float:
+        return 30.0 if self.samples else 0.0
+
+
+class DyingEngine(ScriptedEngine):
+    def open_session(self, params: StreamParams, emit: Emit) -> ScriptedSession:
+        return DyingSession(self, params, emit)

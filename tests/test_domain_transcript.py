@@ -9,6 +9,7 @@ from app.domain.transcript import (
     Transcript,
     gap_segment,
     join_utterances,
+    next_run_start,
     segment_from_results,
 )
 from app.protocol.messages import Results, Word
@@ -130,3 +131,9 @@ def test_results_without_a_source_belong_to_the_unnamed_source() -> None:
     assert list(transcript.interims) == [""]
     transcript.apply(result("ask not"))
     assert transcript.interims == {} and transcript.finals[0].source == ""
+
+
+def test_a_new_run_starts_a_second_after_the_latest_end_or_at_zero() -> None:
+    assert next_run_start([]) == 0.0
+    segments = [Segment("b", 5.0, 9.5, "You"), Segment("a", 1.0, 2.0, "Others")]
+    assert next_run_start(segments) == 10.5

@@ -104,6 +104,36 @@ def test_transcribe_refuses_an_output_name_without_a_format_before_transcribing(
     assert not (tmp_path / "out.text").exists()
 
 
+@pytest.mark.parametrize(
+    ("output", "says"),
+    [("missing-folder/out.srt", "does not exist"), (".", "is a folder")],
+    ids=["missing-folder", "folder"],
+)
+def test_transcribe_refuses_an_output_it_cannot_write_before_transcribing(
+    tmp_path: Path, output: str, says: str
+) -> None:
+    """Issue 12: a bad -o path failed only after the whole run, with a traceback."""
+    wav = tmp_path / "tone.wav"
+    soundfile.write(wav, np.zeros(1600, dtype=np.float32), 16000)
+    result = captionist("transcribe", str(wav), "-o", str(tmp_path / output), "--format", "srt")
+    assert result.returncode == 1
+    assert says in result.stderr and "-o" in result.stderr
+    assert "Traceback" not in result.stderr and "captioned" not in result.stderr
+
+
+def test_transcribe_prints_the_transcript_when_its_file_cannot_be_written_at_the_end(
+    eval_dir: Path,
+) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    audio = eval_dir / "audio/pub_jfk_inaugural_01.flac"
+    result = captionist("transcribe", str(audio), "-o", "/dev/full", "--format", "md")
+    assert result.returncode == 1
+    assert "cannot write /dev/full: No space left" in result.stderr
+    assert "# pub_jfk_inaugural_01" in result.stdout  # nothing lost: the export went to stdout
+    assert "Traceback" not in result.stderr
+
+
 def test_transcribe_reports_a_missing_file_clearly(tmp_path: Path) -> None:
     result = captionist("transcribe", str(tmp_path / "nope.wav"))
     assert result.returncode == 1

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from app.client.streamer import StreamClient
-from app.errors import ServerClosed
+from app.errors import ConfigError, ServerClosed
 from app.protocol.messages import (
     PROVIDER_FAILBACK,
     PROVIDER_FAILOVER,
@@ -133,6 +133,24 @@ def test_fails_back_at_an_utterance_end_when_the_provider_recovers(
     assert wer(local_only, final_text(received)) <= 0.12
 
 
+def test_a_probe_that_drops_before_the_fail_back_is_never_failed_back_onto(
+    whisper_engine: WhisperEngine, speech: np.ndarray, local_only: str
+) -> None:
+    """Issue 12: a probe whose socket dropped was still used at the next utterance end; the
+    local engine was aborted and the audio went nowhere."""
+
+    async def scenario() -> tuple[list[Received], FakeDeepgram]:
+        async with FakeDeepgram(whisper_engine, KEY) as fake:
+            fake.faults = Faults(close_after_s=2.0, drop_probes_after_s=0.0)
+            received = await caption(failover_engine(fake, whisper_engine), speech)
+            return received, fake
+
+    received, fake = run(scenario(), timeout=120)
+    assert len(fake.connections) >= 3, "the probes connected (and dropped) more than once"
+    assert [w.code for _, w in warnings_of(received)] == [PROVIDER_FAILOVER]
+    assert wer(local_only, final_text(received)) <= 0.12  # the local engine captioned it all
+
+
 def test_without_failover_a_refusal_maps_to_our_close_code(whisper_engine: WhisperEngine) -> None:
     async def scenario() -> list[int]:
         codes = []
@@ -169,3 +187,28 @@ def test_api_key_never_reaches_the_logs(
     ours = [r for r in caplog.records if not r.name.startswith("fake_deepgram")]
     assert any(r.levelno == logging.DEBUG for r in ours)  # debug logging was on
     assert all(secret not in r.getMessage() for r in ours)
+
+
+def test_the_deepgram_key_never_shows_in_the_config_repr() -> None:
+    config = DeepgramConfig(api_key="dg-secret-123", url="wss://api.deepgram.com/v1/listen")
+    assert "dg-secret-123" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("wss://api.deepgram.com/v1/listen", True),
+        ("ws://127.0.0.1:8080/v1/listen", True),
+        ("ws://localhost:8080/v1/listen", True),
+        ("ws://api.deepgram.com/v1/listen", False),  # the key in clear over the network
+        ("http://api.deepgram.com/v1/listen", False),
+    ],
+)
+def test_a_deepgram_url_that_would_send_the_key_in_clear_is_refused(
+    url: str, allowed: bool
+) -> None:
+    if allowed:
+        assert DeepgramConfig(api_key=KEY, url=url).url == url
+    else:
+        with pytest.raises(ConfigError, match="wss://"):
+            DeepgramConfig(api_key=KEY, url=url)

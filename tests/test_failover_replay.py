@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 
 from app.protocol.messages import Results, ServerMessage
@@ -77,3 +78,33 @@ def test_a_failover_replays_context_from_before_the_last_final() -> None:
     # The fallback heard from 1.5 s before the last final's end (4.2 s) to the end (6 s).
     replayed_s = fallback.sessions[0].seconds
     assert replayed_s == pytest.approx(6.0 - (4.2 - DOCUMENTED_CONTEXT_S), abs=1e-3)
+
+
+def test_a_failover_in_both_mode_replays_the_lagging_channels_words_in_flight() -> None:
+    """Issue 12: one settled time for both channels (the leading one's) cut the other
+    channel's word in flight at a failover: it came out misheard."""
+    you = level_audio([1, 2, 3, 4, 5, 6, 7], 1.0)  # 1 s words: settled up to 4.0 s at 4.5 s
+    # w21 (0.1-1.0 s) is final; w22 (1.1-7.0 s) is in flight, begun long before 4.0 - 1.5 s.
+    others = np.concatenate([level_audio([21], 1.0), level_audio([22], 6.0)])
+    stereo = np.stack([you, others], axis=1)
+    params = StreamParams(sample_rate=RATE, channels=2, multichannel=True)
+
+    async def scenario() -> list[Results]:
+        primary, fallback = FailingProvider(), LevelWordsEngine()
+        emitted: list[ServerMessage] = []
+        engine = FailoverEngine(primary, fallback, probe_every_s=1000)  # type: ignore[arg-type]
+        session = engine.open_session(params, emitted.append)
+        half = int(4.5 * RATE)
+        session.feed([stereo[:half, 0], stereo[:half, 1]])
+        primary.sessions[0].on_failure(ProviderFailure("PROVIDER_CLOSED", "gone"))  # type: ignore[attr-defined]
+        session.feed([stereo[half:, 0], stereo[half:, 1]])
+        await session.close()
+        return [m for m in emitted if isinstance(m, Results) and m.is_final and m.words]
+
+    finals = asyncio.run(scenario())
+    by_channel = {
+        channel: [w.word for m in finals if m.channel == channel for w in m.words]
+        for channel in (0, 1)
+    }
+    assert by_channel[0] == [f"w{k}" for k in range(1, 8)]
+    assert by_channel[1] == ["w21", "w22"]  # w22 heard whole by the local engine

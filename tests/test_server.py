@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import urllib.error
 import urllib.request
 from typing import Any
@@ -18,7 +19,8 @@ from app.protocol.messages import Control, Metadata, Results
 from app.protocol.params import StreamParams
 from app.server.server import ServerConfig, TranscriptionServer
 from tests.conftest import run
-from tests.fakes import ScriptedEngine
+from tests.fakes import DyingEngine, ScriptedEngine
+from tests.waiting import until
 
 SECOND = b"\x00\x00" * 16000
 
@@ -31,9 +33,12 @@ async def started(engine: ScriptedEngine | None = None, **config: Any) -> Transc
     return server
 
 
-def http_get(url: str) -> tuple[int, dict[str, Any]]:
+def http_get(url: str, token: str | None = None) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url)
+    if token is not None:
+        request.add_header("Authorization", f"Token {token}")
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -98,6 +103,42 @@ def test_healthz_and_unknown_path() -> None:
     (status, body), (missing_status, _) = run(scenario())
     assert status == 200 and body["status"] == "ok" and body["engine"] == "scripted"
     assert missing_status == 404
+
+
+def test_healthz_tells_what_runs_only_to_token_holders() -> None:
+    async def scenario() -> list[tuple[int, dict[str, Any]]]:
+        async with await started(token="s3cret") as server:
+            url = f"http://127.0.0.1:{server.port}/healthz"
+            loop = asyncio.get_running_loop()
+            return [
+                await loop.run_in_executor(None, http_get, url, token)
+                for token in (None, "wrong", "s3cret")
+            ]
+
+    anonymous, wrong, holder = run(scenario())
+    assert anonymous == (200, {"status": "ok"}) and wrong == (200, {"status": "ok"})
+    assert holder[0] == 200 and holder[1]["engine"] == "scripted" and "sessions" in holder[1]
+
+
+def test_guessing_tokens_is_rate_limited_and_the_guesses_are_never_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> list[int]:
+        statuses = []
+        async with await started(token="s3cret", attempt_burst=3, attempts_per_s=0.01) as server:
+            for guess in ("guess-1", "guess-2", "guess-3", "guess-4", "s3cret"):
+                with pytest.raises(HandshakeRejected) as info:
+                    async with StreamClient(server.url, StreamParams(), token=guess):
+                        pass
+                statuses.append(info.value.status)
+        return statuses
+
+    with caplog.at_level(logging.DEBUG):
+        # After the burst even the right token waits: a guesser cannot tell it found one.
+        assert run(scenario()) == [401, 401, 401, 429, 429]
+    server_log = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("app."))
+    assert "missing or wrong token" in server_log
+    assert "guess-" not in server_log and "s3cret" not in server_log
 
 
 def test_token_is_required_when_configured() -> None:
@@ -241,3 +282,28 @@ def test_idle_session_times_out_with_1011() -> None:
             assert info.value.code == 1011 and "KeepAlive" in info.value.reason
 
     run(scenario())
+
+
+def test_a_session_whose_engine_died_with_a_full_queue_ends_within_a_second() -> None:
+    """Backpressure waits for the engine to catch up; a dead engine never will."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosedError
+
+    async def scenario() -> tuple[list[str | bytes], int | None, float]:
+        frames: list[str | bytes] = []
+        async with await started(DyingEngine()) as server:
+            async with connect(server.url) as ws:
+                for _ in range(5):
+                    await ws.send(b"\x00\x00" * 1600)
+                with pytest.raises(ConnectionClosedError) as info:
+                    while True:
+                        frames.append(await ws.recv())
+            closed = asyncio.get_running_loop().time()
+            await until(lambda: not server.sessions, 5, "the session to end")
+            ended_after = asyncio.get_running_loop().time() - closed
+            code = info.value.rcvd.code if info.value.rcvd else None
+        return frames, code, ended_after
+
+    frames, code, ended_after = run(scenario())
+    assert json.loads(frames[-1])["code"] == "ENGINE_ERROR" and code == 1011
+    assert ended_after < 1.0, "the session (and its audio) outlived its engine"

@@ -23,7 +23,7 @@ from websockets.exceptions import InvalidStatus
 
 from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
 from app.client.streamer import StreamClient
-from app.errors import ProtocolError, ServerClosed, ServerUnavailable
+from app.errors import ProtocolError, ServerUnavailable
 from app.protocol.messages import parse_control, parse_server_message
 from app.protocol.params import StreamParams
 from app.protocol.session import ServerSession
@@ -196,22 +196,44 @@ def test_200_connection_attempts_are_capped_while_a_session_keeps_captioning() -
     assert rec.words == [f"s{k}" for k in range(6)]  # captioning went on, nothing lost
 
 
-def test_audio_far_faster_than_real_time_is_closed_with_4429_and_not_retried() -> None:
-    async def scenario() -> tuple[Recorder, ServerClosed]:
+def test_a_client_ignoring_the_limit_is_closed_with_4429() -> None:
+    from websockets.exceptions import ConnectionClosedError
+
+    async def scenario() -> int | None:
         server = await started(audio_rate=AudioRateLimit(factor=2.0, burst_s=3.0))
+        async with connect(server.url) as ws:
+            assert ws.response is not None
+            assert ws.response.headers["Captionist-Audio-Rate"] == "factor=2;burst=3"
+            with pytest.raises(ConnectionClosedError) as info:
+                for _ in range(300):  # 30 s at once, the header ignored
+                    await ws.send(FRAME)
+                while True:
+                    await ws.recv()
+        await server.close()
+        return info.value.rcvd.code if info.value.rcvd else None
+
+    assert run(scenario()) == 4429
+
+
+def test_a_file_sent_at_once_is_paced_under_the_limit_and_completes() -> None:
+    """Issue 12: `transcribe --server` without --realtime got 4429 on a long file and gave up;
+    our client reads the limit from the handshake and paces itself."""
+
+    async def scenario() -> tuple[Recorder, ReconnectingStream]:
+        server = await started(audio_rate=AudioRateLimit(factor=4.0, burst_s=3.0))
         rec = Recorder()
         stream = rec.stream(server.url, FAST)
-        for _ in range(300):  # 30 s at once
+        for _ in range(150):  # 15 s at once
             stream.push(FRAME)
-        with pytest.raises(ServerClosed) as info:
-            await rec.collect(stream)
+        stream.finish()
+        await rec.collect(stream)
         await server.close()
-        return rec, info.value
+        return rec, stream
 
-    rec, closed = run(scenario())
-    assert closed.code == 4429
-    assert rec.states[-1][1] is LinkState.FAILED
-    assert LinkState.RECONNECTING not in [s for _, s, _ in rec.states]
+    rec, stream = run(scenario())
+    assert LinkState.FAILED not in [s for _, s, _ in rec.states]
+    assert stream.stats.connects == 1
+    assert rec.words == [f"s{k}" for k in range(15)]  # every second heard
 
 
 def test_session_length_limit_closes_with_4408_and_the_client_goes_on() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import socket
@@ -15,7 +16,7 @@ from app.audio.file_source import DecodedAudio
 from app.audio.replay import FileReplaySource
 from app.client.lifecycle import LinkConfig
 from app.domain.transcript import Segment
-from app.errors import ServerUnavailable
+from app.errors import AutosaveError, ServerUnavailable
 from app.server.server import ServerConfig, TranscriptionServer
 from app.services.captioning import CaptionListener, CaptionService, CaptionState
 from app.services.journal import Journal, crashed_sessions, latest_session, read_journal
@@ -74,6 +75,37 @@ def test_every_append_is_fsynced_once_on_the_journal_file_after_its_line(
         # Once per append, on the journal, with the new line already written to it.
         expected.append((inode, journal.path.stat().st_size))
         assert synced == expected
+    journal.close()
+
+
+def test_a_line_the_disk_refuses_is_kept_never_torn_and_written_when_space_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = Journal.start(tmp_path)
+    journal.append(Segment("saved", 0, 1, "You"))
+    real_write = os.write
+    full = True
+
+    def write(fd: int, data: bytes) -> int:
+        if full and fd != 1 and fd != 2:
+            if len(data) > 8:
+                return real_write(fd, bytes(data[:8]))  # the disk takes a little, then fills
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    for text in ("refused", "refused too"):
+        with pytest.raises(AutosaveError, match="No space left"):
+            journal.append(Segment(text, 1, 2, "You"))
+    assert journal.unsaved == 2
+    assert [s.text for s in read_journal(journal.path)] == ["saved"]
+    assert journal.path.read_text().endswith("}\n"), "a torn line is left in the file"
+    full = False
+    journal.append(Segment("after", 2, 3, "You"))
+    assert journal.unsaved == 0
+    assert [s.text for s in read_journal(journal.path)] == [
+        "saved", "refused", "refused too", "after"
+    ]  # fmt: skip
     journal.close()
 
 

@@ -4,6 +4,7 @@ panel, overlay and journal; export and its failure; restoring a crashed session;
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 from app.audio.file_source import DecodedAudio
 from app.audio.replay import FileReplaySource
 from app.domain.transcript import Segment
+from app.errors import AutosaveError
 from app.server.server import ServerConfig, TranscriptionServer
 from app.services.journal import Journal, crashed_sessions
 from app.ui.controller import AppController
@@ -164,3 +166,90 @@ def test_a_provider_switch_shows_the_live_engine(controller: AppController) -> N
     assert "PROVIDER_STALLED" in controller.window.statusBar().currentMessage()
     controller.bridge.warning.emit("PROVIDER_FAILBACK", "switched to deepgram nova-2: back")
     assert controller.window.engine_label.text() == "deepgram nova-2"
+
+
+class FullDisk:
+    """`os.fsync` refusing with ENOSPC while `full`, as a full disk does on the journal."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.full = True
+        real = os.fsync
+
+        def fsync(fd: int) -> None:
+            if self.full:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            real(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_a_full_disk_keeps_captioning_says_so_until_autosave_works_again(
+    controller: AppController, qloop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = FullDisk(monkeypatch)
+
+    async def caption(seconds: float) -> None:
+        source = FileReplaySource(Path("talk.wav"), speed=10, audio=tone(seconds))
+        await controller._run(source)
+
+    async def scenario() -> None:
+        async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0, token="k")) as s:
+            controller.server_ready(s.url, "k", "scripted")
+            await caption(2)
+            # The final reached the panel; the problem shows and stays; Start works again.
+            assert [seg.text for seg in controller.model.segments] == ["w0 w1"]
+            assert controller.window.autosave_label.isVisibleTo(controller.window)
+            assert "Autosave failed: No space left" in controller.window.autosave_label.text()
+            assert controller.window.state_label.text() == "Ready"
+            disk.full = False
+            await caption(3)
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    assert [seg.text for seg in controller.model.segments] == ["w0 w1", "w0 w1 w2"]
+    assert not controller.window.autosave_label.isVisibleTo(controller.window)
+    assert controller.journal is not None
+    lines = controller.journal.path.read_text().splitlines()
+    assert [json.loads(line)["text"] for line in lines] == ["w0 w1", "w0 w1 w2"]  # in order
+
+
+def test_quit_finishes_on_a_full_disk(
+    controller: AppController, qloop: asyncio.AbstractEventLoop, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    controller.journal = Journal.start(tmp_path / "sessions")
+    FullDisk(monkeypatch)
+    with pytest.raises(AutosaveError):
+        controller.journal.append(Segment("unsaved", 0, 1, "You"))
+    finished: list[bool] = []
+    controller.quit_finished.connect(lambda: finished.append(True))
+    controller.quit()
+    qloop.run_until_complete(until(lambda: finished, 5, "quit_finished on a full disk"))
+    assert controller.journal.closed
+    # The session stays marked open, so the next start offers back what was saved.
+    assert crashed_sessions(tmp_path / "sessions") == [controller.journal.path]
+
+
+def test_stop_then_start_goes_on_after_the_first_run_in_one_timeline(
+    controller: AppController, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    """Issue 12: the second run's times restarted at 0 in the same journal, so SRT/VTT cues
+    ran backwards."""
+
+    async def scenario() -> None:
+        async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0, token="k")) as s:
+            controller.server_ready(s.url, "k", "scripted")
+            for seconds in (3, 2):
+                source = FileReplaySource(Path("talk.wav"), speed=10, audio=tone(seconds))
+                await controller._run(source)
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    first, second = controller.model.segments
+    assert second.start >= first.end
+    assert controller.journal is not None
+    restored = [
+        json.loads(line)["start"] for line in controller.journal.path.read_text().splitlines()
+    ]
+    assert restored == sorted(restored)
+    for fmt in ("srt", "vtt"):
+        assert controller.export_to(tmp_path / f"t.{fmt}", fmt)
+        assert len(assert_export_format(tmp_path / f"t.{fmt}", fmt)) == 2

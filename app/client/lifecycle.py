@@ -263,7 +263,8 @@ class ReconnectingStream:
     async def _send_loop(self, client: StreamClient) -> None:
         live_frames = max(1, round(self.params.sample_rate * self.config.frame_s))
         drain_frames = max(1, round(self.params.sample_rate * self.config.drain_frame_s))
-        last_sent = time.monotonic()
+        last_sent = opened = time.monotonic()
+        sent_s = 0.0  # on this connection, as the server's rate limit counts it
         while True:
             if self.ring.unsent_s > 0:
                 catching_up = self.ring.unsent_s > 2 * self.config.frame_s
@@ -272,7 +273,13 @@ class ReconnectingStream:
                     await self._wait_audio(self.config.frame_s)
                     continue
                 _, pcm = self.ring.take(frames)
+                chunk_s = len(pcm) / self.ring.frame_bytes / self.params.sample_rate
+                if client.audio_rate is not None:  # stay under the server's limit (files)
+                    wait = client.audio_rate.wait_s(sent_s, chunk_s, time.monotonic() - opened)
+                    if wait > 0:
+                        await asyncio.sleep(wait)
                 await client.send_audio(pcm)
+                sent_s += chunk_s
                 last_sent = time.monotonic()
                 self._confirm()
                 if self.ring.unsent_s < self.config.frame_s * 2:

@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from app.errors import HandshakeRejected, ProtocolError, ServerClosed, ServerUnavailable
 from app.protocol.messages import Control, ServerMessage, encode_control, parse_server_message
+from app.protocol.pacing import HEADER, AudioRate
 from app.protocol.params import StreamParams
 
 
@@ -48,6 +49,7 @@ class StreamClient:
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self._ws: ClientConnection | None = None
+        self.audio_rate: AudioRate | None = None  # the server's limit, when it says
 
     async def __aenter__(self) -> StreamClient:
         headers = {"Authorization": f"Token {self.token}"} if self.token else None
@@ -67,6 +69,8 @@ class StreamClient:
             raise ServerUnavailable(self.base_url, f"invalid URL: {exc}") from exc
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             raise ServerUnavailable(self.base_url, str(exc) or type(exc).__name__) from exc
+        response = self._ws.response
+        self.audio_rate = AudioRate.parse(response.headers.get(HEADER) if response else None)
         return self
 
     async def __aexit__(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -202,8 +203,21 @@ def export_format(options: TranscribeOptions) -> str | None:
     return fmt
 
 
+def check_output(path: Path) -> None:
+    """Before the work: a file that cannot be written must not cost a transcription."""
+    if path.is_dir():
+        raise ConfigError(f"-o {path}: that is a folder; give a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ConfigError(f"-o {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"-o {path}: the folder {folder} is not writable")
+
+
 async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) -> int:
     fmt = export_format(options)  # before the work: a bad -o name must not cost a transcription
+    if options.output is not None:
+        check_output(options.output)
     keyterms = clean_keyterms(("keyterm", term) for term in options.keyterms)  # likewise
     audio = read_audio(options.audio)
     transcript = Transcript()
@@ -272,10 +286,17 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
         text = export(
             transcript.utterances(), fmt, ExportOptions(labels=False, title=options.audio.stem)
         )
-        if options.output is not None:
-            options.output.write_text(text, encoding="utf-8")
-        else:
+        if options.output is None:
             out.write(text)
+        else:
+            try:
+                options.output.write_text(text, encoding="utf-8")
+            except OSError as exc:  # a full disk at the very end: the transcript goes to stdout
+                out.write(text)
+                reason = exc.strerror or str(exc)
+                print(f"captionist: cannot write {options.output}: {reason}", file=sys.stderr)
+                print("captionist: the transcript was printed instead", file=sys.stderr)
+                return 1
     metadata = outcome.metadata
     model = f"{metadata.engine} {metadata.model}" if metadata else "?"
     stats = outcome.stream.stats

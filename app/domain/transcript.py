@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.protocol.messages import Results
@@ -111,3 +112,14 @@ def join_utterances(finals: list[Segment]) -> list[Segment]:
     merged.extend(open_parts.values())
     merged.sort(key=lambda s: s.start)
     return merged
+
+
+# A new run starts this long after the last segment of the ones before it.
+RUN_SEPARATION_S = 1.0
+
+
+def next_run_start(segments: Sequence[Segment]) -> float:
+    """Where a new captioning run goes on the session's timeline: after what is already
+    there (one timeline per journal, so exported cues never run backwards)."""
+    last = max((segment.end for segment in segments), default=0.0)
+    return last + RUN_SEPARATION_S if last > 0 else 0.0

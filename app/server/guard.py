@@ -14,6 +14,8 @@ import fnmatch
 import ipaddress
 from dataclasses import dataclass, field
 
+from app.protocol.pacing import AudioRate
+
 DEFAULT_ORIGINS = ("http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*")
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -126,3 +128,7 @@ class AudioRateLimit:
 
     def exceeded(self, audio_s: float, elapsed_s: float) -> bool:
         return audio_s > self.burst_s + self.factor * elapsed_s
+
+    def advertised(self) -> AudioRate:
+        """What the handshake response tells clients, so they pace themselves under it."""
+        return AudioRate(self.factor, self.burst_s)

@@ -109,9 +109,10 @@ class ConnectionHandler:
         engine_session = self._engine_session
         while not self.session.closing:
             # Backpressure: while the engine is behind, stop reading; TCP slows the client.
-            while engine_session.backlog_s > BACKPRESSURE_S:  # noqa: ASYNC110 (no event to wait on)
+            # An engine that failed never catches up: its Error has closed the session.
+            while engine_session.backlog_s > BACKPRESSURE_S and not self.session.closing:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
-            if self._over_limits():
+            if self.session.closing or self._over_limits():
                 break
             try:
                 frame = await asyncio.wait_for(self.connection.recv(), self.idle_timeout_s)

@@ -20,6 +20,7 @@ from websockets.typing import Subprotocol
 from app import __version__
 from app.credentials import wire_logger
 from app.errors import ParamError
+from app.protocol.pacing import HEADER
 from app.protocol.params import StreamParams, parse_params
 from app.server.engines.base import Engine
 from app.server.guard import (
@@ -118,6 +119,7 @@ class TranscriptionServer:
             self.config.host,
             self.config.port,
             process_request=self._process_request,
+            process_response=self._process_response,
             max_size=self.config.max_frame_bytes,
             select_subprotocol=_select_subprotocol,
             ssl=self.config.ssl,
@@ -143,6 +145,21 @@ class TranscriptionServer:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+    def _process_response(
+        self, connection: ServerConnection, request: Request, response: Response
+    ) -> Response:
+        if self.config.audio_rate is not None and response.status_code == 101:
+            response.headers[HEADER] = self.config.audio_rate.advertised().header()
+        return response
+
+    def _authorized(self, request: Request) -> bool:
+        if self.config.token is None:
+            return True
+        offered = _offered_token(request)
+        return offered is not None and hmac.compare_digest(
+            offered.encode(), self.config.token.encode()
+        )
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         url = urlsplit(request.path)
@@ -172,6 +189,9 @@ class TranscriptionServer:
                 },
             )
         if url.path == HEALTH_PATH:
+            # Anyone may ask whether the server is up; what it runs is for its token holders.
+            if not self._authorized(request):
+                return _json_response(connection, 200, {"status": "ok"})
             return _json_response(
                 connection,
                 200,
@@ -192,19 +212,23 @@ class TranscriptionServer:
                     "err_msg": f"no endpoint at {url.path}; stream to {STREAM_PATHS[0]}",
                 },
             )
-        if self.config.token is not None:
-            offered = _offered_token(request)
-            if offered is None or not hmac.compare_digest(
-                offered.encode(), self.config.token.encode()
-            ):
-                return _json_response(
-                    connection,
-                    401,
-                    {
-                        "err_code": "UNAUTHORIZED",
-                        "err_msg": "missing or wrong token (Authorization: Token <token>)",
-                    },
-                )
+        # Before the token check: guessing tokens costs attempts like any other.
+        refusal = self.limits.admit(_client_of(connection), time.monotonic())
+        if refusal is not None:
+            log.warning("refused %s: %s", _client_of(connection), refusal)
+            return _json_response(
+                connection, 429, {"err_code": "TOO_MANY_REQUESTS", "err_msg": refusal}
+            )
+        if not self._authorized(request):
+            log.warning("refused %s: missing or wrong token", _client_of(connection))
+            return _json_response(
+                connection,
+                401,
+                {
+                    "err_code": "UNAUTHORIZED",
+                    "err_msg": "missing or wrong token (Authorization: Token <token>)",
+                },
+            )
         if request.headers.get("Upgrade", "").lower() != "websocket":
             return _json_response(
                 connection,
@@ -213,12 +237,6 @@ class TranscriptionServer:
                     "err_code": "UPGRADE_REQUIRED",
                     "err_msg": "this endpoint speaks WebSocket",
                 },
-            )
-        refusal = self.limits.admit(_client_of(connection), time.monotonic())
-        if refusal is not None:
-            log.warning("refused %s: %s", _client_of(connection), refusal)
-            return _json_response(
-                connection, 429, {"err_code": "TOO_MANY_REQUESTS", "err_msg": refusal}
             )
         try:
             params = parse_params(parse_qs(url.query, keep_blank_values=True))

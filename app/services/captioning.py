@@ -21,14 +21,18 @@ from app.audio.base import AudioSource, Block
 from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
 from app.client.ring import Gap
 from app.domain.transcript import Segment, Transcript, segment_from_results
-from app.errors import CaptionError
+from app.errors import AutosaveError, CaptionError
 from app.protocol.messages import Metadata, Results, Warning
 from app.protocol.params import StreamParams
 from app.protocol.pcm import encode_pcm
+from app.protocol.timeline import shifted
 from app.services.journal import Journal
 
 log = logging.getLogger(__name__)
 FRAME_S = 0.1
+# Warnings of the app's own, beside the server's: the autosave journal failed, or works again.
+AUTOSAVE_FAILED = "AUTOSAVE_FAILED"
+AUTOSAVE_RESUMED = "AUTOSAVE_RESUMED"
 
 
 class CaptionState(Enum):
@@ -74,11 +78,15 @@ class CaptionService:
         link: LinkConfig | None = None,
         language: str = "en",
         keyterms: tuple[str, ...] = (),
+        time_offset_s: float = 0.0,
     ) -> None:
         self.server_url = server_url
         self.token = token
         self.language = language
         self.keyterms = keyterms  # the user's vocabulary, sent in every handshake
+        # Where this run starts on the session's timeline: a later run in the same journal
+        # goes on after the earlier ones, so cue times never run backwards.
+        self.time_offset_s = time_offset_s
         self.transcript = transcript or Transcript()
         self.journal = journal
         self.listener = listener or CaptionListener()
@@ -89,6 +97,12 @@ class CaptionService:
         self.stream: ReconnectingStream | None = None
         self._paused = False
         self._stop = asyncio.Event()
+        # Why the journal cannot be written, if so (an earlier run may have left lines unsaved).
+        self.autosave_failure: str | None = (
+            "earlier segments are not saved yet"
+            if journal is not None and journal.unsaved
+            else None
+        )
 
     def _set_state(self, state: CaptionState, detail: str = "") -> None:
         self.state = state
@@ -173,11 +187,31 @@ class CaptionService:
             self._set_state(CaptionState.CONNECTING, detail)
 
     def _gap(self, gap: Gap) -> None:
-        segment = self.transcript.add_gap(gap.start_s, gap.length_s)
+        segment = self.transcript.add_gap(gap.start_s + self.time_offset_s, gap.length_s)
         self.figures.lost_s += gap.length_s
-        if self.journal is not None:
-            self.journal.append(segment)
+        self._save(segment)
         self.listener.final(segment)
+
+    def _save(self, segment: Segment) -> None:
+        """Into the journal. A failing disk never stops captioning: the transcript stays in
+        memory, the user is told once, and the journal catches up when it can write again."""
+        if self.journal is None:
+            return
+        try:
+            self.journal.append(segment)
+        except AutosaveError as exc:
+            if self.autosave_failure is None:
+                self.autosave_failure = exc.reason
+                log.error("autosave failed: %s", exc)
+                self.listener.warning(
+                    AUTOSAVE_FAILED,
+                    f"Autosave failed: {exc.reason}. Export to keep this transcript.",
+                )
+            return
+        if self.autosave_failure is not None:
+            self.autosave_failure = None
+            log.info("autosave works again: %s", self.journal.path)
+            self.listener.warning(AUTOSAVE_RESUMED, "Autosave works again.")
 
     async def _send(self, stream: ReconnectingStream, source: AudioSource) -> None:
         """Captured audio into the stream (never blocks); paused audio is not sent."""
@@ -234,16 +268,24 @@ class CaptionService:
                 continue
             if not isinstance(message, Results):
                 continue
+            message = _shifted_results(message, self.time_offset_s)
             label = labels[message.channel] if message.channel < len(labels) else ""
             if message.words:
-                self.figures.latency_s = self.figures.audio_sent_s - message.words[-1].end
+                self.figures.latency_s = (
+                    self.figures.audio_sent_s + self.time_offset_s - message.words[-1].end
+                )
             final = self.transcript.apply(message, label)
             if final is not None:
                 self.figures.finals += 1
-                if self.journal is not None:
-                    self.journal.append(final)
+                self._save(final)
                 self.listener.final(final)
             elif not message.is_final:
                 self.listener.interim(segment_from_results(message, label))
             else:  # an empty final clears that source's interim line
                 self.listener.interim(Segment("", message.start, message.start, label, False))
+
+
+def _shifted_results(results: Results, offset_s: float) -> Results:
+    moved = shifted(results, offset_s)
+    assert isinstance(moved, Results)
+    return moved

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +13,9 @@ import platformdirs
 from app import APP_NAME
 from app.domain.journal import decode_lines, encode_line
 from app.domain.transcript import Segment
+from app.errors import AutosaveError
+
+log = logging.getLogger(__name__)
 
 
 def sessions_dir() -> Path:
@@ -23,12 +28,17 @@ OPEN_SUFFIX = ".open"  # beside a journal while its session runs: left behind by
 
 
 class Journal:
+    """An append-only JSON-lines file. A line that cannot be written (a full disk, an I/O
+    error) is kept in memory and written first at the next append or `retry`, so the file
+    keeps every segment in order once space returns, and never a torn line in between."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = path.open("a", encoding="utf-8")
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._marker = path.with_name(path.name + OPEN_SUFFIX)
         self._marker.touch()
+        self._pending: list[bytes] = []  # lines not on disk yet, oldest first
         self.segments_written = 0
 
     @classmethod
@@ -42,21 +52,61 @@ class Journal:
             path = directory / f"{moment}-{suffix}.jsonl"
         return cls(path)
 
+    @property
+    def unsaved(self) -> int:
+        """Segments waiting for the disk."""
+        return len(self._pending)
+
     def append(self, segment: Segment) -> None:
-        """Durable before it returns: a crash right after loses nothing."""
-        self._handle.write(encode_line(segment))
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self.segments_written += 1
+        """Durable before it returns: a crash right after loses nothing. Raises AutosaveError
+        when it cannot be; the segment is then kept and written by a later call."""
+        self._pending.append(encode_line(segment).encode("utf-8"))
+        self.retry()
+
+    def retry(self) -> None:
+        """Write what is pending. Raises AutosaveError if the disk still refuses."""
+        if self._fd is None:
+            raise AutosaveError(str(self.path), "the journal is closed")
+        while self._pending:
+            line = self._pending[0]
+            size = os.fstat(self._fd).st_size
+            try:
+                _write_all(self._fd, line)
+                os.fsync(self._fd)
+            except OSError as exc:
+                # A line written in part would tear the next one: cut it off again.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, size)
+                raise AutosaveError(str(self.path), exc.strerror or str(exc)) from exc
+            self._pending.pop(0)
+            self.segments_written += 1
 
     def close(self) -> None:
-        if not self._handle.closed:
-            self._handle.close()
-            self._marker.unlink(missing_ok=True)
+        """Never raises (quitting must not hang on a full disk): what still cannot be written
+        is logged, and the session stays marked open so the next start offers it back."""
+        if self._fd is None:
+            return
+        try:
+            self.retry()
+        except AutosaveError as exc:
+            log.error("%d segments were never saved: %s", len(self._pending), exc)
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        self._fd = None
+        if not self._pending:
+            with contextlib.suppress(OSError):
+                self._marker.unlink(missing_ok=True)
 
     @property
     def closed(self) -> bool:
-        return self._handle.closed
+        return self._fd is None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
 def read_journal(path: Path) -> list[Segment]:

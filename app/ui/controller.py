@@ -22,10 +22,10 @@ from app.audio.live import live_source
 from app.audio.replay import FileReplaySource
 from app.client.lifecycle import LinkConfig
 from app.domain.export import FORMATS, ExportOptions, export
-from app.domain.transcript import Segment, join_utterances
+from app.domain.transcript import Segment, join_utterances, next_run_start
 from app.errors import AudioDeviceError, CaptionError
 from app.protocol.messages import Warning, live_engine_of
-from app.services.captioning import CaptionService
+from app.services.captioning import AUTOSAVE_FAILED, AUTOSAVE_RESUMED, CaptionService
 from app.services.journal import (
     Journal,
     crashed_sessions,
@@ -186,6 +186,7 @@ class AppController(QObject):
             link=self.service_link,
             language=self.settings.language,
             keyterms=self.settings.vocabulary,
+            time_offset_s=next_run_start(self.model.segments),
         )
         self._meter.start()
         self._run_task = asyncio.current_task()
@@ -222,8 +223,10 @@ class AppController(QObject):
             self.overlay.set_interim(Segment("", 0, 0, "", False))
 
     def _warning(self, code: str, message: str) -> None:
-        """Server warnings; a provider switch changes which engine is live."""
+        """Server warnings (a provider switch changes which engine is live) and the app's own."""
         log.info("server warning %s: %s", code, message)
+        if code in (AUTOSAVE_FAILED, AUTOSAVE_RESUMED):
+            self.window.set_autosave_problem(message if code == AUTOSAVE_FAILED else None)
         live = live_engine_of(Warning(code, message))
         if live is not None:
             self.window.set_engine(live)

@@ -174,6 +174,12 @@ class MainWindow(QMainWindow):
     def _build_status(self) -> None:
         status = self.statusBar()
         self.state_label = QLabel()
+        # Stays until the journal can write again: a status message would scroll away.
+        self.autosave_label = QLabel()
+        self.autosave_label.setObjectName("autosaveProblem")
+        self.autosave_label.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.autosave_label.setAccessibleName("Autosave problem")
+        self.autosave_label.hide()
         self.engine_label = QLabel()
         self.latency_label = QLabel()
         self.level_meter = QProgressBar()
@@ -182,7 +188,12 @@ class MainWindow(QMainWindow):
         self.level_meter.setFixedWidth(90)
         self.level_meter.setToolTip("Input level")
         status.addWidget(self.state_label, 1)
-        for widget in (self.engine_label, self.latency_label, self.level_meter):
+        for widget in (
+            self.autosave_label,
+            self.engine_label,
+            self.latency_label,
+            self.level_meter,
+        ):
             status.addPermanentWidget(widget)
 
     def _build_menus(self) -> None:
@@ -296,6 +307,12 @@ class MainWindow(QMainWindow):
         self.engine_label.setText(text)
         if note is not None:
             self.engine_label.setToolTip(note)
+
+    def set_autosave_problem(self, message: str | None) -> None:
+        """Show why autosave fails until it works again (None)."""
+        self.autosave_label.setText(message or "")
+        self.autosave_label.setToolTip(message or "")
+        self.autosave_label.setVisible(message is not None)
 
     def set_latency(self, seconds: float | None) -> None:
         self.latency_label.setText("" if seconds is None else f"delay {seconds:.1f} s")

@@ -14,15 +14,15 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from urllib.parse import urlencode
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
 
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from app.credentials import redact, wire_logger
-from app.errors import ProtocolError
+from app.errors import ConfigError, ProtocolError
 from app.protocol.close_codes import CloseCode
 from app.protocol.messages import (
     Control,
@@ -41,17 +41,27 @@ log = logging.getLogger(__name__)
 _wire_log = wire_logger(__name__)  # the handshake carries the API key
 
 DEEPGRAM_URL = "wss://api.deepgram.com/v1/listen"
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True)
 class DeepgramConfig:
-    api_key: str
+    api_key: str = field(repr=False)  # never in a log line or a traceback
     url: str = DEEPGRAM_URL
     model: str = "nova-2"
     open_timeout_s: float = 5.0
     keepalive_s: float = 5.0  # Deepgram closes (NET-0001) after 10 s without data
     stall_timeout_s: float = 5.0  # audio sent, no message for this long: stalled
     max_lag_s: float = 6.0  # results this far behind the audio sent: too slow to caption
+
+    def __post_init__(self) -> None:
+        # The key goes in the handshake: over plain ws:// anyone on the path could read it.
+        parts = urlsplit(self.url)
+        if parts.scheme == "wss" or (parts.scheme == "ws" and parts.hostname in _LOOPBACK):
+            return
+        raise ConfigError(
+            f"the Deepgram URL must be wss:// (ws:// only to this computer): {self.url}"
+        )
 
 
 @dataclass(frozen=True)

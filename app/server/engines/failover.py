@@ -33,7 +33,9 @@ class FailoverSession:
         self.params = params
         self.emit = emit
         self.probe_every_s = probe_every_s
-        self._handover = Handover(params.sample_rate, emit, self._at_utterance_end)
+        self._handover = Handover(
+            params.sample_rate, emit, self._at_utterance_end, channels=params.channels
+        )
         self._closing = False
         self._probe: asyncio.Task[None] | None = None
         self._ready: DeepgramSession | None = None  # a probe that connected
@@ -59,6 +61,9 @@ class FailoverSession:
 
     def _at_utterance_end(self) -> None:
         if not self.on_primary and self._ready is not None:
+            if self._ready.failure is not None:
+                self._probe_lost(self._ready)  # never fail back onto a dead connection
+                return
             self._fail_back()
 
     def _primary_failed(self, generation: int, failure: ProviderFailure) -> None:
@@ -94,10 +99,21 @@ class FailoverSession:
         while not self._closing and not self.on_primary:
             await asyncio.sleep(wait)
             probe = self.engine.primary.open_session(self.params, lambda m: None, lambda f: None)
-            if await probe.connected and not self._closing:
+            probe.on_failure = lambda failure, probe=probe: self._probe_lost(probe)
+            if await probe.connected and not self._closing and probe.failure is None:
                 self._ready = probe
                 return
             probe.abort()
+
+    def _probe_lost(self, probe: DeepgramSession) -> None:
+        """A probe that connected and then dropped: forget it and keep probing."""
+        if self._ready is not probe:
+            return
+        log.info("the provider probe dropped before the fail-back; probing again")
+        self._ready = None
+        probe.abort()
+        if not self._closing and not self.on_primary:
+            self._probe = asyncio.create_task(self._probe_primary())
 
     # -- EngineSession ---------------------------------------------------------------------
     def feed(self, channels: list[FloatArray]) -> None:

@@ -33,7 +33,12 @@ class Handover:
     """The audio kept for replays and the relay between the live engine and the client."""
 
     def __init__(
-        self, rate: int, emit: Emit, on_utterance_end: Callable[[], None] | None = None
+        self,
+        rate: int,
+        emit: Emit,
+        on_utterance_end: Callable[[], None] | None = None,
+        *,
+        channels: int = 1,
     ) -> None:
         self.rate = rate
         self._emit = emit
@@ -43,7 +48,9 @@ class Handover:
         self._kept: list[list[FloatArray]] = []  # audio since `_kept_from`, per fed block
         self._kept_from = 0  # stream sample where `_kept` starts
         self._received = 0  # stream samples fed
-        self.settled_s = 0.0  # stream seconds covered by finals
+        # Stream seconds covered by finals, per channel: in Both mode one channel settles
+        # later than the other, and its words in flight must be replayed too.
+        self.settled_s = [0.0] * channels
         self.generation = 0  # which engine session is live; older ones are muted
 
     def take_over(self, open_session: Callable[[Emit], SessionT]) -> SessionT:
@@ -69,16 +76,23 @@ class Handover:
 
     def replay_start(self) -> int:
         """Stream sample where a new engine starts: a little before the last final's end."""
-        return max(self._kept_from, round((self.settled_s - REPLAY_CONTEXT_S) * self.rate), 0)
+        return max(self._kept_from, round((self._settled - REPLAY_CONTEXT_S) * self.rate), 0)
+
+    @property
+    def _settled(self) -> float:
+        """Where every channel is settled: the lagging channel's last final."""
+        return min(self.settled_s)
 
     def _relay_for(self, generation: int, offset_s: float) -> Emit:
-        settled_before = self.settled_s
+        settled_at_take_over = list(self.settled_s)
 
         def relay(message: ServerMessage) -> None:
             if generation != self.generation:
                 return  # a replaced engine's late words: the replay covers them
             message = shifted(message, offset_s)
             if isinstance(message, Results):
+                channel = min(message.channel, len(settled_at_take_over) - 1)
+                settled_before = settled_at_take_over[channel]
                 message = without_settled_words(message, settled_before)
                 if message.start < settled_before:  # the part before was final already
                     end = message.start + message.duration
@@ -87,7 +101,9 @@ class Handover:
                     )
             utterance_end = False
             if isinstance(message, Results) and message.is_final:
-                self.settled_s = max(self.settled_s, message.start + message.duration)
+                channel = min(message.channel, len(self.settled_s) - 1)
+                end = message.start + message.duration
+                self.settled_s[channel] = max(self.settled_s[channel], end)
                 self._trim()
                 utterance_end = message.speech_final
             self._emit(message)
@@ -110,7 +126,7 @@ class Handover:
         # Keep the replay's context too: trimmed at the last final's end, a replay began
         # exactly there, and an engine that took over mid-word misheard it ("ask" as "lock").
         keep_from = max(
-            round((self.settled_s - REPLAY_CONTEXT_S) * self.rate),
+            round((self._settled - REPLAY_CONTEXT_S) * self.rate),
             self._received - int(REPLAY_LIMIT_S * self.rate),
         )
         while self._kept and self._kept_from + len(self._kept[0][0]) <= keep_from:

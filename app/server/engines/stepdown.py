@@ -51,7 +51,9 @@ class AutoSession:
         self.emit = emit
         self._policy = engine.policy
         self._clock = engine.clock
-        self._handover = Handover(params.sample_rate, emit, self._at_utterance_end)
+        self._handover = Handover(
+            params.sample_rate, emit, self._at_utterance_end, channels=params.channels
+        )
         self._may_step_down = _serves(engine.fast, params)
         self._closing = False
         self._behind_since: float | None = None
