@@ -322,3 +322,12 @@ class DyingSession(ScriptedSession):
 class DyingEngine(ScriptedEngine):
     def open_session(self, params: StreamParams, emit: Emit) -> ScriptedSession:
         return DyingSession(self, params, emit)
+
+
+class MuteEngine(ClockEngine):
+    """A server far behind: it takes the audio and settles nothing (no finals at all)."""
+
+    name = "mute"
+
+    def open_session(self, params: StreamParams, emit: Emit) -> ClockSession:
+        return ClockSession(self, params, lambda message: None)

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
-from app.client.ring import Gap
+from app.client.ring import UNSETTLED, Gap
 from app.errors import HandshakeRejected
 from app.protocol.messages import Results
 from app.protocol.params import StreamParams
 from app.protocol.pcm import encode_pcm
 from app.server.server import ServerConfig, TranscriptionServer
 from tests.conftest import run
-from tests.fakes import ClockEngine, LevelWordsEngine, level_audio
+from tests.fakes import ClockEngine, LevelWordsEngine, MuteEngine, level_audio
 from tests.netfaults import TcpProxy
 from tests.waiting import until
 
@@ -231,3 +231,59 @@ def test_a_replay_that_overlaps_finals_already_shown_repeats_no_word() -> None:
     assert by_channel[1] == ["w21", "w22", "w23", "w24"]
     assert stream.stats.connects == 2
     assert stream.stats.replayed_s >= 2.0, "the replay went back to the lagging channel's final"
+
+
+def test_audio_sent_but_never_settled_beyond_the_replay_cover_is_reported_lost() -> None:
+    """The server took 10 s and settled none of it; the client keeps 3 s for a replay. When
+    the server dies, the 7 s before that are gone: reported as a gap, never silently."""
+
+    async def scenario() -> tuple[Recorder, ReconnectingStream]:
+        port, rec = free_port(), Recorder()
+        config = LinkConfig(replay_cover_s=3.0, backoff_initial_s=0.05, backoff_cap_s=0.2)
+        mute = await server_on(MuteEngine(), port)
+        stream = rec.stream(f"ws://127.0.0.1:{port}/ws/transcribe", config)
+        collector = asyncio.create_task(rec.collect(stream))
+        for _ in range(100):
+            stream.push(FRAME)
+        await until(lambda: stream.ring.sent == stream.ring.end, 10, "all 10 s sent")
+        await mute.close()
+        clock = await server_on(ClockEngine(), port)
+        await until(lambda: stream.stats.connects == 2, 10, "the second connection")
+        stream.finish()
+        await collector
+        await clock.close()
+        return rec, stream
+
+    rec, stream = run(scenario())
+    assert rec.gaps == [Gap(0.0, 7.0, UNSETTLED)]
+    assert stream.lost_s == 7.0
+    assert rec.words == ["s7", "s8", "s9"]
+
+
+def test_a_file_waits_for_the_server_to_settle_what_a_replay_could_not_cover() -> None:
+    """A file can wait, so it never runs further ahead of the server's finals than a
+    reconnect could replay; a server that reports no progress at all is waited for only
+    `quiet_server_s`, then the file goes on."""
+
+    async def scenario() -> tuple[float, float, ReconnectingStream]:
+        port, rec = free_port(), Recorder()
+        config = LinkConfig(replay_cover_s=4.0, quiet_server_s=1.5, backoff_initial_s=0.05)
+        server = await server_on(MuteEngine(), port)
+        stream = rec.stream(f"ws://127.0.0.1:{port}/ws/transcribe", config)
+        collector = asyncio.create_task(rec.collect(stream))
+        started, most_ahead = time.monotonic(), 0.0
+        for _ in range(100):  # a 10 s file
+            await stream.wait_for_room(1.0)
+            stream.push(FRAME)
+            if time.monotonic() - started < 1.0:
+                most_ahead = max(most_ahead, stream.ring.unsettled_s)
+        took = time.monotonic() - started
+        stream.finish()
+        await collector
+        await server.close()
+        return most_ahead, took, stream
+
+    most_ahead, took, stream = run(scenario())
+    assert most_ahead <= 3.0 + 0.1  # replay cover 4 s less the 1 s the file may run ahead
+    assert 1.5 <= took < 10, "a silent server held the file back for quiet_server_s only"
+    assert stream.lost_s == 0

@@ -159,3 +159,45 @@ def test_a_loss_after_the_gaps_were_reported_starts_a_new_gap() -> None:
     ring.append(frames(8))
     assert [(g.start_s, g.length_s) for g in ring.gaps] == [(0.0, 0.3), (0.3, 0.1)]
     assert ring.lost_s == pytest.approx(0.4)
+
+
+def test_sent_audio_dropped_before_the_server_settled_it_is_lost_when_the_link_drops() -> None:
+    """A replay holds only the last `replay_cover_s`: audio sent before that, which the server
+    never settled, cannot be replayed, and a lost connection loses it. Counted, not silent."""
+    ring = AudioRing(120, RATE)
+    ring.append(FRAME * 100)  # 10 s
+    ring.take(10**9)
+    ring.confirm(ring.frame_at(1.0))  # the server settled the first second only
+    ring.release(ring.frame_at(7.0))  # replay cover: keep the last 3 s sent
+    assert ring.lost_s == 0 and ring.gaps == []  # the server may still settle it
+    ring.confirm(ring.frame_at(2.0))  # ... and settles one more second
+    ring.connection_lost()
+    assert [(g.start_s, g.length_s) for g in ring.gaps] == [(2.0, 5.0)]
+    assert ring.lost_s == pytest.approx(5.0)
+    assert ring.rewind(0) == 7 * RATE  # the replay starts at the oldest audio held
+
+
+def test_released_audio_the_server_settles_later_is_not_lost() -> None:
+    ring = AudioRing(120, RATE)
+    ring.append(FRAME * 100)
+    ring.take(10**9)
+    ring.release(ring.frame_at(7.0))
+    ring.confirm(ring.frame_at(8.0))
+    ring.connection_lost()
+    assert ring.lost_s == 0 and ring.gaps == []
+    assert ring.unsettled_s == pytest.approx(2.0)
+
+
+def test_unsettled_audio_lost_with_the_link_then_an_overflow_are_two_gaps_with_causes() -> None:
+    ring = AudioRing(5, RATE)
+    ring.append(FRAME * 50)  # 5 s, all sent, none settled
+    ring.take(10**9)
+    ring.release(ring.frame_at(3.0))
+    ring.connection_lost()  # 0-3 s never settled and no longer held; 3-5 s will be replayed
+    assert ring.sent == ring.start == 3 * RATE
+    ring.append(FRAME * 40)  # 4 s more while offline: the oldest second held goes unsent
+    assert [(g.start_s, round(g.length_s, 6), g.cause) for g in ring.gaps] == [
+        (0.0, 3.0, "unsettled"),
+        (3.0, 1.0, "offline"),
+    ]
+    assert ring.lost_s == pytest.approx(4.0)

@@ -105,9 +105,28 @@ def test_every_word_settles_once_in_order_with_a_speech_final_per_utterance() ->
     assert finals[0].words[0].start == pytest.approx(0.5, abs=0.05)  # audio seconds
 
 
-def test_silence_is_never_decoded() -> None:
+def test_silence_is_never_decoded_and_settles_as_empty_finals() -> None:
+    """Like Deepgram's, empty finals in silence tell the client how far the audio is settled:
+    contiguous from 0, every 2 s, never within the last second (speech may be starting)."""
     results, decoder = run(transcribe(np.zeros(20 * RATE, dtype=np.float32)))
-    assert results == [] and decoder.spans == []
+    assert decoder.spans == []
+    assert results and all(r.is_final and not r.transcript and not r.words for r in results)
+    assert results[0].start == 0.0
+    for a, b in itertools.pairwise(results):
+        assert b.start == pytest.approx(a.start + a.duration)
+    assert all(r.duration >= 2.0 for r in results)
+    assert results[-1].start + results[-1].duration == pytest.approx(19.0, abs=2.0)
+
+
+def test_a_word_after_a_long_silence_keeps_its_onset() -> None:
+    script: list[tuple[str | None, float]] = [(None, 6.0), ("w1", 0.5), (None, 1.0)]
+    results, _ = run(transcribe(render(script)))
+    finals = [r for r in results if r.is_final]
+    assert words_of(finals) == ["w1"]
+    spoken = next(r for r in finals if r.words)
+    assert spoken.start <= 6.0 - 0.2  # the preroll before the onset was never settled as silence
+    for a, b in itertools.pairwise(finals):  # in order, never overlapping
+        assert b.start >= a.start + a.duration - 1e-9
 
 
 def test_interims_are_skipped_when_audio_queues_up() -> None:

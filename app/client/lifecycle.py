@@ -48,6 +48,8 @@ class LinkState(Enum):
 class LinkConfig:
     ring_s: float = 120.0  # audio held while disconnected (and for replay)
     replay_cover_s: float = 30.0  # sent audio kept for replay when no final settles it
+    # A file waits for the server to settle; one silent this long does not report progress.
+    quiet_server_s: float = 10.0
     frame_s: float = 0.1  # live frames, as Deepgram recommends
     drain_frame_s: float = 0.5  # larger frames while catching up after an outage
     keepalive_s: float = 4.0  # a KeepAlive after this long without audio (pause, silence)
@@ -115,7 +117,8 @@ class ReconnectingStream:
         self._sent_at_loss: int | None = None
         self._audio = asyncio.Event()
         self._finishing = False
-        self._drained = asyncio.Event()
+        self._drained = asyncio.Event()  # set when audio was sent or settled
+        self._heard_at = time.monotonic()  # the server's last message
         self._aborts: set[asyncio.Future[None]] = set()
 
     # -- producer side ---------------------------------------------------------------------
@@ -129,11 +132,22 @@ class ReconnectingStream:
         self._finishing = True
         self._audio.set()
 
-    async def wait_unsent_below(self, seconds: float) -> None:
-        """Backpressure for sources that can wait (files): nothing is dropped."""
-        while self.ring.unsent_s > seconds and self.state is not LinkState.FAILED:
+    async def wait_for_room(self, ahead_s: float) -> None:
+        """Backpressure for sources that can wait (files): nothing is dropped. Holds back
+        while more than `ahead_s` is unsent, and while the server has not settled what a
+        reconnect could replay (`replay_cover_s`), so a lost connection loses no audio. A
+        server silent for `quiet_server_s` (one that does not report progress) is not waited for."""
+        while self.state is not LinkState.FAILED:
+            unsettled_limit = max(ahead_s, self.config.replay_cover_s - ahead_s)
+            waiting_on_server = (
+                self.ring.unsettled_s > unsettled_limit
+                and time.monotonic() - self._heard_at < self.config.quiet_server_s
+            )
+            if self.ring.unsent_s <= ahead_s and not waiting_on_server:
+                return
             self._drained.clear()
-            await self._drained.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), 1.0)
 
     @property
     def lost_s(self) -> float:
@@ -182,7 +196,7 @@ class ReconnectingStream:
                 if down_since is None:
                     down_since = time.monotonic()
                     self._sent_at_loss = self.ring.sent
-                    self.ring.rewind(self.ring.start)  # all held audio goes to the next server
+                    self.ring.connection_lost()  # all held audio goes to the next server
                 if not _retryable(exc) or self._gave_up(down_since):
                     self._set_state(LinkState.FAILED, str(exc))
                     self._drained.set()
@@ -229,6 +243,7 @@ class ReconnectingStream:
         sender.add_done_callback(lambda task: self._abort_on_failure(task, client))
         try:
             async for raw, received in client.frames():
+                self._heard_at = time.monotonic()
                 if received is None:
                     yield raw, None
                     continue
@@ -256,9 +271,9 @@ class ReconnectingStream:
         return results
 
     def _confirm(self) -> None:
-        settled = self.ring.frame_at(min(self._settled_s))
-        cover = self.ring.sent - self.ring.frame_at(self.config.replay_cover_s)
-        self.ring.confirm(max(settled, cover))
+        self.ring.confirm(self.ring.frame_at(min(self._settled_s)))
+        self.ring.release(self.ring.sent - self.ring.frame_at(self.config.replay_cover_s))
+        self._drained.set()
 
     async def _send_loop(self, client: StreamClient) -> None:
         live_frames = max(1, round(self.params.sample_rate * self.config.frame_s))

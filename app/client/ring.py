@@ -2,9 +2,12 @@
 
 It keeps everything from the end of the last final the server sent (so a reconnect can replay
 the words in flight) up to the newest captured sample, and a send cursor inside that span.
-When it is full the oldest audio goes: if that audio had already been sent it is only replay
-cover that is lost; if it had never been sent, it is a gap in the transcript, counted exactly.
-Positions are sample frames since the start of the stream. Pure: no clock, no I/O.
+Audio goes when the server settles it (`confirm`), when the replay cover is bounded
+(`release`), or when the ring is full. Audio that goes unsent is a gap in the transcript at
+once. Audio that goes sent but unsettled is at risk: the server may still settle it, but if
+the connection is lost first (`connection_lost`) no replay can bring it back, and it becomes a
+gap too. Every loss is counted exactly. Positions are sample frames since the start of the
+stream. Pure: no clock, no I/O.
 """
 
 from __future__ import annotations
@@ -12,11 +15,15 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+OFFLINE = "offline"  # captured while no server took it, beyond the ring's capacity
+UNSETTLED = "unsettled"  # sent, but the connection dropped before the server settled it
+
 
 @dataclass(frozen=True)
 class Gap:
     start_s: float
     length_s: float
+    cause: str = OFFLINE
 
 
 class AudioRing:
@@ -30,8 +37,11 @@ class AudioRing:
         self.start = 0  # first frame held
         self.end = 0  # one past the newest frame
         self.sent = 0  # frames before this have been handed to a connection
+        self.settled = 0  # frames before this the server has settled
+        self._at_risk: list[tuple[int, int]] = []  # (start, end): sent, unsettled, not held
         self.lost_frames = 0
-        self._gaps: list[tuple[int, int]] = []  # (start frame, frames), contiguous ones merged
+        # (start frame, frames, cause); contiguous ones of the same cause merged
+        self._gaps: list[tuple[int, int, str]] = []
         self._sealed = 0  # gaps before this index were reported and must not grow
 
     # -- positions -------------------------------------------------------------------------
@@ -50,12 +60,17 @@ class AudioRing:
         return self.seconds(self.end - self.sent)
 
     @property
+    def unsettled_s(self) -> float:
+        """Sent or not, what the server has not settled yet: what a file source waits on."""
+        return self.seconds(self.end - max(self.settled, self.start))
+
+    @property
     def lost_s(self) -> float:
         return self.seconds(self.lost_frames)
 
     @property
     def gaps(self) -> list[Gap]:
-        return [Gap(self.seconds(start), self.seconds(frames)) for start, frames in self._gaps]
+        return [Gap(self.seconds(a), self.seconds(n), cause) for a, n, cause in self._gaps]
 
     @property
     def held_bytes(self) -> int:
@@ -97,8 +112,27 @@ class AudioRing:
     def confirm(self, frame: int) -> None:
         """The server has settled everything before `frame`: it need never be replayed."""
         frame = min(frame, self.sent)
+        if frame > self.settled:
+            self.settled = frame
+            self._at_risk = [(max(a, frame), b) for a, b in self._at_risk if b > frame]
         if frame > self.start:
             self._drop_before(frame)
+
+    def release(self, frame: int) -> None:
+        """Sent audio before `frame` need not be held for a replay (a bounded replay cover)."""
+        frame = min(frame, self.sent)
+        if frame > self.start:
+            self._drop_before(frame)
+
+    def connection_lost(self) -> int:
+        """The server went away: what it never settled and the ring no longer holds is lost.
+        Everything still held goes to the next connection; returns where that starts."""
+        for start, end in self._at_risk:
+            self.lost_frames += end - start
+            self._record_gap(start, end - start, UNSETTLED)
+        self._at_risk = []
+        self.settled = max(self.settled, self.start)
+        return self.rewind(self.start)
 
     def rewind(self, frame: int) -> int:
         """Send again from `frame` (or the oldest audio still held); return where it starts."""
@@ -106,11 +140,16 @@ class AudioRing:
         return self.sent
 
     def _drop_before(self, frame: int) -> None:
+        risk_start, risk_end = max(self.start, self.settled), min(frame, self.sent)
+        if risk_end > risk_start:
+            if self._at_risk and self._at_risk[-1][1] == risk_start:
+                risk_start = self._at_risk.pop()[0]
+            self._at_risk.append((risk_start, risk_end))
         unsent_dropped = max(0, frame - max(self.sent, self.start))
         if unsent_dropped:
             gap_start = max(self.sent, self.start)
             self.lost_frames += unsent_dropped
-            self._record_gap(gap_start, unsent_dropped)
+            self._record_gap(gap_start, unsent_dropped, OFFLINE)
             self.sent = frame
         while self._chunks:
             chunk_start, pcm = self._chunks[0]
@@ -128,8 +167,10 @@ class AudioRing:
         """The gaps so far have been reported: later losses start new gaps."""
         self._sealed = len(self._gaps)
 
-    def _record_gap(self, start: int, frames: int) -> None:
-        if len(self._gaps) > self._sealed and sum(self._gaps[-1]) == start:
-            self._gaps[-1] = (self._gaps[-1][0], self._gaps[-1][1] + frames)
-        else:
-            self._gaps.append((start, frames))
+    def _record_gap(self, start: int, frames: int, cause: str) -> None:
+        if len(self._gaps) > self._sealed:
+            last_start, last_frames, last_cause = self._gaps[-1]
+            if last_start + last_frames == start and last_cause == cause:
+                self._gaps[-1] = (last_start, last_frames + frames, cause)
+                return
+        self._gaps.append((start, frames, cause))

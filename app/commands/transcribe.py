@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from app.audio.file_source import DecodedAudio, read_audio
 from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
-from app.client.ring import Gap
+from app.client.ring import UNSETTLED, Gap
 from app.domain.export import FORMATS, ExportOptions, export
 from app.domain.transcript import Transcript
 from app.errors import ConfigError
@@ -27,7 +27,9 @@ FRAME_S = 0.1  # about 100 ms a frame, as Deepgram recommends
 FILE_AHEAD_S = 5.0  # how far a file may run ahead of what the server has taken
 # A server that is down at the start is most likely a wrong URL: say so at once. Once
 # streaming, ride out outages for up to two minutes.
-CLI_LINK = LinkConfig(first_connect_give_up_s=0.0, give_up_after_s=120.0)
+# A file waits for the server to settle all but the last minute it sent (a replay covers
+# that), well beyond the ~28 s of open speech after which the server always settles.
+CLI_LINK = LinkConfig(first_connect_give_up_s=0.0, give_up_after_s=120.0, replay_cover_s=60.0)
 
 
 @dataclass
@@ -144,9 +146,13 @@ async def stream_audio(
 
     def on_gap(gap: Gap) -> None:
         outcome.gaps.append(gap)
+        why = (
+            "the connection dropped before the server finished it"
+            if gap.cause == UNSETTLED
+            else "the ring buffer overflowed while disconnected"
+        )
         print(
-            f"captionist: {gap.length_s:.1f} s of audio lost at {gap.start_s:.1f} s "
-            "(the ring buffer overflowed while disconnected)",
+            f"captionist: {gap.length_s:.1f} s of audio lost at {gap.start_s:.1f} s ({why})",
             file=status,
         )
 
@@ -169,7 +175,7 @@ async def stream_audio(
                 if delay > 0:
                     await asyncio.sleep(delay)
             else:  # a file can wait: hold back rather than let the ring overflow
-                await stream.wait_unsent_below(FILE_AHEAD_S)
+                await stream.wait_for_room(FILE_AHEAD_S)
             stream.push(frame)
             events.audio_sent = end / bytes_per_s
         stream.finish()

@@ -32,7 +32,8 @@ class Segment:
 
 
 def gap_segment(start: float, length: float) -> Segment:
-    """The transcript's marker for audio that never reached a server (a ring overflow)."""
+    """The transcript's marker for audio no server captioned: captured while offline beyond
+    the ring buffer, or sent but lost with a connection before the server settled it."""
     return Segment(
         f"[gap: {length:.1f} s of audio not captioned]",
         start,

@@ -59,6 +59,11 @@ class TranscriberConfig:
 CONTEXT_RETRY_S = 0.4
 # Decodes stay inside whisper's 30 s window with room for one step of new audio.
 MAX_SPAN_S = MAX_WINDOW_S - 2.0
+# In silence, an empty final settles the audio every `PROGRESS_STEP_S`, as Deepgram's do: a
+# client then knows it need not replay that audio after a reconnect, and a file source knows
+# it may send more. It stops short of the newest audio by more than a speech onset reaches back.
+PROGRESS_STEP_S = 2.0
+PROGRESS_MARGIN_S = 1.0
 
 
 class _Command(Enum):
@@ -168,6 +173,8 @@ class ChannelTranscriber:
                     await self._settle()
                 else:
                     await self._interim()
+        elif self._now - PROGRESS_MARGIN_S - self._commit_time >= PROGRESS_STEP_S:
+            self._settle_silence(self._now - PROGRESS_MARGIN_S)
         self._trim()
 
     def _decode_due(self, probabilities: FloatArray) -> bool:
@@ -299,6 +306,10 @@ class ChannelTranscriber:
             self._history.settle((), self._commit_time)
             self._agreement.reset()
         self._show_interim(pending, now)
+
+    def _settle_silence(self, end: float) -> None:
+        start, self._commit_time = self._commit_time, end
+        self._emit_final((), start, end, speech_final=False, from_finalize=False)
 
     def _show_interim(self, words: Sequence[DecodedWord], now: float) -> None:
         if not self.config.interim_results or not words:
