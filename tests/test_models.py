@@ -66,6 +66,10 @@ def finder(root: Path, names: set[str]):  # type: ignore[no-untyped-def]
 class Handler(http.server.BaseHTTPRequestHandler):
     routes: dict[str, bytes] = {}
     truncate: set[str] = set()
+    # path -> the Content-Length header to send instead of the body's (None: no header)
+    content_length: dict[str, str | None] = {}
+    sent: dict[str, int] = {}  # path -> bytes of body written before the client went away
+    done = threading.Event()  # set when a request's body has been written (or refused)
 
     def do_GET(self) -> None:
         body = self.routes.get(self.path)
@@ -73,9 +77,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
+        length = self.content_length.get(self.path, str(len(body)))
+        if length is not None:
+            self.send_header("Content-Length", length)
         self.end_headers()
-        self.wfile.write(body[: len(body) // 2] if self.path in self.truncate else body)
+        body = body[: len(body) // 2] if self.path in self.truncate else body
+        self.sent[self.path] = 0
+        try:
+            for at in range(0, len(body), 1 << 16):
+                self.wfile.write(body[at : at + (1 << 16)])
+                self.sent[self.path] += len(body[at : at + (1 << 16)])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading: what `sent` is there for
+        finally:
+            self.done.set()
 
     def log_message(self, *args: object) -> None:
         pass
@@ -86,6 +101,9 @@ def hub() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     Handler.routes = {f"/org/small-test/resolve/abc123/{n}": d for n, d in FILES.items()}
     Handler.truncate = set()
+    Handler.content_length = {}
+    Handler.sent = {}
+    Handler.done = threading.Event()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -117,6 +135,52 @@ def test_truncated_download_leaves_nothing_behind(tmp_path: Path, hub: str) -> N
         store.install("small-test")
     assert "truncated" in str(info.value)
     assert not list((tmp_path / "small-test").glob("model.bin*"))
+
+
+MODEL_BIN = "/org/small-test/resolve/abc123/model.bin"
+
+
+def nothing_left(folder: Path) -> bool:
+    return not list(folder.glob("model.bin*"))
+
+
+def test_a_server_sending_more_than_expected_is_stopped_at_the_expected_size(
+    tmp_path: Path, hub: str
+) -> None:
+    """Issue 12: the size was checked only at EOF, so an endless body was read to the end."""
+    tail = 64 << 20  # far more than the socket buffers between the two can hold
+    Handler.routes[MODEL_BIN] = FILES["model.bin"] + b"x" * tail
+    Handler.content_length[MODEL_BIN] = None  # read until the server closes
+    store = ModelStore(tmp_path, hf_endpoint=hub, specs={"small-test": small_spec()})
+    with pytest.raises(ModelDownloadError) as info:
+        store.install("small-test")
+    assert f"more than the expected {len(FILES['model.bin'])} bytes" in str(info.value)
+    assert nothing_left(tmp_path / "small-test")
+    assert Handler.done.wait(10), "the server is still sending"
+    assert Handler.sent[MODEL_BIN] < len(FILES["model.bin"]) + tail // 4
+
+
+@pytest.mark.parametrize(
+    ("length", "reason"),
+    [
+        ("lots", "Content-Length 'lots' is not a number of bytes"),
+        ("-5", "Content-Length '-5' is not a number of bytes"),
+        (str(len(FILES["model.bin"]) + 10), "Content-Length says 35010 bytes, expected 35000"),
+        (str(len(FILES["model.bin"]) - 10), "Content-Length says 34990 bytes, expected 35000"),
+    ],
+    ids=["not-a-number", "negative", "larger", "smaller"],
+)
+def test_a_bad_content_length_is_refused_before_the_body_is_read(
+    tmp_path: Path, hub: str, length: str, reason: str
+) -> None:
+    Handler.content_length[MODEL_BIN] = length
+    seen: list[tuple[str, int, int]] = []
+    store = ModelStore(tmp_path, hf_endpoint=hub, specs={"small-test": small_spec()})
+    with pytest.raises(ModelDownloadError) as info:
+        store.install("small-test", progress=lambda *p: seen.append(p))
+    assert info.value.reason == reason
+    assert [s for s in seen if s[0] == "model.bin"] == []  # not one byte of it was read
+    assert nothing_left(tmp_path / "small-test")
 
 
 def test_wrong_hash_download_is_refused_and_names_the_file(tmp_path: Path, hub: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -16,10 +17,23 @@ from app.errors import ModelDownloadError, ModelHashMismatch
 Progress = Callable[[str, int, int], None]
 HF_ENDPOINT = "https://huggingface.co"
 _CHUNK = 1 << 16
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def hf_url(endpoint: str, repo: str, revision: str, filename: str) -> str:
     return f"{endpoint.rstrip('/')}/{repo}/resolve/{revision}/{filename}"
+
+
+def _check_length(header: str | None, expected_size: int, model: str, url: str) -> None:
+    """Refuse a Content-Length that cannot be the file before a byte of the body is read."""
+    if header is None:
+        return  # chunked: the size is checked as the body comes
+    if not _DIGITS.fullmatch(header.strip()):
+        raise ModelDownloadError(model, url, f"Content-Length {header!r} is not a number of bytes")
+    if int(header) != expected_size:
+        raise ModelDownloadError(
+            model, url, f"Content-Length says {int(header)} bytes, expected {expected_size}"
+        )
 
 
 def download_file(
@@ -43,24 +57,29 @@ def download_file(
             urllib.request.urlopen(request, timeout=timeout) as response,
             partial.open("wb") as out,
         ):
-            total = int(response.headers.get("Content-Length") or expected_size)
+            _check_length(response.headers.get("Content-Length"), expected_size, model, url)
             while True:
                 try:
-                    chunk = response.read(_CHUNK)
+                    # One byte past the expected size at most: enough to know there is more.
+                    chunk = response.read(min(_CHUNK, expected_size + 1 - done))
                 except http.client.IncompleteRead as exc:
                     raise ModelDownloadError(
                         model,
                         url,
                         f"connection closed after {done + len(exc.partial)} of "
-                        f"{total} bytes (truncated)",
+                        f"{expected_size} bytes (truncated)",
                     ) from None
                 if not chunk:
                     break
+                if done + len(chunk) > expected_size:
+                    raise ModelDownloadError(
+                        model, url, f"the server sent more than the expected {expected_size} bytes"
+                    )
                 out.write(chunk)
                 digest.update(chunk)
                 done += len(chunk)
                 if progress is not None:
-                    progress(dest.name, done, total)
+                    progress(dest.name, done, expected_size)
             out.flush()
             os.fsync(out.fileno())
         if done != expected_size:
