@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -17,9 +18,10 @@ from app.domain.export import FORMATS
 from app.errors import CaptionError
 from app.logs import configure_file_logging
 from app.models.registry import DEFAULT_MODEL
-from app.server.engines import DEFAULT_THREADS
+from app.server.engines import DEEPGRAM_MODEL, DEFAULT_THREADS
 
 COMMANDS = ("gui", "serve", "transcribe", "devices", "models")
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MODEL_HELP = (
     "tiny.en, base, a model folder, or auto: base when a short CPU probe shows this computer "
     "keeps up with it, else tiny.en (default: %(default)s)"
@@ -31,6 +33,15 @@ def _positive_threads(value: str) -> int:
     if not 1 <= number <= 64:
         raise argparse.ArgumentTypeError("must be between 1 and 64")
     return number
+
+
+def _model_names(value: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in value.split(","))
+    if not all(_MODEL_NAME.fullmatch(name) for name in names):
+        raise argparse.ArgumentTypeError(
+            "must be Deepgram model names separated by commas, such as nova-3,nova-2-meeting"
+        )
+    return names
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Deepgram live endpoint (default wss://api.deepgram.com/v1/listen; the API key "
         "comes from DEEPGRAM_API_KEY or the OS keyring)",
+    )
+    serve.add_argument(
+        "--deepgram-models",
+        type=_model_names,
+        default=(),
+        metavar="MODEL,...",
+        help="with --engine deepgram: other Deepgram models clients may ask for with model= "
+        f"(billed to your key; default: none, every session uses {DEEPGRAM_MODEL})",
     )
     serve.add_argument(
         "--no-failover",
@@ -155,6 +174,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 model=args.model,
                 threads=args.threads,
                 deepgram_url=args.deepgram_url,
+                deepgram_models=args.deepgram_models,
                 failover=args.failover,
             )
         )

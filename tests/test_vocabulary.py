@@ -74,7 +74,7 @@ async def close_stream(url: str, params: StreamParams, seconds: float = 0.5) -> 
     ("configured", "asked", "name"),
     [
         ("nova-3", None, "keyterm"),
-        ("nova-2", "nova-3", "keyterm"),  # the handshake's model wins
+        ("nova-2", "nova-3", "keyterm"),  # the handshake's model wins (one the owner offers)
         ("nova-2", None, "keywords"),  # keyterm prompting is Nova-3's: older models get keywords
     ],
 )
@@ -85,7 +85,10 @@ def test_the_deepgram_engine_forwards_the_terms_in_its_upstream_query(
 
     async def scenario() -> FakeDeepgram:
         async with FakeDeepgram(cloud, KEY) as fake:
-            config = DeepgramConfig(api_key=KEY, url=fake.url, model=configured)
+            offered = (asked,) if asked else ()
+            config = DeepgramConfig(
+                api_key=KEY, url=fake.url, model=configured, client_models=offered
+            )
             async with TranscriptionServer(DeepgramEngine(config), ServerConfig(port=0)) as server:
                 await close_stream(server.url, StreamParams(keyterms=TERMS, model=asked))
             return fake

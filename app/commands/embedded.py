@@ -27,12 +27,14 @@ def load_engine(
     *,
     threads: int = DEFAULT_THREADS,
     deepgram_url: str | None = None,
+    deepgram_models: tuple[str, ...] = (),
     failover: bool = True,
 ) -> Engine:
     """The local whisper engine, or Deepgram with the local engine as its failover.
 
     `model` "auto" lets the CPU probe choose base or tiny.en (the engine's `selection_note`
-    says which and why)."""
+    says which and why). `deepgram_models`: the Deepgram models a client may name with
+    `model=` besides the default (the owner's key pays for them)."""
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if engine == "deepgram":
@@ -43,7 +45,9 @@ def load_engine(
                 "Settings (it is kept in the OS keyring)"
             )
         url = deepgram_url or os.environ.get("CAPTIONIST_DEEPGRAM_URL") or DEEPGRAM_URL
-        provider = DeepgramEngine(DeepgramConfig(api_key=key, url=url))
+        provider = DeepgramEngine(
+            DeepgramConfig(api_key=key, url=url, client_models=deepgram_models)
+        )
         if not failover:
             return provider
         return FailoverEngine(provider, load_engine("whisper", model, threads=threads))

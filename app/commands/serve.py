@@ -33,6 +33,8 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
             context.load_cert_chain(args.cert, args.key)
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"cannot load the TLS certificate or key: {exc}") from exc
+    if args.deepgram_models and args.engine != "deepgram":
+        raise ConfigError("--deepgram-models goes with --engine deepgram")
     if args.max_sessions_per_client < 1:
         raise ConfigError("--max-sessions-per-client must be at least 1")
     return ServerConfig(
@@ -56,10 +58,16 @@ async def run_serve(
     model: str,
     threads: int,
     deepgram_url: str | None = None,
+    deepgram_models: tuple[str, ...] = (),
     failover: bool = True,
 ) -> int:
     loaded = load_engine(
-        engine, model, threads=threads, deepgram_url=deepgram_url, failover=failover
+        engine,
+        model,
+        threads=threads,
+        deepgram_url=deepgram_url,
+        deepgram_models=deepgram_models,
+        failover=failover,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

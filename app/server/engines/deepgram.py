@@ -22,7 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from app.credentials import redact, wire_logger
-from app.errors import ConfigError, ProtocolError
+from app.errors import ConfigError, ParamError, ProtocolError
 from app.protocol.close_codes import CloseCode
 from app.protocol.messages import (
     Control,
@@ -35,6 +35,7 @@ from app.protocol.messages import (
 )
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray, encode_pcm
+from app.server.engines import DEEPGRAM_MODEL
 from app.server.engines.base import Emit
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,9 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 class DeepgramConfig:
     api_key: str = field(repr=False)  # never in a log line or a traceback
     url: str = DEEPGRAM_URL
-    model: str = "nova-2"
+    model: str = DEEPGRAM_MODEL
+    # Other models a client may ask for with `model=` (its sessions are billed to this key).
+    client_models: tuple[str, ...] = ()
     open_timeout_s: float = 5.0
     keepalive_s: float = 5.0  # Deepgram closes (NET-0001) after 10 s without data
     stall_timeout_s: float = 5.0  # audio sent, no message for this long: stalled
@@ -62,6 +65,11 @@ class DeepgramConfig:
         raise ConfigError(
             f"the Deepgram URL must be wss:// (ws:// only to this computer): {self.url}"
         )
+
+    @property
+    def offered_models(self) -> tuple[str, ...]:
+        """What `model=` may name: the configured model first, then the owner's others."""
+        return tuple(dict.fromkeys((self.model, *self.client_models)))
 
 
 @dataclass(frozen=True)
@@ -298,7 +306,13 @@ class DeepgramEngine:
         self.model_name = config.model
 
     def check_params(self, params: StreamParams) -> None:
-        return None  # Deepgram takes every rate and language we accept
+        # Deepgram takes every rate and language we accept; the model is the owner's choice.
+        offered = self.config.offered_models
+        if params.model is not None and params.model not in offered:
+            offers = ", ".join(offered)
+            raise ParamError(
+                "model", params.model, f"not offered by this server (it offers {offers})"
+            )
 
     def open_session(
         self,

@@ -163,6 +163,7 @@ class FailoverEngine:
         self.selection_note: str = getattr(fallback, "selection_note", "")
 
     def check_params(self, params: StreamParams) -> None:
+        self.primary.check_params(params)
         self.fallback.check_params(params)  # a session must be able to fail over
 
     def open_session(self, params: StreamParams, emit: Emit) -> FailoverSession:
