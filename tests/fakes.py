@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 import numpy as np
 
@@ -82,30 +83,31 @@ class ScriptedEngine:
 class ClockSession:
     """Names each whole second of stream audio: a final "s<k>" as soon as second k is in.
 
-    The name comes from the stream time (the client's `stream_offset` plus audio received),
-    the timestamps from this connection's audio, as a real server's are. A transcript of
-    "s0 s1 ... s<n>" with nothing missing or doubled proves a reconnect lost no word.
+    Seconds are counted on the stream's clock (the client's `stream_offset` plus the audio
+    received); a connection that resumes mid-second names only the seconds wholly inside it.
+    Timestamps are this connection's, as a real server's are. A transcript of "s0 s1 ...
+    s<n>" with nothing missing or doubled proves a reconnect lost no word.
     """
 
     def __init__(self, engine: ClockEngine, params: StreamParams, emit: Emit) -> None:
         self.params = params
         self.emit = emit
         self.samples = 0
-        self.emitted = 0  # whole seconds of this connection already named
+        # The next stream second to name: the first that begins inside this connection.
+        self.next_second = math.ceil(params.stream_offset_s - 1e-9)
         engine.sessions.append(self)
 
     def feed(self, channels: list[FloatArray]) -> None:
         self.samples += len(channels[0])
-        while (self.emitted + 1) * self.params.sample_rate <= self.samples:
-            self._final(self.emitted)
-            self.emitted += 1
+        received_until = self.params.stream_offset_s + self.samples / self.params.sample_rate
+        while self.next_second + 1 <= received_until + 1e-9:
+            self._final(self.next_second)
+            self.next_second += 1
 
     def _final(self, second: int) -> None:
-        # Only whole stream seconds: a connection resuming mid-second names the next one.
-        stream_second = self.params.stream_offset_s + second
-        name = f"s{round(stream_second)}"
-        word = Word(name, second + 0.2, second + 0.8)
-        self.emit(Results(name, True, True, float(second), 1.0, words=(word,)))
+        at = second - self.params.stream_offset_s  # this connection's clock
+        word = Word(f"s{second}", at + 0.2, at + 0.8)
+        self.emit(Results(word.word, True, True, at, 1.0, words=(word,)))
 
     def finalize(self) -> None:
         return None

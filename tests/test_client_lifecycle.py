@@ -94,6 +94,9 @@ def test_server_restarts_lose_no_word_and_keep_one_clock() -> None:
     assert stream.lost_s == 0 and rec.gaps == []
     # What was in flight was replayed, so the server got at least all 12 s.
     assert engine.audio_received_s >= 12.0
+    # Each replay began 1.5 s before the last final's end (a whole second here), as context.
+    offsets = [session.params.stream_offset_s for session in engine.sessions[1:]]
+    assert len(offsets) == 2 and all(o % 1.0 == pytest.approx(0.5) for o in offsets)
     assert [s for _, s, _ in rec.states].count(LinkState.RECONNECTING) >= 2
     assert rec.states[-1][1] is LinkState.CLOSED
 

@@ -201,3 +201,15 @@ def test_unsettled_audio_lost_with_the_link_then_an_overflow_are_two_gaps_with_c
         (3.0, 1.0, "offline"),
     ]
     assert ring.lost_s == pytest.approx(4.0)
+
+
+def test_a_replay_starts_with_the_lead_in_before_the_settled_audio() -> None:
+    ring = AudioRing(120, RATE, lead_in_s=1.5)
+    ring.append(FRAME * 100)
+    ring.take(10**9)
+    ring.confirm(ring.frame_at(5.0))
+    ring.release(ring.frame_at(4.0))  # a replay cover that reaches only settled audio
+    assert ring.start == ring.frame_at(3.5)
+    assert ring.unsettled_s == pytest.approx(5.0)  # the lead-in is settled already
+    assert ring.connection_lost() == ring.frame_at(3.5)
+    assert ring.lost_s == 0 and ring.gaps == []

@@ -130,10 +130,12 @@ def test_a_reconnected_stream_sends_its_terms_again() -> None:
         url = f"ws://127.0.0.1:{port}/ws/transcribe"
         stream = ReconnectingStream(url, StreamParams(keyterms=TERMS), config=link)
         drain = asyncio.create_task(_drain(stream))
-        for _ in range(10):
+        for _ in range(30):
             stream.push(FRAME)
-        await until(lambda: engine.audio_received_s >= 1.0, 10, "the first second")
-        await server.close()  # the server restarts: the stream resumes with a stream offset
+        await until(lambda: engine.audio_received_s >= 3.0, 10, "the first three seconds")
+        # The server restarts: the stream resumes with a stream offset (its replay starts
+        # 1.5 s before the last final's end).
+        await server.close()
         server = await server_on(engine, port)
         for _ in range(10):
             stream.push(FRAME)

@@ -25,7 +25,7 @@ from app.errors import ClientError, HandshakeRejected, ServerClosed, ServerUnava
 from app.protocol.close_codes import CloseCode
 from app.protocol.messages import Control, Results, ServerMessage, encode
 from app.protocol.params import StreamParams
-from app.protocol.timeline import shifted, without_settled_words
+from app.protocol.timeline import REPLAY_CONTEXT_S, shifted, without_settled_words
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class LinkState(Enum):
 class LinkConfig:
     ring_s: float = 120.0  # audio held while disconnected (and for replay)
     replay_cover_s: float = 30.0  # sent audio kept for replay when no final settles it
+    replay_context_s: float = REPLAY_CONTEXT_S  # settled audio a replay starts with
     # A file waits for the server to settle; one silent this long does not report progress.
     quiet_server_s: float = 10.0
     frame_s: float = 0.1  # live frames, as Deepgram recommends
@@ -103,7 +104,12 @@ class ReconnectingStream:
         self.config = config or LinkConfig()
         self.on_state = on_state or (lambda state, detail: None)
         self.on_gap = on_gap or (lambda gap: None)
-        self.ring = AudioRing(self.config.ring_s, params.sample_rate, params.channels)
+        self.ring = AudioRing(
+            self.config.ring_s,
+            params.sample_rate,
+            params.channels,
+            lead_in_s=self.config.replay_context_s,
+        )
         self.backoff = Backoff(
             initial_s=self.config.backoff_initial_s,
             cap_s=self.config.backoff_cap_s,

@@ -27,12 +27,16 @@ class Gap:
 
 
 class AudioRing:
-    def __init__(self, capacity_s: float, sample_rate: int, channels: int = 1) -> None:
+    def __init__(
+        self, capacity_s: float, sample_rate: int, channels: int = 1, *, lead_in_s: float = 0.0
+    ) -> None:
         if capacity_s <= 0:
             raise ValueError("the ring buffer needs a positive capacity")
         self.sample_rate = sample_rate
         self.frame_bytes = 2 * channels
         self.capacity_frames = round(capacity_s * sample_rate)
+        # Settled audio kept before the unsettled: a replay starts with this much context.
+        self.lead_in_frames = round(lead_in_s * sample_rate)
         self._chunks: deque[tuple[int, bytes]] = deque()  # (start frame, pcm)
         self.start = 0  # first frame held
         self.end = 0  # one past the newest frame
@@ -115,12 +119,14 @@ class AudioRing:
         if frame > self.settled:
             self.settled = frame
             self._at_risk = [(max(a, frame), b) for a, b in self._at_risk if b > frame]
-        if frame > self.start:
-            self._drop_before(frame)
+        if frame - self.lead_in_frames > self.start:
+            self._drop_before(frame - self.lead_in_frames)
 
     def release(self, frame: int) -> None:
         """Sent audio before `frame` need not be held for a replay (a bounded replay cover)."""
         frame = min(frame, self.sent)
+        if frame <= self.settled:  # it only reaches settled audio: keep the lead-in
+            frame = min(frame, self.settled - self.lead_in_frames)
         if frame > self.start:
             self._drop_before(frame)
 

@@ -1,9 +1,9 @@
 """Stream time across connections: shift a connection's timestamps, drop words already final.
 
 A server times everything from the first sample of *its* connection. After a reconnect the
-client replays audio from the end of the last final, so it adds that replay offset to every
-timestamp (the transcript stays on one clock), and drops any word that ends where a final
-already covers (the replay boundary may cut through a word; it must not appear twice).
+client replays audio from just before the end of the last final, so it adds that replay
+offset to every timestamp (the transcript stays on one clock), and drops any word that ends
+where a final already covers (the replay repeats words before it; none may appear twice).
 """
 
 from __future__ import annotations
@@ -14,6 +14,10 @@ from app.protocol.messages import Results, ServerMessage, SpeechStarted, Utteran
 
 # A word that ends within this of the last final's end is the same word seen again.
 SAME_WORD_SLACK_S = 0.05
+# A replay (reconnect, failover) starts this long before the last final's end: an engine
+# that starts mid-sentence mishears the first word without it; the words it repeats from
+# there are dropped.
+REPLAY_CONTEXT_S = 1.5
 
 
 def shifted(message: ServerMessage, offset_s: float) -> ServerMessage:

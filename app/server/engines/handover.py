@@ -18,13 +18,10 @@ import numpy as np
 
 from app.protocol.messages import Results, ServerMessage
 from app.protocol.pcm import FloatArray
-from app.protocol.timeline import shifted, without_settled_words
+from app.protocol.timeline import REPLAY_CONTEXT_S, shifted, without_settled_words
 from app.server.engines.base import Emit, EngineSession
 
 REPLAY_LIMIT_S = 120.0
-# A replay starts this long before the last final's end: an engine that starts mid-sentence
-# mishears the first word without it; the words it repeats from there are dropped.
-REPLAY_CONTEXT_S = 1.5
 
 SessionT = TypeVar("SessionT", bound=EngineSession)
 
