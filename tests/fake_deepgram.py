@@ -4,6 +4,10 @@ It speaks Deepgram's protocol: `/v1/listen` with its query parameters, `Authoriz
 Results shaped as Deepgram's (the real local engine supplies the words), a Results message
 at least once a second of audio, KeepAlive / Finalize / CloseStream, Metadata at the end, and
 close 1011 "NET-0001" after 10 s without data. Faults can be switched on at any time.
+
+With `holds_replies` it answers as the real service can when audio stops: replies go out once
+a second of audio has come in, so what it has not said when the audio stops (a Pause) stays
+unsaid, with nothing sent at all, until more audio, a Finalize or CloseStream.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ class FakeDeepgram:
         self.faults = Faults()
         self.connections: list[Connection] = []
         self.authorizations: list[str] = []  # the Authorization header of every handshake
+        self.holds_replies = False  # see the module docstring
+        self.idle_close_s = 10.0  # Deepgram's NET-0001: no audio or KeepAlive for this long
         self._server: Server | None = None
 
     @property
@@ -103,8 +109,17 @@ class FakeDeepgram:
         conn = Connection(query, ws.request.headers.get("Authorization", ""))
         self.connections.append(conn)
         params = parse_params(query)
-        outbox: asyncio.Queue[tuple[float, ServerMessage]] = asyncio.Queue()
-        state = {"stalled": False, "said_until": 0.0}
+        outbox: asyncio.Queue[tuple[int, float, ServerMessage]] = asyncio.Queue()
+        # emitted / released: replies produced and let out so far (holds_replies); open: every
+        # reply goes out (after a Finalize or CloseStream, until more audio comes in).
+        state: dict[str, Any] = {
+            "stalled": False,
+            "said_until": 0.0,
+            "emitted": 0,
+            "released": 0,
+            "open": False,
+            "wake": asyncio.Event(),
+        }
 
         faulty = len(self.connections) == 1 or not self.faults.first_connection_only
         faults = self.faults if faulty else Faults()
@@ -112,7 +127,8 @@ class FakeDeepgram:
         def emit(message: ServerMessage) -> None:
             if isinstance(message, Results):
                 state["said_until"] = max(state["said_until"], message.start + message.duration)
-            outbox.put_nowait((time.monotonic() + faults.delay_s, message))
+            outbox.put_nowait((state["emitted"], time.monotonic() + faults.delay_s, message))
+            state["emitted"] += 1
 
         if len(self.connections) > 1 and self.faults.drop_probes_after_s is not None:
             await asyncio.sleep(self.faults.drop_probes_after_s)
@@ -140,9 +156,14 @@ class FakeDeepgram:
         emit: Any,
         faults: Faults,
     ) -> None:
+        def release(*, keep_open: bool) -> None:
+            state["released"] = state["emitted"]
+            state["open"] = keep_open
+            state["wake"].set()
+
         while True:
             try:
-                frame = await asyncio.wait_for(ws.recv(), 10.0)
+                frame = await asyncio.wait_for(ws.recv(), self.idle_close_s)
             except TimeoutError:
                 await ws.close(1011, "NET-0001")
                 return
@@ -150,14 +171,19 @@ class FakeDeepgram:
                 control = parse_control(frame)
                 if control is Control.FINALIZE:
                     session.finalize()
+                    release(keep_open=True)
                 elif control is Control.CLOSE_STREAM:
+                    release(keep_open=True)
                     await session.close()
                     await asyncio.sleep(faults.delay_s + 0.05)
                     await ws.send(json.dumps(self._metadata(conn).to_dict()))
                     await ws.close(1000)
                     return
                 continue
+            if state["open"]:
+                release(keep_open=False)  # what a Finalize brought out, then its cadence again
             session.feed(decode_frame(frame, params.channels))
+            heard_before = conn.audio_s
             conn.audio_s += len(frame) / (2 * params.channels * params.sample_rate)
             if faults.close_after_s is not None and conn.audio_s >= faults.close_after_s:
                 await ws.close(1011, "NET-0000 internal server error")
@@ -169,15 +195,20 @@ class FakeDeepgram:
                 # An interim: it shows the provider is alive and settles nothing (the local
                 # engine may still be in the middle of a word).
                 emit(Results("", False, False, start, conn.audio_s - start))
+            if int(conn.audio_s) > int(heard_before):  # its cadence: a second of audio is in
+                release(keep_open=False)
 
     async def _write(
         self,
         ws: ServerConnection,
-        outbox: asyncio.Queue[tuple[float, ServerMessage]],
+        outbox: asyncio.Queue[tuple[int, float, ServerMessage]],
         state: dict[str, Any],
     ) -> None:
         while True:
-            due, message = await outbox.get()
+            number, due, message = await outbox.get()
+            while self.holds_replies and not state["open"] and number >= state["released"]:
+                state["wake"].clear()
+                await state["wake"].wait()
             if state["stalled"]:
                 continue
             delay = due - time.monotonic()
