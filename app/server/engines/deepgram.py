@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 _wire_log = wire_logger(__name__)  # the handshake carries the API key
 
 DEEPGRAM_URL = "wss://api.deepgram.com/v1/listen"
+# Clients send a frame every 0.1 s: no audio for longer is a pause, and Deepgram then holds its
+# reply to the last audio until more comes. The stall clock stops this long after the last frame.
+AUDIO_GAP_S = 0.5
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
@@ -54,7 +57,7 @@ class DeepgramConfig:
     client_models: tuple[str, ...] = ()
     open_timeout_s: float = 5.0
     keepalive_s: float = 5.0  # Deepgram closes (NET-0001) after 10 s without data
-    stall_timeout_s: float = 5.0  # audio sent, no message for this long: stalled
+    stall_timeout_s: float = 5.0  # audio flowing, no message for this long: stalled
     max_lag_s: float = 6.0  # results this far behind the audio sent: too slow to caption
 
     def __post_init__(self) -> None:
@@ -143,8 +146,9 @@ class DeepgramSession:
         self._queued_bytes = 0
         self._sent_s = 0.0
         self._heard_s = 0.0  # end of the latest result: how far the provider has got
-        self._last_message = time.monotonic()
+        self._last_audio = 0.0  # when audio was last sent
         self._waiting_since: float | None = None  # audio sent with nothing heard back since
+        self._unanswered_s = 0.0  # of that time, how long audio kept flowing: the stall clock
         self._closing = False
         self._task = asyncio.create_task(self._run())
 
@@ -209,7 +213,6 @@ class DeepgramSession:
             self._fail(ProviderFailure("PROVIDER_UNREACHABLE", f"cannot reach Deepgram: {reason}"))
             return
         self.connected.set_result(True)
-        self._last_message = time.monotonic()
         tasks = [
             asyncio.create_task(self._send(ws)),
             asyncio.create_task(self._watch()),
@@ -233,20 +236,28 @@ class DeepgramSession:
             if isinstance(item, bytes):
                 self._queued_bytes -= len(item)
                 self._sent_s += len(item) / bytes_per_s
+                self._last_audio = time.monotonic()
                 if self._waiting_since is None:
-                    self._waiting_since = time.monotonic()
+                    self._waiting_since = self._last_audio
             with contextlib.suppress(ConnectionClosed):
                 await ws.send(item)
 
     async def _watch(self) -> None:
-        """Stall and lag: judged on our clock, since a stalled provider sends nothing."""
+        """Stall and lag: judged on our clock, since a stalled provider sends nothing.
+
+        The stall clock runs only while audio flows: paused (no audio sent), Deepgram owes no
+        reply, and a Pause of any length must never look like a stall.
+        """
+        checked = time.monotonic()
         while True:
             await asyncio.sleep(0.25)
             now = time.monotonic()
             waiting = self._waiting_since
-            if waiting is not None and now - max(waiting, self._last_message) > (
-                self.config.stall_timeout_s
-            ):
+            if waiting is not None:
+                flowing_until = min(now, self._last_audio + AUDIO_GAP_S)
+                self._unanswered_s += max(0.0, flowing_until - max(checked, waiting))
+            checked = now
+            if self._unanswered_s > self.config.stall_timeout_s:
                 self._fail(
                     ProviderFailure(
                         "PROVIDER_STALLED",
@@ -264,8 +275,8 @@ class DeepgramSession:
             async for frame in ws:
                 if self.failure is not None:
                     return
-                self._last_message = time.monotonic()
                 self._waiting_since = None
+                self._unanswered_s = 0.0
                 if isinstance(frame, bytes):
                     continue
                 try:
