@@ -21,7 +21,7 @@ from app.server.server import ServerConfig, TranscriptionServer
 from app.services.captioning import CaptionListener, CaptionService, CaptionState
 from app.services.journal import Journal, crashed_sessions, latest_session, read_journal
 from tests.conftest import run
-from tests.fakes import ScriptedEngine
+from tests.fakes import LevelWordsEngine, ScriptedEngine, StallingQueueSource, level_audio
 from tests.waiting import until
 
 
@@ -212,3 +212,42 @@ def test_audio_lost_while_the_server_is_down_becomes_a_gap_marker(tmp_path: Path
     journaled = read_journal(latest_session(tmp_path) or Path())
     assert any(s.gap_s == gaps[0].gap_s for s in journaled)
     assert any(s.text and not s.gap_s for s in finals)  # the rest was captioned
+
+
+@pytest.mark.parametrize("chunk_s", [None, 0.3], ids=["queue-blocks", "blocks-cut-across"])
+def test_audio_a_full_capture_queue_drops_is_a_gap_where_it_was_captured(
+    tmp_path: Path, chunk_s: float | None
+) -> None:
+    """The consumer of a 4-block capture queue stalls from 2.0 s while 1.4 s more is captured:
+    the oldest 1.0 s (the word w3) is dropped. The transcript, the journal and the figures say
+    so at 2.0 s on the run's timeline, and the words after keep the times they were said at.
+    Also when the source's blocks are cut across the queue's (the gap starts mid-block)."""
+    finals: list[Segment] = []
+    offset = 10.0  # a later run in the same session
+
+    async def scenario() -> CaptionService:
+        async with TranscriptionServer(LevelWordsEngine(), ServerConfig(port=0)) as server:
+            journal = Journal.start(tmp_path)
+            service = CaptionService(
+                server.url,
+                journal=journal,
+                listener=CaptionListener(final=finals.append),
+                time_offset_s=offset,
+            )
+            # Word k sounds over [k - 0.9, k) s; 0.1 s blocks.
+            audio = level_audio([1, 2, 3, 4, 5, 6], 1.0)
+            source = StallingQueueSource(audio, stall_at=20, stalled_blocks=14, chunk_s=chunk_s)
+            await service.run(source)
+            journal.close()
+            return service
+
+    service = run(scenario())
+    gaps = [(s.start - offset, s.gap_s) for s in finals if s.gap_s]
+    assert gaps == [(pytest.approx(2.0), pytest.approx(1.0))]
+    assert service.figures.lost_s == pytest.approx(1.0)
+    words = [(s.text, round(s.start - offset, 3)) for s in finals if not s.gap_s]
+    assert words == [("w1", 0.1), ("w2", 1.1), ("w4", 3.1), ("w5", 4.1), ("w6", 5.1)]
+    journaled = read_journal(latest_session(tmp_path) or Path())
+    assert [(s.start, s.gap_s) for s in journaled if s.gap_s] == [
+        (pytest.approx(offset + 2.0), pytest.approx(1.0))
+    ]

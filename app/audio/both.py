@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import numpy as np
 
-from app.audio.base import Block, SourceInfo
+from app.audio.base import Block, Dropout, SourceInfo, merged_dropouts
 from app.audio.capture import DeviceSource
 
 
@@ -34,6 +34,12 @@ class BothSource:
     @property
     def level(self) -> float:
         return max(side.level for side in self.sides)
+
+    @property
+    def dropouts(self) -> Sequence[Dropout]:
+        # Samples are paired one to one, so a side's frame is the stream's frame (unless a
+        # side lagged past max_skew and silence was put in for it: then near enough).
+        return merged_dropouts([*self.sides[0].dropouts, *self.sides[1].dropouts])
 
     @property
     def failure(self) -> str | None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from app.audio.base import Block, BlockQueue, SourceInfo
+from app.audio.base import Block, BlockQueue, Dropout, SourceInfo
 from app.audio.devices import CaptureDevice
 from app.errors import AudioDeviceError
 
@@ -39,6 +39,10 @@ class DeviceSource:
     @property
     def dropped_blocks(self) -> int:
         return self._queue.dropped_blocks if self._queue else 0
+
+    @property
+    def dropouts(self) -> Sequence[Dropout]:
+        return self._queue.dropouts if self._queue else ()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()

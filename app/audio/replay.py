@@ -9,13 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-from app.audio.base import Block, SourceInfo
+from app.audio.base import Block, Dropout, SourceInfo
 from app.audio.file_source import DecodedAudio, read_audio
 
 BLOCK_S = 0.1
 
 
 class FileReplaySource:
+    dropouts: tuple[Dropout, ...] = ()  # it waits for its consumer: it never drops
+
     def __init__(
         self,
         path: Path,

@@ -33,7 +33,8 @@ class Segment:
 
 def gap_segment(start: float, length: float) -> Segment:
     """The transcript's marker for audio no server captioned: captured while offline beyond
-    the ring buffer, or sent but lost with a connection before the server settled it."""
+    the reconnect ring, dropped by a full capture queue, or sent but lost with a connection
+    before the server settled it."""
     return Segment(
         f"[gap: {length:.1f} s of audio not captioned]",
         start,

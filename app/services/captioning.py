@@ -97,6 +97,7 @@ class CaptionService:
         self.stream: ReconnectingStream | None = None
         self._paused = False
         self._stop = asyncio.Event()
+        self._dropouts_seen = 0  # source frames up to which capture dropouts are reported
         # Why the journal cannot be written, if so (an earlier run may have left lines unsaved).
         self.autosave_failure: str | None = (
             "earlier segments are not saved yet"
@@ -140,6 +141,7 @@ class CaptionService:
         self.source = source
         self._stop.clear()
         self._paused = False
+        self._dropouts_seen = 0
         self.figures = SessionFigures()
         self._set_state(CaptionState.CONNECTING, source.info.label)
         try:
@@ -218,6 +220,8 @@ class CaptionService:
         frame_samples = int(source.info.sample_rate * FRAME_S)
         pending: list[Block] = []
         pending_samples = 0
+        source_frames = 0  # from the source, paused ones included
+        stream_frames = 0  # into the stream (pushed or pending)
         blocks = source.blocks().__aiter__()
         stop_wait = asyncio.create_task(self._stop.wait())
         next_block: asyncio.Future[Block] | None = None
@@ -234,8 +238,11 @@ class CaptionService:
                     block = next_block.result()
                 except StopAsyncIteration:
                     break
+                block_start, source_frames = source_frames, source_frames + len(block)
+                self._report_dropouts(source, block_start, None if self._paused else stream_frames)
                 if self._paused:
                     continue  # the stream sends KeepAlive while nothing comes
+                stream_frames += len(block)
                 pending.append(block)
                 pending_samples += len(block)
                 if pending_samples >= frame_samples:
@@ -249,6 +256,26 @@ class CaptionService:
             stop_wait.cancel()
             if next_block is not None:  # cancelled mid-wait (a refused stream): no orphan
                 next_block.cancel()
+
+    def _report_dropouts(
+        self, source: AudioSource, block_start: int, stream_frame: int | None
+    ) -> None:
+        """Capture audio the source dropped (silence stands for it from `block_start` on) is a
+        gap at that place in the stream, which starts at `stream_frame` (None: paused, so it
+        would not have been captioned anyway)."""
+        dropouts = source.dropouts
+        if not dropouts or dropouts[-1].start + dropouts[-1].frames <= self._dropouts_seen:
+            return  # the common case: nothing new
+        rate = source.info.sample_rate
+        for dropout in dropouts:
+            start = max(dropout.start, self._dropouts_seen)
+            end = dropout.start + dropout.frames
+            if end <= start:
+                continue
+            self._dropouts_seen = end
+            if stream_frame is not None:
+                at = stream_frame + max(0, start - block_start)
+                self._gap(Gap(at / rate, (end - start) / rate))
 
     def _push(self, stream: ReconnectingStream, blocks: list[Block], source: AudioSource) -> None:
         audio = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
