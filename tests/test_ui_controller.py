@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import itertools
 import json
 import os
 from collections.abc import Iterator
@@ -20,10 +21,10 @@ from PySide6.QtWidgets import QApplication
 
 from app.audio.file_source import DecodedAudio
 from app.audio.replay import FileReplaySource
-from app.domain.transcript import Segment
+from app.domain.transcript import Segment, join_utterances
 from app.errors import AutosaveError
 from app.server.server import ServerConfig, TranscriptionServer
-from app.services.journal import Journal, crashed_sessions
+from app.services.journal import Journal, crashed_sessions, read_journal
 from app.ui.controller import AppController
 from app.ui.main_window import MainWindow
 from app.ui.overlay import CaptionOverlay
@@ -253,3 +254,93 @@ def test_stop_then_start_goes_on_after_the_first_run_in_one_timeline(
     for fmt in ("srt", "vtt"):
         assert controller.export_to(tmp_path / f"t.{fmt}", fmt)
         assert len(assert_export_format(tmp_path / f"t.{fmt}", fmt)) == 2
+
+
+def crashed_journal(directory: Path) -> Path:
+    """A session the app was killed in: its journal was never closed."""
+    journal = Journal.start(directory)
+    journal.append(Segment("before", 0, 1, "Others", True, False))
+    journal.append(Segment("the crash", 1, 2, "Others", True, True))
+    return journal.path
+
+
+def test_restoring_a_session_twice_or_the_current_one_adds_nothing_twice(
+    controller: AppController, tmp_path: Path
+) -> None:
+    """Issue 12: "Restore last session" appended the same segments again at each click."""
+    crashed = crashed_journal(tmp_path / "sessions")
+    assert controller.restore(crashed) == 1
+    assert controller.restore(crashed) == 0
+    assert [s.text for s in controller.model.segments] == ["before the crash"]
+    assert controller.journal is not None  # the restored lines went into this session's
+    assert controller.restore(controller.journal.path) == 0
+    controller.restore_last()  # the newest journal is this session's own
+    assert [s.text for s in controller.model.segments] == ["before the crash"]
+    assert [s.text for s in read_journal(controller.journal.path)] == ["before", "the crash"]
+
+
+def test_a_restored_session_is_journaled_between_the_runs_around_it_and_survives_a_crash(
+    controller: AppController, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    """Issue 12: restored segments were not written to the new session's journal, so a second
+    crash lost them; and they kept their old times, before what was captured after."""
+    crashed = crashed_journal(tmp_path / "sessions")
+
+    async def scenario() -> None:
+        async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0, token="k")) as s:
+            controller.server_ready(s.url, "k", "scripted")
+            await controller._run(FileReplaySource(Path("a.wav"), speed=10, audio=tone(3)))
+            assert controller.restore(crashed) == 1
+            await controller._run(FileReplaySource(Path("b.wav"), speed=10, audio=tone(2)))
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    shown = controller.model.segments
+    assert [s.text for s in shown] == ["w0 w1 w2", "before the crash", "w0 w1"]
+    assert all(a.end <= b.start for a, b in itertools.pairwise(shown)), shown
+    # The app is killed now: the session's journal is offered back with all of it, in order.
+    assert controller.journal is not None
+    assert crashed_sessions(tmp_path / "sessions")[-1] == controller.journal.path
+    assert join_utterances(read_journal(controller.journal.path)) == shown
+    for fmt in ("srt", "vtt"):
+        assert controller.export_to(tmp_path / f"t.{fmt}", fmt)
+        assert len(assert_export_format(tmp_path / f"t.{fmt}", fmt)) == 3
+
+
+def test_a_restore_asked_for_while_captioning_comes_after_the_run(
+    controller: AppController, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    """The running capture's times are fixed: restored lines in the middle of it would put
+    its later captions before them."""
+    crashed = crashed_journal(tmp_path / "sessions")
+
+    async def scenario() -> None:
+        async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0, token="k")) as s:
+            controller.server_ready(s.url, "k", "scripted")
+            source = FileReplaySource(Path("a.wav"), speed=4, audio=tone(3))
+            run = asyncio.ensure_future(controller._run(source))
+            await until(lambda: source.position_s > 0.5, 20, "captioning under way")
+            controller.restore(crashed)
+            assert controller.model.segments == []  # not in the middle of the run
+            await run
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    shown = controller.model.segments
+    assert [s.text for s in shown] == ["w0 w1 w2", "before the crash"]
+    assert shown[0].end <= shown[1].start
+    assert controller.journal is not None
+    assert join_utterances(read_journal(controller.journal.path)) == shown
+
+
+def test_restore_last_session_brings_back_the_one_before_this_session(
+    controller: AppController, tmp_path: Path
+) -> None:
+    """With a session under way, the newest journal is its own: the menu did nothing."""
+    earlier = Journal.start(tmp_path / "sessions")
+    earlier.append(Segment("last week", 0, 1, "You", True, True))
+    earlier.close()
+    current = Journal.start(tmp_path / "sessions")
+    current.append(Segment("today", 0, 1, "You", True, True))
+    controller.journal = current
+    controller.model.extend(read_journal(current.path))
+    controller.restore_last()
+    assert [s.text for s in controller.model.segments] == ["today", "last week"]

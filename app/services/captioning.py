@@ -35,6 +35,10 @@ AUTOSAVE_FAILED = "AUTOSAVE_FAILED"
 AUTOSAVE_RESUMED = "AUTOSAVE_RESUMED"
 
 
+def autosave_failed_message(reason: str) -> str:
+    return f"Autosave failed: {reason}. Export to keep this transcript."
+
+
 class CaptionState(Enum):
     IDLE = "Idle"
     CONNECTING = "Connecting"
@@ -205,10 +209,7 @@ class CaptionService:
             if self.autosave_failure is None:
                 self.autosave_failure = exc.reason
                 log.error("autosave failed: %s", exc)
-                self.listener.warning(
-                    AUTOSAVE_FAILED,
-                    f"Autosave failed: {exc.reason}. Export to keep this transcript.",
-                )
+                self.listener.warning(AUTOSAVE_FAILED, autosave_failed_message(exc.reason))
             return
         if self.autosave_failure is not None:
             self.autosave_failure = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -60,26 +61,30 @@ class Journal:
     def append(self, segment: Segment) -> None:
         """Durable before it returns: a crash right after loses nothing. Raises AutosaveError
         when it cannot be; the segment is then kept and written by a later call."""
-        self._pending.append(encode_line(segment).encode("utf-8"))
+        self.extend([segment])
+
+    def extend(self, segments: Iterable[Segment]) -> None:
+        """`append` for many (a restored session): one fsync for all of them."""
+        self._pending.extend(encode_line(segment).encode("utf-8") for segment in segments)
         self.retry()
 
     def retry(self) -> None:
         """Write what is pending. Raises AutosaveError if the disk still refuses."""
         if self._fd is None:
             raise AutosaveError(str(self.path), "the journal is closed")
-        while self._pending:
-            line = self._pending[0]
-            size = os.fstat(self._fd).st_size
-            try:
-                _write_all(self._fd, line)
-                os.fsync(self._fd)
-            except OSError as exc:
-                # A line written in part would tear the next one: cut it off again.
-                with contextlib.suppress(OSError):
-                    os.ftruncate(self._fd, size)
-                raise AutosaveError(str(self.path), exc.strerror or str(exc)) from exc
-            self._pending.pop(0)
-            self.segments_written += 1
+        if not self._pending:
+            return
+        size = os.fstat(self._fd).st_size
+        try:
+            _write_all(self._fd, b"".join(self._pending))
+            os.fsync(self._fd)
+        except OSError as exc:
+            # All or nothing: a line written in part would tear the next one.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, size)
+            raise AutosaveError(str(self.path), exc.strerror or str(exc)) from exc
+        self.segments_written += len(self._pending)
+        self._pending.clear()
 
     def close(self) -> None:
         """Never raises (quitting must not hang on a full disk): what still cannot be written
@@ -114,9 +119,11 @@ def read_journal(path: Path) -> list[Segment]:
         return decode_lines(handle)
 
 
-def latest_session(directory: Path | None = None) -> Path | None:
+def latest_session(directory: Path | None = None, *, besides: Path | None = None) -> Path | None:
+    """The newest journal other than `besides` (the running session's own)."""
     directory = directory or sessions_dir()
-    files = sorted(directory.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+    journals = (path for path in directory.glob("*.jsonl") if path != besides)
+    files = sorted(journals, key=lambda p: p.stat().st_mtime)
     return files[-1] if files else None
 
 

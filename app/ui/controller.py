@@ -22,17 +22,12 @@ from app.audio.live import live_source
 from app.audio.replay import FileReplaySource
 from app.client.lifecycle import LinkConfig
 from app.domain.export import FORMATS, ExportOptions, export
-from app.domain.transcript import Segment, join_utterances, next_run_start
+from app.domain.transcript import Segment, next_run_start
 from app.errors import AudioDeviceError, CaptionError
 from app.protocol.messages import Warning, live_engine_of
 from app.services.captioning import AUTOSAVE_FAILED, AUTOSAVE_RESUMED, CaptionService
-from app.services.journal import (
-    Journal,
-    crashed_sessions,
-    dismiss_crashed,
-    latest_session,
-    read_journal,
-)
+from app.services.journal import Journal, dismiss_crashed, read_journal
+from app.services.restore import SessionRestore, last_session
 from app.ui.bridge import CaptionBridge
 from app.ui.engine_host import EngineChoice, EngineHost
 from app.ui.main_window import MainWindow
@@ -66,6 +61,8 @@ class AppController(QObject):
         self.token: str | None = None
         self.service: CaptionService | None = None
         self.journal: Journal | None = None
+        self.restorer = SessionRestore()
+        self._restore_after_run: Path | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.service_link = LinkConfig()  # reconnect, ring buffer and keepalive settings
@@ -176,12 +173,10 @@ class AppController(QObject):
             self._starting = False
         if not ready or self.server_url is None:
             return
-        if self.journal is None or self.journal.closed:
-            self.journal = Journal.start(self.journal_dir)
         self.service = CaptionService(
             self.server_url,
             token=self.token,
-            journal=self.journal,
+            journal=self._journal(),
             listener=self.bridge.listener(),
             link=self.service_link,
             language=self.settings.language,
@@ -197,6 +192,14 @@ class AppController(QObject):
         finally:
             self._meter.stop()
             self.window.set_level(0.0)
+            if self._restore_after_run is not None:
+                self.restore(self._restore_after_run)
+
+    def _journal(self) -> Journal:
+        """The session's journal (one per app session, across its runs and restores)."""
+        if self.journal is None or self.journal.closed:
+            self.journal = Journal.start(self.journal_dir)
+        return self.journal
 
     def toggle_pause(self) -> None:
         if self.service is None:
@@ -327,37 +330,33 @@ class AppController(QObject):
         return True
 
     def restore_last(self) -> None:
-        sessions = crashed_sessions(self.journal_dir)
-        path = sessions[-1] if sessions else latest_session(self.journal_dir)
-        if path is not None and (self.journal is None or path != self.journal.path):
+        path = last_session(self.journal_dir, self.journal.path if self.journal else None)
+        if path is not None:
             self.restore(path)
 
     def offer_restore(self, path: Path) -> None:
         """The last session ended without closing (a crash): offer its transcript back."""
+        from app.ui.dialogs import ask_restore
+
         count = len(read_journal(path))
         dismiss_crashed(path)
-        if count == 0:
-            return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Restore the last session?",
-            f"Captionist stopped unexpectedly during a session. Its transcript "
-            f"({count} segments) was saved. Restore it?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self.window,
-        )
-        box.setModal(False)
-        box.accepted.connect(lambda: self.restore(path))
-        self.restore_box = box
-        box.show()
+        if count:
+            self.restore_box = ask_restore(self.window, count, lambda: self.restore(path))
 
     def restore(self, path: Path) -> int:
-        segments = join_utterances(read_journal(path))
-        self.model.extend(segments)
-        self.window.statusBar().showMessage(
-            f"Restored {len(segments)} segments from {path.name}", 8000
-        )
-        return len(segments)
+        """Add a saved session's transcript after what this one holds, and to its journal."""
+        if self.service is not None and self.service.running:
+            # The run's times are fixed: restored lines go after all of it, once it ends.
+            self._restore_after_run = path
+            self.window.statusBar().showMessage(f"{path.name}: restored when you stop", 8000)
+            return 0
+        self._restore_after_run = None
+        restored = self.restorer.restore(path, self._journal(), self.model.segments)
+        self.model.extend(restored.utterances)
+        self.window.statusBar().showMessage(restored.note, 8000)
+        if restored.autosave_warning is not None:
+            self._warning(AUTOSAVE_FAILED, restored.autosave_warning)
+        return len(restored.utterances)
 
     # -- dialogs --------------------------------------------------------------------------
     def settings_dialog(self) -> None:

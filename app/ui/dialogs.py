@@ -1,12 +1,16 @@
-"""The About dialog; the Settings dialog lives in app.ui.settings (imported here as before)."""
+"""The About dialog and the restore question; the Settings dialog lives in app.ui.settings
+(imported here as before)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QMessageBox,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -17,7 +21,14 @@ from app.logs import log_dir
 from app.resources import resources_dir
 from app.ui.settings.dialog import LANGUAGES, ColourButton, SettingsDialog
 
-__all__ = ["LANGUAGES", "AboutDialog", "ColourButton", "SettingsDialog", "about_text"]
+__all__ = [
+    "LANGUAGES",
+    "AboutDialog",
+    "ColourButton",
+    "SettingsDialog",
+    "about_text",
+    "ask_restore",
+]
 
 
 def about_text(model: str) -> str:
@@ -52,3 +63,19 @@ class AboutDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+
+def ask_restore(parent: QWidget, segments: int, restore: Callable[[], object]) -> QMessageBox:
+    """Non-modal: the app starts and can caption while the question waits."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Restore the last session?",
+        f"Captionist stopped unexpectedly during a session. Its transcript "
+        f"({segments} segments) was saved. Restore it?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        parent,
+    )
+    box.setModal(False)
+    box.accepted.connect(restore)
+    box.show()
+    return box
