@@ -270,6 +270,7 @@ def test_restoring_a_session_twice_or_the_current_one_adds_nothing_twice(
     """Issue 12: "Restore last session" appended the same segments again at each click."""
     crashed = crashed_journal(tmp_path / "sessions")
     assert controller.restore(crashed) == 1
+    assert crashed not in crashed_sessions(tmp_path / "sessions")  # not offered again
     assert controller.restore(crashed) == 0
     assert [s.text for s in controller.model.segments] == ["before the crash"]
     assert controller.journal is not None  # the restored lines went into this session's

@@ -15,7 +15,13 @@ from pathlib import Path
 from app.domain.transcript import Segment, join_utterances, next_run_start
 from app.errors import AutosaveError
 from app.services.captioning import autosave_failed_message
-from app.services.journal import Journal, crashed_sessions, latest_session, read_journal
+from app.services.journal import (
+    Journal,
+    crashed_sessions,
+    dismiss_crashed,
+    latest_session,
+    read_journal,
+)
 
 
 @dataclass(frozen=True)
@@ -54,4 +60,5 @@ class SessionRestore:
             journal.extend(segments)
         except AutosaveError as exc:  # the journal keeps them and writes them when it can
             return Restored(utterances, note, autosave_failed_message(exc.reason))
+        dismiss_crashed(path)  # it is safe in this session's journal: not offered again
         return Restored(utterances, note)
