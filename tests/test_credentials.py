@@ -8,31 +8,10 @@ from collections.abc import Iterator
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
 
 from app.credentials import ENV_VAR, deepgram_api_key, redact, store_deepgram_api_key
 from tests.conftest import ROOT
-
-
-class MemoryKeyring(KeyringBackend):
-    """Stands in for the OS keyring (Secret Service needs a desktop session)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.items.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
+from tests.fakes import MemoryKeyring
 
 
 @pytest.fixture
