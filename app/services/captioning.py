@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -26,7 +28,7 @@ from app.protocol.messages import Metadata, Results, Warning
 from app.protocol.params import StreamParams
 from app.protocol.pcm import encode_pcm
 from app.protocol.timeline import shifted
-from app.services.journal import Journal
+from app.services.journal import Journal, written
 
 log = logging.getLogger(__name__)
 FRAME_S = 0.1
@@ -102,6 +104,8 @@ class CaptionService:
         self._paused = False
         self._stop = asyncio.Event()
         self._dropouts_seen = 0  # source frames up to which capture dropouts are reported
+        # Finals handed to the journal and not shown yet, each with its write (None: no journal).
+        self._unshown: deque[tuple[Segment, Future[None] | None]] = deque()
         # Why the journal cannot be written, if so (an earlier run may have left lines unsaved).
         self.autosave_failure: str | None = (
             "earlier segments are not saved yet"
@@ -195,25 +199,45 @@ class CaptionService:
     def _gap(self, gap: Gap) -> None:
         segment = self.transcript.add_gap(gap.start_s + self.time_offset_s, gap.length_s)
         self.figures.lost_s += gap.length_s
-        self._save(segment)
-        self.listener.final(segment)
+        self._keep(segment)
 
-    def _save(self, segment: Segment) -> None:
-        """Into the journal. A failing disk never stops captioning: the transcript stays in
-        memory, the user is told once, and the journal catches up when it can write again."""
-        if self.journal is None:
-            return
-        try:
-            self.journal.append(segment)
-        except AutosaveError as exc:
-            if self.autosave_failure is None:
-                self.autosave_failure = exc.reason
-                log.error("autosave failed: %s", exc)
-                self.listener.warning(AUTOSAVE_FAILED, autosave_failed_message(exc.reason))
-            return
+    def _keep(self, segment: Segment) -> None:
+        """Into the journal at once (its writer keeps the order); shown by `_show_kept`."""
+        saving = self.journal.submit(segment) if self.journal is not None else None
+        self._unshown.append((segment, saving))
+
+    async def _show_kept(self) -> None:
+        """Show each kept final, in order, once the journal has it: what the user saw is on
+        disk, so a crash loses none of it. The loop turns while the disk works."""
+        while self._unshown:
+            segment, saving = self._unshown[0]
+            if saving is not None:
+                try:
+                    await written(saving)
+                except AutosaveError as exc:
+                    self._autosave_failed(exc)
+                else:
+                    self._autosave_works()
+            self._unshown.popleft()
+            self.listener.final(segment)
+
+    def _show_kept_now(self) -> None:
+        """The run ended with an error: show what is left without waiting for the disk."""
+        while self._unshown:
+            self.listener.final(self._unshown.popleft()[0])
+
+    def _autosave_failed(self, exc: AutosaveError) -> None:
+        """A failing disk never stops captioning: the transcript stays in memory, the user is
+        told once, and the journal catches up when it can write again."""
+        if self.autosave_failure is None:
+            self.autosave_failure = exc.reason
+            log.error("autosave failed: %s", exc)
+            self.listener.warning(AUTOSAVE_FAILED, autosave_failed_message(exc.reason))
+
+    def _autosave_works(self) -> None:
         if self.autosave_failure is not None:
             self.autosave_failure = None
-            log.info("autosave works again: %s", self.journal.path)
+            log.info("autosave works again: %s", self.journal.path if self.journal else "")
             self.listener.warning(AUTOSAVE_RESUMED, "Autosave works again.")
 
     async def _send(self, stream: ReconnectingStream, source: AudioSource) -> None:
@@ -286,8 +310,16 @@ class CaptionService:
         self.figures.audio_sent_s += len(audio) / source.info.sample_rate
 
     async def _receive(self, stream: ReconnectingStream) -> None:
+        try:
+            await self._receive_messages(stream)
+            await self._show_kept()  # gap markers reported as the stream ended
+        finally:
+            self._show_kept_now()
+
+    async def _receive_messages(self, stream: ReconnectingStream) -> None:
         labels = self.source.info.channel_labels if self.source else ("",)
         async for message in stream.messages():
+            await self._show_kept()  # gap markers reported since the last message
             if isinstance(message, Metadata):
                 self.figures.engine, self.figures.model = message.engine, message.model
                 continue
@@ -305,8 +337,8 @@ class CaptionService:
             final = self.transcript.apply(message, label)
             if final is not None:
                 self.figures.finals += 1
-                self._save(final)
-                self.listener.final(final)
+                self._keep(final)
+                await self._show_kept()
             elif not message.is_final:
                 self.listener.interim(segment_from_results(message, label))
             else:  # an empty final clears that source's interim line

@@ -1,11 +1,17 @@
-"""Autosave: every final segment is appended, flushed and fsync'd as it arrives."""
+"""Autosave: every final segment is appended, flushed and fsync'd as it arrives.
+
+The writes run on one thread of the journal's own, in the order they were asked for: an
+fsync can take a long time (a busy or network disk) and the Qt loop must not wait on it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -31,7 +37,10 @@ OPEN_SUFFIX = ".open"  # beside a journal while its session runs: left behind by
 class Journal:
     """An append-only JSON-lines file. A line that cannot be written (a full disk, an I/O
     error) is kept in memory and written first at the next append or `retry`, so the file
-    keeps every segment in order once space returns, and never a torn line in between."""
+    keeps every segment in order once space returns, and never a torn line in between.
+
+    The file is touched only by the journal's writer thread; `save` and `aclose` wait for it
+    without blocking the event loop, `append`, `retry` and `close` block until it is done."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -39,7 +48,10 @@ class Journal:
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._marker = path.with_name(path.name + OPEN_SUFFIX)
         self._marker.touch()
-        self._pending: list[bytes] = []  # lines not on disk yet, oldest first
+        self._pending: list[bytes] = []  # lines not on disk yet, oldest first (writer only)
+        self._closing = False
+        # One worker: lines reach the disk in the order they were submitted.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
         self.segments_written = 0
 
     @classmethod
@@ -58,18 +70,44 @@ class Journal:
         """Segments waiting for the disk."""
         return len(self._pending)
 
+    def submit(self, segment: Segment) -> Future[None]:
+        """Queue `segment` behind every earlier one. The future is done once it is durable,
+        or fails with AutosaveError; the segment is then kept and written by a later call."""
+        line = encode_line(segment).encode("utf-8")
+        return self._run(self._append_lines, line)
+
+    async def save(self, segment: Segment) -> None:
+        """`append` for the event loop: it turns while the line is written and fsync'd."""
+        await written(self.submit(segment))
+
     def append(self, segment: Segment) -> None:
         """Durable before it returns: a crash right after loses nothing. Raises AutosaveError
-        when it cannot be; the segment is then kept and written by a later call."""
-        self.extend([segment])
+        when it cannot be; the segment is then kept and written by a later call. Blocks:
+        the event loop uses `save`."""
+        self.submit(segment).result()
 
     def extend(self, segments: Iterable[Segment]) -> None:
         """`append` for many (a restored session): one fsync for all of them."""
-        self._pending.extend(encode_line(segment).encode("utf-8") for segment in segments)
-        self.retry()
+        lines = [encode_line(segment).encode("utf-8") for segment in segments]
+        self._run(self._append_lines, *lines).result()
 
     def retry(self) -> None:
         """Write what is pending. Raises AutosaveError if the disk still refuses."""
+        self._run(self._write_pending).result()
+
+    def _run(self, job: Callable[..., None], *args: bytes) -> Future[None]:
+        if not self._closing:
+            with contextlib.suppress(RuntimeError):  # shut down by a close meanwhile
+                return self._writer.submit(job, *args)
+        refused: Future[None] = Future()
+        refused.set_exception(AutosaveError(str(self.path), "the journal is closed"))
+        return refused
+
+    def _append_lines(self, *lines: bytes) -> None:
+        self._pending.extend(lines)
+        self._write_pending()
+
+    def _write_pending(self) -> None:
         if self._fd is None:
             raise AutosaveError(str(self.path), "the journal is closed")
         if not self._pending:
@@ -88,12 +126,32 @@ class Journal:
 
     def close(self) -> None:
         """Never raises (quitting must not hang on a full disk): what still cannot be written
-        is logged, and the session stays marked open so the next start offers it back."""
+        is logged, and the session stays marked open so the next start offers it back.
+        Blocks until every line submitted before it is written or given up."""
+        closing = self._begin_close()
+        if closing is not None:
+            closing.result()
+
+    async def aclose(self) -> None:
+        """`close` for the event loop."""
+        closing = self._begin_close()
+        if closing is not None:
+            await written(closing)
+
+    def _begin_close(self) -> Future[None] | None:
+        if self._closing:
+            return None
+        closing = self._writer.submit(self._close)  # behind every line already submitted
+        self._closing = True
+        self._writer.shutdown(wait=False)
+        return closing
+
+    def _close(self) -> None:
         if self._fd is None:
             return
         try:
-            self.retry()
-        except AutosaveError as exc:
+            self._write_pending()
+        except (AutosaveError, OSError) as exc:
             log.error("%d segments were never saved: %s", len(self._pending), exc)
         with contextlib.suppress(OSError):
             os.close(self._fd)
@@ -104,7 +162,14 @@ class Journal:
 
     @property
     def closed(self) -> bool:
-        return self._fd is None
+        """No more lines are taken (what was submitted may still be being written)."""
+        return self._closing
+
+
+async def written(job: Future[None]) -> None:
+    """Wait for a writer job (`Journal.submit`) without blocking the loop. A cancelled wait
+    leaves the job queued: its line is still written, in order."""
+    await asyncio.shield(asyncio.wrap_future(job))
 
 
 def _write_all(fd: int, data: bytes) -> None:

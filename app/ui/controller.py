@@ -388,7 +388,7 @@ class AppController(QObject):
         self.window.set_running("STOPPING", "saving the transcript…")
         await self.stop_and_wait()
         if self.journal is not None:
-            self.journal.close()
+            await self.journal.aclose()
         self._save_overlay_geometry()
         self.store.save_window_state(self.window.saveGeometry())
         self.quit_finished.emit()
