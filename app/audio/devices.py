@@ -8,12 +8,14 @@ plain PortAudio devices here; they are untested on this project's CI.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Literal
 
+log = logging.getLogger(__name__)
 Kind = Literal["microphone", "system"]
 
 
@@ -26,23 +28,49 @@ class CaptureDevice:
     portaudio_device: int | str | None = None  # sounddevice device (other platforms)
 
 
-def _pactl(*args: str) -> str | None:
+PACTL_TIMEOUT_S = 3.0  # per call; a busy or hung sound server must not hold a Start forever
+
+
+class PactlError(Exception):
+    """`pactl` is missing, failed or timed out; the message says which, for the user."""
+
+
+@dataclass(frozen=True)
+class DeviceList:
+    devices: list[CaptureDevice]
+    problem: str = ""  # why the sound server's devices are missing, when they are
+
+
+def _pactl(*args: str) -> str:
     if shutil.which("pactl") is None:
-        return None
+        raise PactlError("pactl was not found")
     try:
-        result = subprocess.run(["pactl", *args], capture_output=True, text=True, timeout=3)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout if result.returncode == 0 else None
+        result = subprocess.run(
+            ["pactl", *args], capture_output=True, text=True, timeout=PACTL_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise PactlError(f"pactl did not answer within {PACTL_TIMEOUT_S:g} s") from exc
+    except OSError as exc:
+        raise PactlError(f"pactl could not run: {exc.strerror or exc}") from exc
+    if result.returncode != 0:
+        why = result.stderr.strip() or f"exit status {result.returncode}"
+        raise PactlError(f"pactl failed: {why}")
+    return result.stdout
 
 
-def pulse_devices() -> list[CaptureDevice] | None:
-    """Devices from PulseAudio/PipeWire, or None when no sound server answers."""
+def _pactl_name(*args: str) -> str:
+    """A default sink or source name; empty when this pactl cannot say (older versions)."""
+    try:
+        return _pactl(*args).strip()
+    except PactlError:
+        return ""
+
+
+def pulse_devices() -> list[CaptureDevice]:
+    """Devices from PulseAudio/PipeWire. Raises PactlError when no sound server answers."""
     sources = _pactl("list", "short", "sources")
-    if sources is None:
-        return None
-    default_sink = (_pactl("get-default-sink") or "").strip()
-    default_source = (_pactl("get-default-source") or "").strip()
+    default_sink = _pactl_name("get-default-sink")
+    default_source = _pactl_name("get-default-source")
     devices: list[CaptureDevice] = []
     for line in sources.splitlines():
         fields = line.split("\t")
@@ -79,12 +107,20 @@ def portaudio_devices() -> list[CaptureDevice]:
     return devices
 
 
+def scan_devices() -> DeviceList:
+    """Every capture device, and why the sound server's are missing if they are. Blocks for
+    up to a few seconds (pactl): the app calls it in a worker thread, never on its loop."""
+    if not sys.platform.startswith("linux"):
+        return DeviceList(portaudio_devices())
+    try:
+        return DeviceList(pulse_devices())
+    except PactlError as exc:
+        log.warning("no PulseAudio/PipeWire device list: %s", exc)
+        return DeviceList(portaudio_devices(), str(exc))
+
+
 def list_devices() -> list[CaptureDevice]:
-    if sys.platform.startswith("linux"):
-        found = pulse_devices()
-        if found is not None:
-            return found
-    return portaudio_devices()
+    return scan_devices().devices
 
 
 def find_device(device_id: str, devices: list[CaptureDevice] | None = None) -> CaptureDevice | None:

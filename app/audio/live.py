@@ -3,16 +3,20 @@ system's default one."""
 
 from __future__ import annotations
 
+import asyncio
+
 from app.audio.base import AudioSource
 from app.audio.both import BothSource
 from app.audio.capture import DeviceSource
-from app.audio.devices import default_device, find_device, list_devices
+from app.audio.devices import default_device, find_device, scan_devices
 from app.errors import AudioDeviceError
 
 
 def live_source(kind: str, microphone_id: str = "", system_id: str = "") -> AudioSource:
-    """`kind` is microphone | system | both; AudioDeviceError names a missing device."""
-    devices = list_devices()
+    """`kind` is microphone | system | both; AudioDeviceError names a missing device.
+    Blocks while the devices are listed (pactl): call it in a worker thread."""
+    listing = scan_devices()
+    devices = listing.devices
 
     def pick(kind_: str, saved: str) -> DeviceSource:
         device = find_device(saved, devices) if saved else None
@@ -21,7 +25,8 @@ def live_source(kind: str, microphone_id: str = "", system_id: str = "") -> Audi
         )
         if device is None:
             what = "microphone" if kind_ == "microphone" else "system-audio (monitor) source"
-            raise AudioDeviceError(what, f"no {what} found; check your sound settings")
+            why = f" ({listing.problem})" if listing.problem else ""
+            raise AudioDeviceError(what, f"no {what} found{why}; check your sound settings")
         return DeviceSource(device)
 
     if kind == "both":
@@ -29,3 +34,9 @@ def live_source(kind: str, microphone_id: str = "", system_id: str = "") -> Audi
     if kind == "microphone":
         return pick("microphone", microphone_id)
     return pick("system", system_id)
+
+
+async def find_live_source(kind: str, microphone_id: str = "", system_id: str = "") -> AudioSource:
+    """`live_source` in a worker thread: pactl can take seconds to list the devices, and the
+    event loop (the app's Qt loop) must keep turning meanwhile."""
+    return await asyncio.to_thread(live_source, kind, microphone_id, system_id)

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.audio.base import AudioSource
-from app.audio.live import live_source
+from app.audio.live import find_live_source
 from app.audio.replay import FileReplaySource
 from app.client.lifecycle import LinkConfig
 from app.domain.export import FORMATS, ExportOptions, export
@@ -154,7 +154,9 @@ class AppController(QObject):
         self.settings.source = kind
         self.store.save_app(self.settings)
         try:
-            source = live_source(kind, self.settings.microphone_id, self.settings.system_id)
+            source = await find_live_source(
+                kind, self.settings.microphone_id, self.settings.system_id
+            )
         except AudioDeviceError as exc:
             self.window.set_running("ERROR", str(exc))
             return
