@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
 import numpy as np
 import pytest
 
@@ -26,14 +27,16 @@ from app.audio.base import AudioSource
 from app.audio.capture import DeviceSource
 from app.audio.file_source import DecodedAudio
 from app.audio.replay import FileReplaySource
+from app.credentials import ENV_VAR, KEYRING_SERVICE, KEYRING_USER
 from app.domain.transcript import Segment
 from app.server.server import ServerConfig, TranscriptionServer
 from app.ui.controller import AppController
 from app.ui.main_window import MainWindow
 from app.ui.overlay import CaptionOverlay
+from app.ui.settings import SettingsDialog
 from app.ui.settings_store import SettingsStore
 from app.ui.transcript_model import TranscriptModel
-from tests.fakes import ScriptedEngine
+from tests.fakes import MemoryKeyring, ScriptedEngine
 from tests.waiting import until
 
 SLOW_S = 0.8  # each slow call
@@ -128,6 +131,16 @@ def fake_pactl(
     return calls
 
 
+@pytest.fixture
+def slow_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring(delay_s=SLOW_S)
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
 def tone(seconds: float) -> DecodedAudio:
     t = np.arange(int(seconds * 16000)) / 16000
     return DecodedAudio((0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000)
@@ -202,6 +215,88 @@ def test_start_lists_devices_through_a_slow_pactl_without_stalling_the_loop(
     (source,) = started
     assert isinstance(source, DeviceSource) and source.device.pulse_source == "alsa_input.fake"
     assert longest < STALL_S, f"the loop stood still {longest:.2f} s while pactl ran"
+
+
+def open_settings(controller: AppController) -> None:
+    """As the Settings menu item does: from a Qt slot on the running loop."""
+    asyncio.get_running_loop().call_soon(controller.settings_dialog)
+
+
+async def settings_dialog(controller: AppController) -> SettingsDialog:
+    def shown() -> list[SettingsDialog]:
+        return [d for d in controller.window.findChildren(SettingsDialog) if d.isVisible()]
+
+    (dialog,) = await until(shown, 10, "the settings dialog")
+    return dialog
+
+
+@linux_only
+def test_settings_read_devices_and_the_key_and_save_the_key_without_stalling_the_loop(
+    controller: AppController,
+    qloop: asyncio.AbstractEventLoop,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    slow_keyring: MemoryKeyring,
+) -> None:
+    fake_pactl(tmp_path / "bin", monkeypatch, SLOW_S)
+    slow_keyring.items[(KEYRING_SERVICE, KEYRING_USER)] = "old-key"
+    heartbeat = LoopHeartbeat()
+
+    async def scenario() -> float:
+        await heartbeat.start()
+        open_settings(controller)
+        dialog = await settings_dialog(controller)
+        # The dialog is up at once; the devices and the key's state follow when they answer.
+        await until(lambda: dialog.microphone.count() > 1, 10, "the devices from pactl")
+        assert dialog.microphone.itemText(1) == "Microphone"
+        assert dialog.system.itemData(1) == "system:default"
+        placeholder = dialog.api_key.placeholderText
+        await until(lambda: "saved in the OS keyring" in placeholder(), 10, "the key state")
+        dialog.engine.setCurrentIndex(dialog.engine.findData("deepgram"))
+        dialog.api_key.setText("new-key")
+        dialog.accept()
+        await until(
+            lambda: slow_keyring.items[(KEYRING_SERVICE, KEYRING_USER)] == "new-key",
+            10,
+            "the new key in the keyring",
+        )
+        await until(lambda: not controller._tasks, 10, "the settings task to end")
+        return await heartbeat.stop()
+
+    longest = qloop.run_until_complete(asyncio.wait_for(scenario(), 30))
+    assert controller.settings.engine == "deepgram"
+    assert longest < STALL_S, f"the loop stood still {longest:.2f} s on pactl or the keyring"
+
+
+@linux_only
+@pytest.mark.parametrize("pactl", ["times out", "missing"])
+def test_settings_say_why_the_sound_server_devices_are_not_listed(
+    controller: AppController,
+    qloop: asyncio.AbstractEventLoop,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    slow_keyring: MemoryKeyring,
+    pactl: str,
+) -> None:
+    if pactl == "times out":
+        fake_pactl(tmp_path / "bin", monkeypatch, 30.0, hang=True)
+        monkeypatch.setattr(devices, "PACTL_TIMEOUT_S", 0.3)
+        expected = "pactl did not answer within 0.3 s"
+    else:
+        (tmp_path / "empty").mkdir()
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+        expected = "pactl was not found"
+
+    async def scenario() -> None:
+        open_settings(controller)
+        dialog = await settings_dialog(controller)
+        note = dialog.devices_note
+        await until(lambda: expected in note.text(), 10, f"the note saying {expected}")
+        assert not note.isHidden()
+        dialog.reject()
+        await until(lambda: not controller._tasks, 10, "the settings task to end")
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), 30))
 
 
 @linux_only

@@ -32,7 +32,7 @@ from app.ui.bridge import CaptionBridge
 from app.ui.engine_host import EngineChoice, EngineHost
 from app.ui.main_window import MainWindow
 from app.ui.overlay import CaptionOverlay
-from app.ui.settings_store import SettingsStore
+from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
 from app.ui.transcript_model import TranscriptModel
 
 log = logging.getLogger(__name__)
@@ -364,13 +364,11 @@ class AppController(QObject):
     def settings_dialog(self) -> None:
         from app.ui.settings.edit import edit_settings
 
-        note = self.engines.note if self.engines is not None else ""
-        edited = edit_settings(self.window, self.settings, self.store, engine_note=note)
-        if edited is None:
-            return
-        self.settings, look, new_key = edited
-        if new_key and self.engines is not None and self.settings.engine == "deepgram":
-            self.engines.mark_stale()  # the loaded provider still holds the old key
+        saved = self._settings_saved
+        self._spawn(edit_settings(self.window, self.settings, self.store, self.engines, saved))
+
+    def _settings_saved(self, settings: AppSettings, look: OverlayLook) -> None:
+        self.settings = settings
         self.overlay.apply_look(look)
         self.window.click_action.setChecked(look.click_through)
 

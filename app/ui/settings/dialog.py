@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.audio.devices import CaptureDevice
+from app.audio.devices import CaptureDevice, DeviceList
 from app.ui.settings.vocabulary import VocabularyList
 from app.ui.settings_store import AppSettings, OverlayLook
 
@@ -76,16 +76,19 @@ class ColourButton(QPushButton):
 
 
 class SettingsDialog(QDialog):
-    """Edits copies of the settings; `result_settings()` returns them after Accepted."""
+    """Edits copies of the settings; `result_settings()` returns them after Accepted.
+
+    `devices` None and `has_api_key` None mean "still being asked" (pactl and the keyring
+    answer in worker threads): `show_devices` and `show_key_state` fill them in later."""
 
     def __init__(
         self,
         app_settings: AppSettings,
         look: OverlayLook,
-        devices: list[CaptureDevice],
+        devices: list[CaptureDevice] | None,
         parent: QWidget | None = None,
         *,
-        has_api_key: bool = False,
+        has_api_key: bool | None = False,
         engine_note: str = "",
     ) -> None:
         super().__init__(parent)
@@ -136,22 +139,39 @@ class SettingsDialog(QDialog):
         form.addRow(self.click_through)
         return page
 
-    def _device_combo(self, devices: list[CaptureDevice], kind: str, current: str) -> QComboBox:
+    @staticmethod
+    def _device_combo(current: str) -> QComboBox:
         combo = QComboBox()
         combo.addItem("Default", "")
-        for device in devices:
-            if device.kind == kind:
-                combo.addItem(device.label, device.id)
-        combo.setCurrentIndex(max(0, combo.findData(current)))
+        if current:  # listed as saved until the devices arrive, so an early OK keeps it
+            combo.addItem(current, current)
+        combo.setCurrentIndex(combo.count() - 1)
         return combo
 
-    def _audio_tab(self, devices: list[CaptureDevice]) -> QWidget:
+    def show_devices(self, listing: DeviceList) -> None:
+        for combo, kind in ((self.microphone, "microphone"), (self.system, "system")):
+            current = combo.currentData()
+            combo.clear()
+            combo.addItem("Default", "")
+            for device in listing.devices:
+                if device.kind == kind:
+                    combo.addItem(device.label, device.id)
+            combo.setCurrentIndex(max(0, combo.findData(current)))
+        problem = listing.problem
+        self.devices_note.setText(f"The sound server's devices are not listed: {problem}.")
+        self.devices_note.setVisible(bool(problem))
+
+    def _audio_tab(self, devices: list[CaptureDevice] | None) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
-        self.microphone = self._device_combo(devices, "microphone", self._app.microphone_id)
-        self.system = self._device_combo(devices, "system", self._app.system_id)
+        self.microphone = self._device_combo(self._app.microphone_id)
+        self.system = self._device_combo(self._app.system_id)
+        self.devices_note = _note("Looking for audio devices…")
+        if devices is not None:
+            self.show_devices(DeviceList(devices))
         form.addRow("Microphone (you)", self.microphone)
         form.addRow("System audio (others)", self.system)
+        form.addRow(self.devices_note)
         form.addRow(
             _note(
                 "System audio is what your computer plays: the other people in a call. On Linux it "
@@ -188,9 +208,7 @@ class SettingsDialog(QDialog):
         self.engine.setCurrentIndex(max(0, self.engine.findData(self._app.engine)))
         self.api_key = QLineEdit()
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.api_key.setPlaceholderText(
-            "saved in the OS keyring" if self._has_key else "paste a Deepgram API key"
-        )
+        self.show_key_state(self._has_key)
         self.api_key.setEnabled(self.engine.currentData() == "deepgram")
         self.engine.currentIndexChanged.connect(
             lambda _: self.api_key.setEnabled(self.engine.currentData() == "deepgram")
@@ -209,6 +227,16 @@ class SettingsDialog(QDialog):
             )
         )
         return page
+
+    def show_key_state(self, saved: bool | None, problem: str = "") -> None:
+        """Whether the OS keyring holds a key (None: not known yet), or why it cannot say."""
+        if problem:
+            text = f"the OS keyring cannot be read ({problem}); paste a key to try saving it"
+        elif saved is None:
+            text = "checking the OS keyring…"
+        else:
+            text = "saved in the OS keyring" if saved else "paste a Deepgram API key"
+        self.api_key.setPlaceholderText(text)
 
     def use_model_folder(self, folder: str) -> None:
         """Offer and select a local model folder as the model."""
