@@ -39,8 +39,8 @@ class Journal:
     error) is kept in memory and written first at the next append or `retry`, so the file
     keeps every segment in order once space returns, and never a torn line in between.
 
-    The file is touched only by the journal's writer thread; `save` and `aclose` wait for it
-    without blocking the event loop, `append`, `retry` and `close` block until it is done."""
+    The file is touched only by the journal's writer thread. On the event loop, `submit`
+    then `await written(...)`, and `aclose`; `append`, `retry` and `close` block instead."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -76,14 +76,10 @@ class Journal:
         line = encode_line(segment).encode("utf-8")
         return self._run(self._append_lines, line)
 
-    async def save(self, segment: Segment) -> None:
-        """`append` for the event loop: it turns while the line is written and fsync'd."""
-        await written(self.submit(segment))
-
     def append(self, segment: Segment) -> None:
         """Durable before it returns: a crash right after loses nothing. Raises AutosaveError
         when it cannot be; the segment is then kept and written by a later call. Blocks:
-        the event loop uses `save`."""
+        the event loop uses `submit` and `written`."""
         self.submit(segment).result()
 
     def extend(self, segments: Iterable[Segment]) -> None:
