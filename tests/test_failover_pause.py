@@ -50,6 +50,7 @@ class PausingSource:
         self.service: CaptionService | None = None
         self.paused_at: float | None = None  # monotonic times of the presses
         self.resumed_at: float | None = None
+        self.dropouts = self.inner.dropouts  # a file never drops audio
 
     async def start(self) -> None:
         await self.inner.start()
