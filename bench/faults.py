@@ -9,6 +9,8 @@
    and the server-side stream time received versus the audio sent.
 2. Provider faults (Deepgram, faked locally with the real engine): for each fault, the time
    from the moment it is detectable to the failover Warning, and words lost versus local-only.
+3. Full disk (`bench/full_disk.py`, needs root to mount a tmpfs): the desktop app's autosave
+   disk fills while it captions; the warning, the journal and Quit.
 """
 
 from __future__ import annotations
@@ -261,6 +263,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--item", default="pub_commonvoice_session_01")
     parser.add_argument("--skip-provider", action="store_true")
+    parser.add_argument("--skip-disk", action="store_true")
     args = parser.parse_args()
     item = next(i for i in load_items() if i.id == args.item)
     workdir = ROOT / "bench" / "out" / "faults"
@@ -287,6 +290,10 @@ def main() -> None:
     blackhole()
     if not args.skip_provider:
         provider_faults()
+    if not args.skip_disk:
+        from full_disk import full_disk
+
+        full_disk(args.item)
 
 
 if __name__ == "__main__":
