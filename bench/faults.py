@@ -9,8 +9,8 @@
    and the server-side stream time received versus the audio sent.
 2. Provider faults (Deepgram, faked locally with the real engine): for each fault, the time
    from the moment it is detectable to the failover Warning, and words lost versus local-only.
-3. Full disk (`bench/full_disk.py`, needs root to mount a tmpfs): the desktop app's autosave
-   disk fills while it captions; the warning, the journal and Quit.
+3. Full disk (`bench/full_disk.py`, needs root to mount a small disk image): the desktop
+   app's autosave disk fills while it captions; the warning, the journal and Quit.
 """
 
 from __future__ import annotations

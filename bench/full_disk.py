@@ -1,13 +1,14 @@
 """Full-disk figures: the desktop app keeps captioning when its autosave disk fills.
 
-    python bench/full_disk.py [--item pub_commonvoice_session_01]   (needs root: it mounts)
+    python bench/full_disk.py [--item pub_commonvoice_session_01]   (root: it mounts a disk)
 
-The real app (`captionist --file CLIP`, offscreen Qt, the embedded tiny.en server) captions
-an eval clip as if live, with its data folder on a small tmpfs. Run 1: the disk is filled
-(a filler file takes every free block) a third of the way in and stays full until Quit
+The real app (`captionist gui --file CLIP`, offscreen Qt, the embedded tiny.en server) captions
+an eval clip as if live, with its data folder on a small ext4 file system (a loop-mounted image
+with 1 KiB blocks, so a full disk refuses the next journal line within a few). Run 1: the disk
+is filled (a filler file takes every free block) a third of the way in and stays full until Quit
 (SIGTERM). Run 2: the same, but the filler is deleted two thirds of the way in. Printed for
-each: whether the Autosave warning was shown, the journal lines on disk when the disk filled
-and at the end (all readable, none torn), how long Quit took and its exit code.
+each: whether the Autosave warning was shown, the journal lines on disk when the disk filled and
+at the end (all readable, none torn), how long Quit took and its exit code.
 """
 
 from __future__ import annotations
@@ -48,11 +49,14 @@ class DiskRun:
 def fill(folder: Path) -> Path:
     """Take every free block of the file system `folder` is on."""
     filler = folder / "filler"
-    with filler.open("wb") as out, contextlib.suppress(OSError):
-        while True:
-            out.write(b"\0" * 65536)
-            out.flush()
-            os.fsync(out.fileno())
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        for size in (65536, 4096, 1):  # down to the last byte
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fd, b"\0" * size)
+    finally:
+        os.close(fd)
     return filler
 
 
@@ -64,9 +68,11 @@ def journal_lines(data: Path) -> list[str]:
 def app_run(clip: Path, duration: float, *, free_at: float | None) -> DiskRun:
     with tempfile.TemporaryDirectory() as mount_point, tempfile.TemporaryDirectory() as logs:
         data = Path(mount_point)
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES}", "tmpfs", str(data)], check=True
-        )
+        image = Path(logs) / "disk.img"
+        with image.open("wb") as out:
+            out.truncate(DISK_BYTES)
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-b", "1024", "-m", "0", str(image)], check=True)
+        subprocess.run(["mount", "-o", "loop", str(image), str(data)], check=True)
         try:
             env = {
                 **os.environ,
@@ -76,12 +82,13 @@ def app_run(clip: Path, duration: float, *, free_at: float | None) -> DiskRun:
                 "CAPTIONIST_NO_DIALOGS": "1",
                 "XDG_CONFIG_HOME": logs,  # settings elsewhere: only the journal fills
             }
+            log = Path(logs) / "stderr.log"
             app = subprocess.Popen(
-                [sys.executable, "-m", "app", "--log-level", "INFO", "--file", str(clip)],
+                [sys.executable, "-m", "app", "--log-level", "INFO", "gui", "--file", str(clip)],
                 cwd=ROOT,
                 env=env,
-                stderr=subprocess.PIPE,
-                text=True,
+                stdout=subprocess.DEVNULL,
+                stderr=log.open("w"),  # not a pipe: a chatty app must never block on it
             )
             deadline = time.monotonic() + 120
             while not journal_lines(data) and time.monotonic() < deadline:
@@ -97,11 +104,12 @@ def app_run(clip: Path, duration: float, *, free_at: float | None) -> DiskRun:
             quit_from = time.monotonic()
             app.send_signal(signal.SIGTERM)
             try:
-                _, err = app.communicate(timeout=30)
+                app.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 app.kill()
-                _, err = app.communicate()
+                app.wait()
             quit_s = time.monotonic() - quit_from
+            err = log.read_text(errors="replace")
             after = journal_lines(data)
             files = sorted((data / "sessions").glob("*.jsonl"))
             torn = bool(after) and not files[-1].read_bytes().endswith(b"\n")
@@ -123,7 +131,7 @@ def app_run(clip: Path, duration: float, *, free_at: float | None) -> DiskRun:
 def full_disk(item_id: str) -> None:
     item = next(i for i in load_items() if i.id == item_id)
     print(f"full disk: the app captions {item.id} ({item.duration:.1f} s) with its data on a "
-          f"{DISK_BYTES // 1024} KiB tmpfs, filled a third of the way in")  # fmt: skip
+          f"{DISK_BYTES // 1024} KiB ext4 disk, filled a third of the way in")  # fmt: skip
     for name, free_at in (("stays full", None), ("space returns", 2 / 3)):
         run = app_run(item.audio, item.duration, free_at=free_at)
         print(
