@@ -30,6 +30,15 @@ RATE = 16000
 OUT = ROOT / "bench" / "out"
 
 
+def speech_bounds(audio: np.ndarray) -> dict[str, float]:
+    """First and last 20 ms frame louder than a tenth of the loudest (a clip's own silence
+    at its ends would give the endpointer a pause)."""
+    frames = audio[: len(audio) // 320 * 320].reshape(-1, 320)
+    rms = np.sqrt(np.mean(np.square(frames), axis=1))
+    loud = np.flatnonzero(rms > 0.1 * rms.max())
+    return {"speech_start": loud[0] * 0.02, "speech_end": (loud[-1] + 1) * 0.02}
+
+
 def joined_speech(minutes: float) -> tuple[Path, str]:
     """The eval speech joined into one file of `minutes` (cached), and its reference text."""
     import json
@@ -48,7 +57,8 @@ def joined_speech(minutes: float) -> tuple[Path, str]:
             continue  # overlapping speakers: no single reference order
         audio, rate = sf.read(EVAL_DIR / entry["audio"], dtype="float32")
         assert rate == RATE
-        for segment in entry["segments"]:
+        segments = entry.get("segments") or [{**speech_bounds(audio), "text": entry["text"]}]
+        for segment in segments:
             a = max(0, round((segment["speech_start"] - 0.05) * RATE))
             b = round((segment["speech_end"] + 0.05) * RATE)
             parts += [audio[a:b], gap]

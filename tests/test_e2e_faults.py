@@ -23,7 +23,7 @@ def test_server_killed_twice_loses_no_words(tmp_path: Path, eval_dir: Path) -> N
     clean = crash_run(audio, [], tmp_path)
     faulted = crash_run(audio, [(10.0, 4.0), (26.0, 5.0)], tmp_path)
     assert clean.returncode == 0 and faulted.returncode == 0, faulted.stderr
-    # Down 4-10 s each (the pause plus the server's own start-up).
+    # Down 4-20 s each (the pause plus the server's own start-up, slower on a busy machine).
     assert len(faulted.down_s) == 2 and all(4.0 <= d <= 20.0 for d in faulted.down_s)
     assert faulted.stderr.count("captionist: reconnecting") >= 2
     assert "2 reconnects" in faulted.stderr
