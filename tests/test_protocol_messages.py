@@ -13,6 +13,7 @@ from app.protocol.messages import (
     Error,
     Metadata,
     Results,
+    ResultsMetadata,
     ServerMessage,
     SpeechStarted,
     UtteranceEnd,
@@ -51,6 +52,7 @@ def test_results_has_the_fields_simple_clients_read() -> None:
         "start": 1.2,
         "end": 1.5,
         "confidence": 0.93,
+        "punctuated_word": "hello",
     }
 
 
@@ -63,11 +65,20 @@ def test_speech_final_only_with_is_final() -> None:
     "message",
     [
         Results("a b", True, False, 0.5, 1.0, words=(Word("a", 0.5, 0.9, 0.5),), confidence=0.5),
+        Results(
+            "Hi, you.",
+            True,
+            True,
+            0.0,
+            1.0,
+            words=(Word("Hi,", 0.1, 0.4, 0.9, speaker=0), Word("you.", 0.5, 0.8, speaker=1)),
+            metadata=ResultsMetadata("id", "tiny.en", model_arch="whisper"),
+        ),
         UtteranceEnd(2.5, 0, 1),
         SpeechStarted(1.25, 1, 2),
         Warning("PROVIDER_FAILOVER", "moved to whisper"),
         Error("INVALID_DATA", "bad"),
-        Metadata("id", "2026-01-01T00:00:00Z", 3.5, 1, "tiny.en", "whisper"),
+        Metadata("id", "2026-01-01T00:00:00Z", 3.5, 1, "tiny.en", "whisper", sha256="ab12"),
     ],
 )
 def test_server_messages_round_trip(message: object) -> None:
@@ -126,9 +137,11 @@ def test_server_message_parser_never_crashes(value: object) -> None:
 # missing field on either side fails. Values are not the dataclass defaults, so a field the
 # parser silently defaults cannot pass.
 
+# Deepgram's words: `word` plain and lower case, `punctuated_word` as shown, `speaker` with
+# diarize; `metadata` names the session and the model.
 RESULTS_FINAL_JSON = """{
   "type": "Results",
-  "transcript": "hello world",
+  "transcript": "Hello, world.",
   "is_final": true,
   "speech_final": true,
   "start": 1.2,
@@ -137,26 +150,39 @@ RESULTS_FINAL_JSON = """{
   "channel": {
     "alternatives": [
       {
-        "transcript": "hello world",
+        "transcript": "Hello, world.",
         "confidence": 0.91,
         "words": [
-          {"word": "hello", "start": 1.2, "end": 1.5, "confidence": 0.93},
-          {"word": "world", "start": 1.5, "end": 2.05, "confidence": 0.89}
+          {"word": "hello", "start": 1.2, "end": 1.5, "confidence": 0.93,
+           "punctuated_word": "Hello,", "speaker": 0},
+          {"word": "world", "start": 1.5, "end": 2.05, "confidence": 0.89,
+           "punctuated_word": "world.", "speaker": 1}
         ]
       }
     ]
+  },
+  "metadata": {
+    "request_id": "5d6c8a4e-1f0b-4c1e-9a43-3d1f2c6b7e80",
+    "model_info": {"name": "tiny.en", "version": "", "arch": "whisper"},
+    "model_uuid": ""
   }
 }"""
 RESULTS_FINAL = Results(
-    "hello world",
+    "Hello, world.",
     is_final=True,
     speech_final=True,
     start=1.2,
     duration=0.85,
     channel=1,
     channels=2,
-    words=(Word("hello", 1.2, 1.5, 0.93), Word("world", 1.5, 2.05, 0.89)),
+    words=(
+        Word("Hello,", 1.2, 1.5, 0.93, speaker=0),
+        Word("world.", 1.5, 2.05, 0.89, speaker=1),
+    ),
     confidence=0.91,
+    metadata=ResultsMetadata(
+        "5d6c8a4e-1f0b-4c1e-9a43-3d1f2c6b7e80", "tiny.en", model_arch="whisper"
+    ),
 )
 
 RESULTS_INTERIM_JSON = """{
@@ -173,8 +199,8 @@ RESULTS_INTERIM_JSON = """{
         "transcript": "ask not",
         "confidence": 0.7,
         "words": [
-          {"word": "ask", "start": 3.1, "end": 3.4, "confidence": 0.8},
-          {"word": "not", "start": 3.4, "end": 3.9, "confidence": 0.6}
+          {"word": "ask", "start": 3.1, "end": 3.4, "confidence": 0.8, "punctuated_word": "Ask"},
+          {"word": "not", "start": 3.4, "end": 3.9, "confidence": 0.6, "punctuated_word": "not"}
         ]
       }
     ]
@@ -186,7 +212,7 @@ RESULTS_INTERIM = Results(
     speech_final=False,
     start=3.0,
     duration=1.25,
-    words=(Word("ask", 3.1, 3.4, 0.8), Word("not", 3.4, 3.9, 0.6)),
+    words=(Word("Ask", 3.1, 3.4, 0.8), Word("not", 3.4, 3.9, 0.6)),
     confidence=0.7,
 )
 
@@ -211,6 +237,7 @@ METADATA_JSON = """{
   "type": "Metadata",
   "transaction_key": "deprecated",
   "request_id": "5d6c8a4e-1f0b-4c1e-9a43-3d1f2c6b7e80",
+  "sha256": "154e291ecfa8be6ab8343560bcc109008fa7853eb5372533e8efdefc9b504c33",
   "created": "2026-01-02T03:04:05.678Z",
   "duration": 25.5,
   "channels": 2,
@@ -224,13 +251,19 @@ METADATA = Metadata(
     2,
     "tiny.en",
     "whisper",
+    sha256="154e291ecfa8be6ab8343560bcc109008fa7853eb5372533e8efdefc9b504c33",
     extra={"stream_end": 40.25},
 )
 
 WARNING_JSON = (
     '{"type": "Warning", "code": "PROVIDER_FAILOVER", "message": "switched to whisper: 1011"}'
 )
-ERROR_JSON = '{"type": "Error", "code": "INVALID_DATA", "message": "audio is not linear16"}'
+# `code`/`message` are ours (and Deepgram's older frames'); Deepgram's SDKs read `variant` and
+# `description`.
+ERROR_JSON = (
+    '{"type": "Error", "code": "INVALID_DATA", "message": "audio is not linear16",'
+    ' "variant": "INVALID_DATA", "description": "audio is not linear16"}'
+)
 
 WIRE_SAMPLES = [
     pytest.param(RESULTS_FINAL_JSON, RESULTS_FINAL, id="Results-final"),
@@ -288,11 +321,11 @@ def test_a_results_message_from_deepgram_itself_parses_with_its_punctuated_words
             "languages": [],
             "words": [
               {"word": "another", "start": 6.08, "end": 6.32, "confidence": 0.97,
-               "punctuated_word": "Another"},
+               "punctuated_word": "Another", "speaker": 0},
               {"word": "big", "start": 6.32, "end": 6.56, "confidence": 0.99,
-               "punctuated_word": "big"},
+               "punctuated_word": "big", "speaker": 0},
               {"word": "problem", "start": 6.56, "end": 7.04, "confidence": 0.98,
-               "punctuated_word": "problem."}
+               "punctuated_word": "problem.", "speaker": 1}
             ]
           }
         ]
@@ -311,11 +344,18 @@ def test_a_results_message_from_deepgram_itself_parses_with_its_punctuated_words
         start=5.99,
         duration=1.98,
         words=(
-            Word("Another", 6.08, 6.32, 0.97),
-            Word("big", 6.32, 6.56, 0.99),
-            Word("problem.", 6.56, 7.04, 0.98),
+            Word("Another", 6.08, 6.32, 0.97, speaker=0),
+            Word("big", 6.32, 6.56, 0.99, speaker=0),
+            Word("problem.", 6.56, 7.04, 0.98, speaker=1),
         ),
         confidence=0.98,
+        metadata=ResultsMetadata(
+            "a7f3c1d2-0000-4000-8000-000000000001",
+            "2-general-nova",
+            model_version="2024-01-09.29447",
+            model_arch="nova-3",
+            model_uuid="1ed36bac-f71c-4f3f-a31f-02fd6525c489",
+        ),
     )
 
 
@@ -378,7 +418,7 @@ def test_times_and_confidences_go_on_the_wire_to_the_millisecond() -> None:
     wire = json.loads(encode(results))
     alternative = wire["channel"]["alternatives"][0]
     assert alternative["words"] == [
-        {"word": "hi", "start": 1.235, "end": 2.346, "confidence": 0.988}
+        {"word": "hi", "start": 1.235, "end": 2.346, "confidence": 0.988, "punctuated_word": "hi"}
     ]
     assert (wire["start"], wire["duration"], alternative["confidence"]) == (1.0, 2.001, 0.123)
     assert json.loads(encode(UtteranceEnd(2.34567)))["last_word_end"] == 2.346
@@ -500,3 +540,109 @@ def test_a_bare_metadata_message_reads_as_empty_fields(model_info: str) -> None:
 def test_bare_warning_and_error_messages_read_as_empty_fields() -> None:
     assert parse_server_message('{"type": "Warning"}') == Warning("", "")
     assert parse_server_message('{"type": "Error"}') == Error("", "")
+
+
+# -- Deepgram's fields that simple clients skip: plain words, speakers, metadata, sha256 ------
+
+
+@pytest.mark.parametrize(
+    ("shown", "plain"),
+    [
+        ("Hello,", "hello"),
+        ("world.", "world"),
+        ("“Quote”", "quote"),
+        ("¿Qué?", "qué"),
+        ("don't", "don't"),
+        ("U.S.", "u.s"),
+        ("...", "..."),  # nothing but punctuation: kept, as there is no plain word in it
+    ],
+)
+def test_a_word_goes_out_plain_as_word_and_as_shown_as_punctuated_word(
+    shown: str, plain: str
+) -> None:
+    wire = Word(shown, 0.0, 1.0).to_dict()
+    assert (wire["word"], wire["punctuated_word"]) == (plain, shown)
+    parsed = parse_server_message(
+        encode(Results(shown, True, True, 0.0, 1.0, words=(Word(shown, 0.0, 1.0),)))
+    )
+    assert isinstance(parsed, Results) and parsed.words[0].word == shown  # clients show this
+
+
+def test_a_word_without_a_punctuated_form_reads_as_its_word() -> None:
+    """Deepgram without punctuate (or an older server of ours): only `word`."""
+    text = '{"type": "Results", "channel": {"alternatives": [{"words": [{"word": "hi"}]}]}}'
+    parsed = parse_server_message(text)
+    assert isinstance(parsed, Results) and parsed.words == (Word("hi", 0.0, 0.0, 0.0),)
+    nulled = text.replace('"hi"}', '"hi", "punctuated_word": null}')
+    parsed = parse_server_message(nulled)
+    assert isinstance(parsed, Results) and parsed.words[0].word == "hi"
+
+
+def test_speaker_is_on_the_wire_only_when_a_diarizer_set_it() -> None:
+    assert "speaker" not in Word("hi", 0.0, 1.0).to_dict()
+    assert Word("hi", 0.0, 1.0, speaker=0).to_dict()["speaker"] == 0
+    assert Word("hi", 0.0, 1.0, speaker=3).to_dict()["speaker"] == 3
+
+
+@pytest.mark.parametrize("speaker", ['"1"', "true", "-1", "1.5", "65536"])
+def test_a_speaker_that_is_not_a_small_whole_number_is_invalid_data(speaker: str) -> None:
+    text = (
+        '{"type": "Results", "channel": {"alternatives": [{"words": '
+        f'[{{"word": "hi", "speaker": {speaker}}}]}}]}}}}'
+    )
+    with pytest.raises(ProtocolError) as info:
+        parse_server_message(text)
+    assert (info.value.close_code, info.value.reason) == (
+        1007,
+        "speaker must be a small whole number",
+    )
+
+
+def test_a_null_speaker_reads_as_no_speaker() -> None:
+    text = (
+        '{"type": "Results", "channel": {"alternatives": [{"words": '
+        '[{"word": "hi", "speaker": null}]}]}}'
+    )
+    parsed = parse_server_message(text)
+    assert isinstance(parsed, Results) and parsed.words[0].speaker is None
+
+
+def test_results_metadata_is_deepgrams_block_and_absent_until_a_server_stamps_it() -> None:
+    assert "metadata" not in json.loads(encode(Results("x", True, True, 0.0, 1.0)))
+    stamped = Results("x", True, True, 0.0, 1.0, metadata=ResultsMetadata("req-1", "tiny.en"))
+    assert json.loads(encode(stamped))["metadata"] == {
+        "request_id": "req-1",
+        "model_info": {"name": "tiny.en", "version": "", "arch": ""},
+        "model_uuid": "",
+    }
+
+
+@pytest.mark.parametrize("metadata", ['"req"', "[]", '{"model_info": 5}'])
+def test_a_results_metadata_block_of_another_shape_reads_leniently(metadata: str) -> None:
+    """It describes the session, not the words: a block we cannot read is not a reason to fail."""
+    parsed = parse_server_message(f'{{"type": "Results", "metadata": {metadata}}}')
+    assert isinstance(parsed, Results)
+    assert parsed.metadata in (None, ResultsMetadata("", ""))
+
+
+def test_metadata_carries_the_audio_sha256_and_reads_it_back() -> None:
+    wire = json.loads(encode(Metadata("r", "c", 1.0, 1, "m", "e", sha256="ab")))
+    assert wire["sha256"] == "ab"
+    assert json.loads(encode(Metadata("r", "c", 1.0, 1, "m", "e")))["sha256"] == ""
+    parsed = parse_server_message(json.dumps(wire))
+    assert isinstance(parsed, Metadata) and parsed.sha256 == "ab" and "sha256" not in parsed.extra
+
+
+def test_an_error_says_its_code_and_message_under_deepgrams_names_too() -> None:
+    wire = json.loads(encode(Error("RATE_LIMIT", "audio arrives too fast")))
+    assert (wire["variant"], wire["description"]) == ("RATE_LIMIT", "audio arrives too fast")
+    assert (wire["code"], wire["message"]) == ("RATE_LIMIT", "audio arrives too fast")
+
+
+def test_a_deepgram_schema_error_reads_its_description_not_the_echoed_message() -> None:
+    """For a SchemaError Deepgram's `message` is the client's unparsable frame."""
+    sample = (
+        '{"type": "Error", "variant": "SchemaError", "message": "{oops",'
+        ' "description": "could not parse the message"}'
+    )
+    assert parse_server_message(sample) == Error("SchemaError", "could not parse the message")

@@ -98,6 +98,8 @@ def test_round_trip_through_query() -> None:
                 "vad_events",
                 "language",
                 "model",
+                "diarize",
+                "diarize_model",
                 "other",
             ]
         ),
@@ -323,3 +325,45 @@ def test_the_largest_vocabulary_fits_in_a_handshake_and_reaches_the_engine() -> 
 
     run(scenario())
     assert [session.params.keyterms for session in engine.sessions] == [terms]
+
+
+# -- diarize (issue 13): Deepgram's name, and its newer `diarize_model` ---------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "diarize"),
+    [
+        ({}, False),
+        ({"diarize": "true"}, True),
+        ({"diarize": "TRUE"}, True),
+        ({"diarize": "false"}, False),
+        # Deepgram's SDKs now prefer `diarize_model`, which turns diarization on by itself.
+        ({"diarize_model": "latest"}, True),
+        ({"diarize_model": "v1", "diarize": "false"}, True),
+    ],
+)
+def test_diarize_is_read_as_deepgram_names_it(query: dict[str, str], diarize: bool) -> None:
+    assert parse_params(query).diarize is diarize
+
+
+@pytest.mark.parametrize(
+    ("query", "param", "why"),
+    [
+        ({"diarize": "yes"}, "diarize", "must be true or false"),
+        # Deepgram refuses its batch-only v2 on a stream too.
+        ({"diarize_model": "v2"}, "diarize_model", "must be v1 or latest"),
+    ],
+)
+def test_a_bad_diarize_value_is_refused_naming_itself(
+    query: dict[str, str], param: str, why: str
+) -> None:
+    with pytest.raises(ParamError) as info:
+        parse_params(query)
+    assert info.value.param == param and str(info.value).endswith(why)
+
+
+def test_diarize_is_sent_only_when_asked_for_and_round_trips() -> None:
+    assert "diarize" not in StreamParams().to_query()
+    params = StreamParams(diarize=True)
+    assert params.to_query()["diarize"] == "true"
+    assert parse_params(params.to_query()) == params

@@ -95,10 +95,13 @@ def test_invalid_data_is_reported_as_invalid_data_before_the_1007_close() -> Non
     session = ServerSession(StreamParams())
     session.receive_message(b"\x00")
     error, close = session.data_to_send()
+    why = "audio frame of 1 bytes is not a whole number of 1-channel 16-bit samples"
     assert json.loads(error) == {  # type: ignore[arg-type]
         "type": "Error",
         "code": "INVALID_DATA",
-        "message": "audio frame of 1 bytes is not a whole number of 1-channel 16-bit samples",
+        "message": why,
+        "variant": "INVALID_DATA",  # Deepgram's names for the same two
+        "description": why,
     }
     assert close == Close(
         1007, "audio frame of 1 bytes is not a whole number of 1-channel 16-bit samples"
@@ -140,5 +143,11 @@ def test_fail_sends_the_error_then_closes_with_the_reason_cut_to_120_characters(
     session.fail(1011, "ENGINE_FAILED", reason)
     session.fail(1007, "LATER", "ignored")
     error, close = session.data_to_send()
-    assert json.loads(error) == {"type": "Error", "code": "ENGINE_FAILED", "message": reason}  # type: ignore[arg-type]
+    assert json.loads(error) == {  # type: ignore[arg-type]
+        "type": "Error",
+        "code": "ENGINE_FAILED",
+        "message": reason,
+        "variant": "ENGINE_FAILED",
+        "description": reason,
+    }
     assert close == Close(1011, "x" * 120)

@@ -410,7 +410,7 @@ json_values = st.recursive(
 FIELDS = [
     "transcript", "is_final", "speech_final", "start", "duration", "channel_index", "channel",
     "model_info", "last_word_end", "channels", "timestamp", "code", "message", "request_id",
-    "duration", "description", "variant",
+    "duration", "description", "variant", "metadata", "sha256",
 ]  # fmt: skip
 message_like = st.builds(
     lambda kind, fields: {"type": kind, **fields},

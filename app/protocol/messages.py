@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import string
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -16,20 +17,55 @@ from typing import Any
 from app.errors import ProtocolError
 from app.protocol.close_codes import CloseCode
 
+# What Deepgram's plain `word` leaves off around a word (its `punctuated_word` keeps it).
+_EDGE_PUNCTUATION = string.punctuation + "“”‘’«»¿¡…–—"
+
+
+def plain_word(shown: str) -> str:
+    """Deepgram's `word`: lower case, without the punctuation around it."""
+    return shown.strip(_EDGE_PUNCTUATION).lower() or shown.lower()
+
 
 @dataclass(frozen=True)
 class Word:
-    word: str
+    word: str  # as shown: cased and punctuated (Deepgram's `punctuated_word`)
     start: float
     end: float
     confidence: float = 1.0
+    speaker: int | None = None  # with diarize: who said it, from 0 (Deepgram's labels)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "word": self.word,
+        wire: dict[str, Any] = {
+            "word": plain_word(self.word),
             "start": round(self.start, 3),
             "end": round(self.end, 3),
             "confidence": round(self.confidence, 3),
+            "punctuated_word": self.word,
+        }
+        if self.speaker is not None:
+            wire["speaker"] = self.speaker
+        return wire
+
+
+@dataclass(frozen=True)
+class ResultsMetadata:
+    """Deepgram's `metadata` on each Results: which session and model produced it."""
+
+    request_id: str
+    model_name: str
+    model_version: str = ""
+    model_arch: str = ""
+    model_uuid: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "model_info": {
+                "name": self.model_name,
+                "version": self.model_version,
+                "arch": self.model_arch,
+            },
+            "model_uuid": self.model_uuid,
         }
 
 
@@ -45,6 +81,8 @@ class Results:
     words: tuple[Word, ...] = ()
     confidence: float = 1.0
     from_finalize: bool = False
+    # Stamped by the server that sends it (engines do not know the session).
+    metadata: ResultsMetadata | None = None
 
     def to_dict(self) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -65,6 +103,8 @@ class Results:
                 ]
             },
         }
+        if self.metadata is not None:
+            message["metadata"] = self.metadata.to_dict()
         if self.from_finalize:
             message["from_finalize"] = True
         return message
@@ -106,6 +146,7 @@ class Metadata:
     channels: int
     model: str
     engine: str
+    sha256: str = ""  # of the audio received, as Deepgram reports it
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,6 +154,7 @@ class Metadata:
             "type": "Metadata",
             "transaction_key": "deprecated",
             "request_id": self.request_id,
+            "sha256": self.sha256,
             "created": self.created,
             "duration": round(self.duration, 3),
             "channels": self.channels,
@@ -138,7 +180,14 @@ class Error:
     close_code: int = field(default=CloseCode.INTERNAL, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "Error", "code": self.code, "message": self.message}
+        # Deepgram's SDKs read `variant` and `description`; our clients read `code`/`message`.
+        return {
+            "type": "Error",
+            "code": self.code,
+            "message": self.message,
+            "variant": self.code,
+            "description": self.message,
+        }
 
 
 ServerMessage = Results | UtteranceEnd | SpeechStarted | Metadata | Warning | Error
@@ -218,6 +267,35 @@ def _count(payload: dict[str, Any], key: str) -> int:
     return value
 
 
+def _speaker(raw: dict[str, Any]) -> int | None:
+    value = raw.get("speaker")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 16:
+        raise ProtocolError(CloseCode.INVALID_DATA, "speaker must be a small whole number")
+    return value
+
+
+def _text(raw: dict[str, Any], key: str) -> str:
+    value = raw.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _results_metadata(value: Any) -> ResultsMetadata | None:
+    """Read leniently: it names the session, and a shape we do not know loses no word."""
+    if not isinstance(value, dict):
+        return None
+    info = value.get("model_info")
+    info = info if isinstance(info, dict) else {}
+    return ResultsMetadata(
+        request_id=_text(value, "request_id"),
+        model_name=_text(info, "name"),
+        model_version=_text(info, "version"),
+        model_arch=_text(info, "arch"),
+        model_uuid=_text(value, "model_uuid"),
+    )
+
+
 def _channel_pair(value: Any) -> tuple[int, int]:
     if (
         isinstance(value, list)
@@ -248,9 +326,15 @@ def _parse_results(payload: dict[str, Any]) -> Results:
     for raw in raw_words:
         if not isinstance(raw, dict) or not isinstance(raw.get("word"), str):
             raise ProtocolError(CloseCode.INVALID_DATA, "malformed word in Results")
-        text = raw.get("punctuated_word", raw["word"])
+        text = raw.get("punctuated_word") or raw["word"]
         words.append(
-            Word(str(text), _float(raw, "start"), _float(raw, "end"), _float(raw, "confidence"))
+            Word(
+                str(text),
+                _float(raw, "start"),
+                _float(raw, "end"),
+                _float(raw, "confidence"),
+                _speaker(raw),
+            )
         )
     channel, channels = _channel_pair(payload.get("channel_index"))
     is_final = bool(payload.get("is_final", False))
@@ -265,7 +349,14 @@ def _parse_results(payload: dict[str, Any]) -> Results:
         words=tuple(words),
         confidence=_float(best, "confidence") if "confidence" in best else 1.0,
         from_finalize=bool(payload.get("from_finalize", False)),
+        metadata=_results_metadata(payload.get("metadata")),
     )
+
+
+# Metadata's fields read into its attributes; any other passes through in `extra`.
+_METADATA_FIELDS = frozenset(
+    ("type", "transaction_key", "request_id", "sha256", "created", "duration", "channels")
+) | {"model_info"}
 
 
 def parse_server_message(text: str) -> ServerMessage | None:
@@ -287,7 +378,6 @@ def parse_server_message(text: str) -> ServerMessage | None:
         return SpeechStarted(_float(payload, "timestamp"), channel, channels)
     if kind == "Metadata":
         info = payload.get("model_info") or {}
-        known = {"type", "transaction_key", "request_id", "created", "duration", "channels"}
         return Metadata(
             request_id=str(payload.get("request_id", "")),
             created=str(payload.get("created", "")),
@@ -295,11 +385,13 @@ def parse_server_message(text: str) -> ServerMessage | None:
             channels=_count(payload, "channels"),
             model=str(info.get("name", "")) if isinstance(info, dict) else "",
             engine=str(info.get("engine", "")) if isinstance(info, dict) else "",
-            extra={k: v for k, v in payload.items() if k not in known | {"model_info"}},
+            sha256=str(payload.get("sha256", "")),
+            extra={k: v for k, v in payload.items() if k not in _METADATA_FIELDS},
         )
     if kind == "Warning":
         return Warning(str(payload.get("code", "")), str(payload.get("message", "")))
     if kind == "Error":
-        message = payload.get("message") or payload.get("description") or ""
+        # Deepgram's `description` says what went wrong (its `message` may echo a bad frame).
+        message = payload.get("description") or payload.get("message") or ""
         return Error(str(payload.get("code", payload.get("variant", ""))), str(message))
     return None

@@ -20,6 +20,8 @@ MAX_KEYTERM_CHARS = 100
 # All terms together: repeated in the URL they must stay well inside the 8 KiB request line a
 # WebSocket server reads (percent-encoding may triple each byte).
 MAX_KEYTERM_BYTES = 2000
+# Deepgram's streaming diarizers; naming one turns diarization on (its batch-only v2 is refused).
+DIARIZE_MODELS = ("v1", "latest")
 # Deepgram's `keywords=word:2` carries a boost (intensifier); we keep only the word.
 _KEYWORD_BOOST = re.compile(r":-?\d+(?:\.\d+)?$")
 
@@ -41,6 +43,8 @@ class StreamParams:
     stream_offset_s: float = 0.0
     # Words and phrases to favour (`keyterm`, repeatable; `keywords` too), in the order given.
     keyterms: tuple[str, ...] = ()
+    # Words carry a `speaker` label (Deepgram's `diarize`, or its newer `diarize_model`).
+    diarize: bool = False
 
     @property
     def bytes_per_frame(self) -> int:
@@ -72,6 +76,8 @@ class StreamParams:
             query["stream_offset"] = f"{self.stream_offset_s:.4f}"
         if self.keyterms:
             query["keyterm"] = list(self.keyterms)
+        if self.diarize:
+            query["diarize"] = "true"
         return query
 
 
@@ -224,6 +230,14 @@ def parse_params(query: QueryValues) -> StreamParams:
         if not 0 <= stream_offset_s < 1e7:
             raise ParamError("stream_offset", raw, "must be seconds (a number >= 0)")
 
+    diarize = defaults.diarize
+    if (raw := _single(query, "diarize")) is not None:
+        diarize = _parse_bool("diarize", raw)
+    if (raw := _single(query, "diarize_model")) is not None:
+        if raw.strip().lower() not in DIARIZE_MODELS:
+            raise ParamError("diarize_model", raw, "must be v1 or latest")
+        diarize = True
+
     return StreamParams(
         encoding="linear16",
         sample_rate=sample_rate,
@@ -237,4 +251,5 @@ def parse_params(query: QueryValues) -> StreamParams:
         model=model,
         stream_offset_s=stream_offset_s,
         keyterms=_parse_keyterms(query),
+        diarize=diarize,
     )
