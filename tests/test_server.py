@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import urllib.error
@@ -15,7 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from app.client.streamer import StreamClient
 from app.errors import HandshakeRejected, ServerClosed, ServerUnavailable
-from app.protocol.messages import Control, Metadata, Results
+from app.protocol.messages import Control, Metadata, Results, ResultsMetadata
 from app.protocol.params import StreamParams
 from app.server.server import ServerConfig, TranscriptionServer
 from tests.conftest import run
@@ -172,6 +173,26 @@ def test_stream_then_close_stream_gives_finals_metadata_and_normal_close() -> No
     assert isinstance(messages[-1], Metadata) and messages[-1].duration == pytest.approx(3.0)
     final = messages[-2]
     assert isinstance(final, Results) and final.is_final and final.transcript == "w0 w1 w2"
+
+
+def test_every_results_names_its_session_and_model_and_metadata_hashes_the_audio() -> None:
+    """Deepgram's `metadata` block on each Results, and `sha256` of the audio in Metadata."""
+    audio = [bytes([n]) * 32000 for n in range(3)]  # three different seconds
+
+    async def scenario() -> list[object]:
+        async with await started() as server, StreamClient(server.url, StreamParams()) as client:
+            for second in audio:
+                await client.send_audio(second)
+            await client.send_control(Control.CLOSE_STREAM)
+            return [m async for m in client.messages()]
+
+    *results, metadata = run(scenario())
+    assert isinstance(metadata, Metadata)
+    assert metadata.sha256 == hashlib.sha256(b"".join(audio)).hexdigest()
+    assert results and all(isinstance(r, Results) for r in results)
+    assert {r.metadata for r in results if isinstance(r, Results)} == {
+        ResultsMetadata(metadata.request_id, "script", model_arch="scripted")
+    }
 
 
 def test_finalize_flushes_without_ending_the_stream() -> None:

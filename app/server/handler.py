@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from app.protocol.close_codes import CloseCode
-from app.protocol.messages import Control, Error, Metadata, ServerMessage, Warning
+from app.protocol.messages import (
+    Control,
+    Error,
+    Metadata,
+    Results,
+    ResultsMetadata,
+    ServerMessage,
+    Warning,
+)
 from app.protocol.params import StreamParams
 from app.protocol.session import AudioReceived, Close, ControlReceived, ServerSession
 from app.server.engines.base import Engine, EngineSession
@@ -62,8 +71,15 @@ class ConnectionHandler:
         self.session = ServerSession(params)
         self._wake = asyncio.Event()
         self._engine_session: EngineSession | None = None
+        # Deepgram's per-Results `metadata`: engines do not know which session they serve.
+        self._results_metadata = ResultsMetadata(
+            stats.request_id, engine.model_name, model_arch=engine.name
+        )
+        self._audio_sha256 = hashlib.sha256()  # Metadata's `sha256`, as Deepgram reports it
 
     def _emit(self, message: ServerMessage) -> None:
+        if isinstance(message, Results):
+            message = replace(message, metadata=self._results_metadata)
         if isinstance(message, Error):
             self.session.fail(message.close_code, message.code, message.message)
         else:
@@ -123,6 +139,8 @@ class ConnectionHandler:
                     f"no audio or KeepAlive for {self.idle_timeout_s:g} s",
                 )
                 break
+            if isinstance(frame, bytes):
+                self._audio_sha256.update(frame)
             self.session.receive_message(frame)
             self.stats.audio_seconds = self.session.audio_seconds
             for event in self.session.events_received():
@@ -169,6 +187,7 @@ class ConnectionHandler:
             channels=self.params.channels,
             model=self.engine.model_name,
             engine=self.engine.name,
+            sha256=self._audio_sha256.hexdigest(),
             extra={
                 "stream_end": round(self.params.stream_offset_s + self.session.audio_seconds, 4)
             },
