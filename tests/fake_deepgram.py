@@ -4,6 +4,8 @@ It speaks Deepgram's protocol: `/v1/listen` with its query parameters, `Authoriz
 Results shaped as Deepgram's (the real local engine supplies the words), a Results message
 at least once a second of audio, KeepAlive / Finalize / CloseStream, Metadata at the end, and
 close 1011 "NET-0001" after 10 s without data. Faults can be switched on at any time.
+With `diarize=true` each word carries a `speaker`: two talkers who take turns every second
+of audio (speaker 0 in the first, 1 in the next, ...), labelled from 0 as Deepgram's are.
 
 With `holds_replies` it answers as the real service can when audio stops: replies go out once
 a second of audio has come in, so what it has not said when the audio stops (a Pause) stays
@@ -18,7 +20,7 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -125,6 +127,8 @@ class FakeDeepgram:
         faults = self.faults if faulty else Faults()
 
         def emit(message: ServerMessage) -> None:
+            if isinstance(message, Results) and params.diarize:
+                message = _with_speakers(message)
             if isinstance(message, Results):
                 state["said_until"] = max(state["said_until"], message.start + message.duration)
             outbox.put_nowait((state["emitted"], time.monotonic() + faults.delay_s, message))
@@ -225,3 +229,9 @@ class FakeDeepgram:
             model="nova-2",
             engine="deepgram-fake",
         )
+
+
+def _with_speakers(results: Results) -> Results:
+    """The fake's diarizer: the talker changes every second of audio."""
+    words = tuple(replace(w, speaker=int(w.start) % 2) for w in results.words)
+    return replace(results, words=words)

@@ -114,7 +114,10 @@ def failure_for_close(code: int, reason: str) -> ProviderFailure:
 
 
 def deepgram_query(params: StreamParams, model: str) -> dict[str, str | list[str]]:
-    """Deepgram's query for a session (encode with `urlencode(doseq=True)`)."""
+    """Deepgram's query for a session (encode with `urlencode(doseq=True)`).
+
+    `diarize` goes up as the client sent it; Deepgram's `speaker` labels come back on the words.
+    """
     query = params.to_query()
     query.pop("stream_offset", None)  # ours, not Deepgram's
     query["model"] = chosen = params.model or model
