@@ -153,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TERM",
         help="a word or phrase to favour, such as a name (repeatable; sent as Deepgram's keyterm)",
     )
+    tr.add_argument(
+        "--diarize",
+        action="store_true",
+        help="label who speaks: each final word carries a speaker number (Deepgram's diarize)",
+    )
 
     sub.add_parser("devices", help="list audio capture devices")
 
@@ -195,6 +200,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             deepgram_url=args.deepgram_url,
             failover=args.failover,
             keyterms=tuple(args.keyterms),
+            diarize=args.diarize,
         )
         return asyncio.run(run_transcribe(options))
     if args.command == "models":

@@ -7,6 +7,7 @@ import contextlib
 import math
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,7 +16,7 @@ from keyring.errors import PasswordDeleteError
 
 from app.audio.base import Block, BlockQueue, SourceInfo
 from app.errors import ParamError
-from app.protocol.messages import Error, Results, Word
+from app.protocol.messages import Error, Results, ServerMessage, Word
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray
 from app.server.engines.base import Emit
@@ -153,6 +154,26 @@ class ClockEngine:
     @property
     def audio_received_s(self) -> float:
         return sum(s.samples / s.params.sample_rate for s in self.sessions)
+
+
+class TalkersEngine(ClockEngine):
+    """ClockEngine with two talkers who take turns every second of stream audio: with
+    `diarize` each word carries its talker (second k: speaker k % 2), as a diarizing engine
+    labels its finals; without it, no word has a speaker."""
+
+    name = "talkers"
+
+    def open_session(self, params: StreamParams, emit: Emit) -> ClockSession:
+        def labelled(message: ServerMessage) -> None:
+            if isinstance(message, Results) and params.diarize:
+                words = tuple(
+                    replace(w, speaker=int(params.stream_offset_s + w.start) % 2)
+                    for w in message.words
+                )
+                message = replace(message, words=words)
+            emit(message)
+
+        return ClockSession(self, params, labelled)
 
 
 # -- an engine that "hears" words in the audio itself -------------------------------------

@@ -54,6 +54,7 @@ class TranscribeOptions:
     deepgram_url: str | None = None
     failover: bool = True
     keyterms: tuple[str, ...] = ()  # words to favour, sent in the handshake
+    diarize: bool = False  # ask for a `speaker` on each word (Deepgram's diarize=true)
 
 
 class LiveDisplay:
@@ -128,12 +129,13 @@ async def stream_audio(
     link: LinkConfig | None = None,
     status: IO[str] = sys.stderr,
     keyterms: tuple[str, ...] = (),
+    diarize: bool = False,
 ) -> StreamOutcome:
     """Send the audio (paced, or as fast as the server keeps up), then CloseStream.
 
     The stream survives lost connections (see ReconnectingStream); its states go to `status`.
     """
-    params = StreamParams(sample_rate=audio.sample_rate, keyterms=keyterms)
+    params = StreamParams(sample_rate=audio.sample_rate, keyterms=keyterms, diarize=diarize)
     outcome = StreamOutcome()
 
     def on_state(state: LinkState, detail: str) -> None:
@@ -256,6 +258,7 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
                 events=events,
                 on_message=on_message,
                 keyterms=keyterms,
+                diarize=options.diarize,
             )
         else:
             from app.commands.embedded import embedded_server, load_engine
@@ -279,6 +282,7 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
                         events=events,
                         on_message=on_message,
                         keyterms=keyterms,
+                        diarize=options.diarize,
                     )
             finally:
                 await engine.aclose()

@@ -1,0 +1,58 @@
+"""The contract of issue 13 item 2: `captionist transcribe ... --diarize` sends `diarize=true`
+in the handshake, and `--events` then shows `speaker` on the final words the server labels.
+
+The command runs from its argv (cli.main) in a worker thread against a real server whose
+engine labels two talkers when asked to (tests/fakes.py TalkersEngine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile
+
+from app.cli import main
+from app.server.server import ServerConfig, TranscriptionServer
+from tests.conftest import run
+from tests.fakes import TalkersEngine
+
+RATE = 16000
+
+
+def transcribe(tmp_path: Path, *flags: str) -> tuple[TalkersEngine, list[dict[str, Any]]]:
+    """Three seconds of audio through `captionist transcribe --server`: the engine (with the
+    params the server parsed from the handshake) and the final Results in the events file."""
+    wav, events = tmp_path / "talk.wav", tmp_path / "events.jsonl"
+    soundfile.write(wav, np.zeros(3 * RATE, dtype=np.float32), RATE, subtype="PCM_16")
+    engine = TalkersEngine()
+
+    async def scenario() -> int:
+        async with TranscriptionServer(engine, ServerConfig(port=0)) as server:
+            argv = ["transcribe", str(wav), "--server", server.url, "--events", str(events)]
+            return await asyncio.to_thread(main, [*argv, *flags])
+
+    assert run(scenario()) == 0
+    messages = [json.loads(line)["msg"] for line in events.open(encoding="utf-8")]
+    finals = [m for m in messages if m["type"] == "Results" and m["is_final"]]
+    return engine, finals
+
+
+def test_diarize_goes_in_the_handshake_and_the_events_show_each_words_speaker(
+    tmp_path: Path,
+) -> None:
+    engine, finals = transcribe(tmp_path, "--diarize")
+    assert [session.params.diarize for session in engine.sessions] == [True]
+    words = [w for final in finals for w in final["channel"]["alternatives"][0]["words"]]
+    assert [(w["word"], w.get("speaker")) for w in words] == [("s0", 0), ("s1", 1), ("s2", 0)]
+
+
+def test_without_diarize_none_is_asked_for_and_no_word_has_a_speaker(tmp_path: Path) -> None:
+    engine, finals = transcribe(tmp_path)
+    assert [session.params.diarize for session in engine.sessions] == [False]
+    words = [w for final in finals for w in final["channel"]["alternatives"][0]["words"]]
+    assert [w["word"] for w in words] == ["s0", "s1", "s2"]
+    assert all("speaker" not in w for w in words)
