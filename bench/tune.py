@@ -136,7 +136,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     import soundfile
 
-    from app.server.asr.transcriber import TranscriberConfig
+    from app.server.asr.settings import TranscriberConfig
     from app.server.engines.whisper import WhisperEngine
     from tests.streaming import stepped_messages
 

@@ -19,7 +19,7 @@ from app.protocol.params import StreamParams
 from app.protocol.pcm import encode_pcm
 
 if TYPE_CHECKING:
-    from app.server.asr.transcriber import TranscriberConfig
+    from app.server.asr.settings import TranscriberConfig
     from app.server.engines.whisper import WhisperEngine
 
 

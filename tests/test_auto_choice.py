@@ -17,7 +17,7 @@ import pytest
 from app.models.store import DistributionFinder, ModelStore, ResolvedModel
 from app.protocol.pcm import FloatArray
 from app.server.asr.decoder import DecodedWord, Decoding
-from app.server.asr.transcriber import TranscriberConfig
+from app.server.asr.settings import TranscriberConfig
 from app.server.engines import DEFAULT_THREADS, probe_cache
 from app.server.engines.auto import BETTER, FAST, KEEPS_UP, load_auto, probe_audio, sample_audio
 from app.server.engines.probe import ProbeResult, measure_streaming_cost

@@ -10,7 +10,8 @@ import pytest
 
 from app.protocol.messages import Results, ServerMessage
 from app.server.asr.decoder import MAX_WINDOW_S, DecodedWord, Decoding
-from app.server.asr.transcriber import ChannelTranscriber, TranscriberConfig
+from app.server.asr.settings import TranscriberConfig
+from app.server.asr.transcriber import ChannelTranscriber
 from tests.conftest import run
 
 RATE = 16000
@@ -278,3 +279,65 @@ def test_no_decode_exceeds_whisper_window_when_audio_arrives_faster_than_real_ti
     results, decoder = run(transcribe(render(script), live=False))
     assert max(decoder.spans) <= MAX_WINDOW_S
     assert words_of(results) == [f"w{k}" for k in range(100)]
+
+
+async def transcribe_labelled(
+    audio: np.ndarray, label: object, decoder: FakeDecoder | None = None
+) -> list[Results]:
+    messages: list[ServerMessage] = []
+    transcriber = ChannelTranscriber(
+        TranscriberConfig(),
+        decode=decoder or FakeDecoder(),  # type: ignore[arg-type]
+        run_vad=FakeVad(),
+        emit=messages.append,
+        label=label,  # type: ignore[arg-type]
+    )
+    transcriber.start()
+    step = int(0.1 * RATE)
+    for offset in range(0, len(audio), step):
+        transcriber.feed(audio[offset : offset + step])
+        for _ in range(20):
+            await asyncio.sleep(0)
+    await transcriber.close()
+    return [m for m in messages if isinstance(m, Results)]
+
+
+def test_each_final_carries_the_speaker_its_audio_was_labelled_with() -> None:
+    """Diarization: the label sees the final's audio; interims and silence carry none."""
+
+    async def by_loudness(audio: np.ndarray, start: float) -> int:
+        await asyncio.sleep(0)
+        return 1 if float(np.max(audio)) > 0.25 else 0  # w9 and up are louder: another voice
+
+    script: list[tuple[str | None, float]] = [(None, 0.5)]
+    script += [("w1", 0.4), ("w2", 0.4), (None, 0.8), ("w9", 0.4), ("w10", 0.4), (None, 0.8)]
+    results = run(transcribe_labelled(render(script), by_loudness))
+    spoken = [r for r in results if r.is_final and r.words]
+    assert [[(w.word, w.speaker) for w in r.words] for r in spoken] == [
+        [("w1", 0), ("w2", 0)],
+        [("w9", 1), ("w10", 1)],
+    ]
+    assert all(w.speaker is None for r in results if not r.is_final for w in r.words)
+
+
+def test_a_speaker_label_is_worked_out_while_the_final_decodes() -> None:
+    """No caption latency for the label: it runs beside the decode of the same final. A label
+    that waits to see the decode start would wait forever if they ran one after the other."""
+    label_running, decode_saw_label = asyncio.Event(), asyncio.Event()
+
+    class WatchingDecoder(FakeDecoder):
+        async def __call__(self, audio: np.ndarray, prompt: str, prefix: str) -> Decoding:
+            decoding = await super().__call__(audio, prompt, prefix)
+            if label_running.is_set():
+                decode_saw_label.set()
+            return decoding
+
+    async def patient_label(audio: np.ndarray, start: float) -> int:
+        label_running.set()
+        await asyncio.wait_for(decode_saw_label.wait(), 5)
+        label_running.clear()
+        return 3
+
+    script: list[tuple[str | None, float]] = [(None, 0.5), ("w1", 0.4), (None, 0.8)]
+    results = run(transcribe_labelled(render(script), patient_label, WatchingDecoder()))
+    assert [w.speaker for r in results if r.is_final for w in r.words] == [3]

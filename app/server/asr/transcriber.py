@@ -15,55 +15,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
 
-from app.protocol.messages import Results, ServerMessage, SpeechStarted, UtteranceEnd, Word
+from app.protocol.messages import ServerMessage, SpeechStarted, UtteranceEnd
 from app.protocol.pcm import FloatArray
 from app.server.asr.agreement import LocalAgreement
 from app.server.asr.context import SpeechHistory, Window
-from app.server.asr.decoder import MAX_WINDOW_S, DecodedWord, Decoding
+from app.server.asr.decoder import DecodedWord, Decoding
 from app.server.asr.endpointer import Endpointer, SilenceTimeout, SpeechEnd, SpeechStart
+from app.server.asr.labelling import Label, PendingLabel
 from app.server.asr.repetition import repeated_run_at, without_repetition
+from app.server.asr.settings import (
+    CONTEXT_RETRY_S,
+    MAX_SPAN_S,
+    PROGRESS_MARGIN_S,
+    PROGRESS_STEP_S,
+    TranscriberConfig,
+)
 from app.server.asr.vocabulary import terms_were_heard, writes_a_term
+from app.server.asr.wire import Span, joined, results
 
 RATE = 16000
 Decode = Callable[[FloatArray, str, str], Awaitable[Decoding]]  # audio, prompt, prefix
 RunVad = Callable[[FloatArray], Awaitable[FloatArray]]
 Emit = Callable[[ServerMessage], None]
-
-
-@dataclass(frozen=True)
-class TranscriberConfig:
-    endpointing_s: float = 0.3
-    speech_final: bool = True  # False when the client asked for endpointing=false
-    utterance_end_s: float | None = None
-    vad_events: bool = False
-    interim_results: bool = True
-    interim_step_s: float = 1.0
-    preroll_s: float = 0.25
-    tail_s: float = 0.2
-    final_window_s: float = 20.0  # speech a final is decoded with (whole utterances)
-    interim_window_s: float = 8.0  # interims: shorter, they are redone every step
-    settle_age_s: float = 2.0  # audio a word needs after it to settle inside an utterance
-    settle_step_s: float = 2.0  # long-window decodes inside an utterance at most this often
-    force_commit_s: float = 10.0  # no agreement for this long: settle all but the last words
-    gap_keep_s: float = 1.0  # pauses inside a window are shortened to this
-    history_s: float = 60.0  # audio kept for windows
-    keyterms: tuple[str, ...] = ()  # the user's vocabulary: words and names to favour
-
-
-# Speech after the settled words that decodes to nothing for this long is decoded alone.
-CONTEXT_RETRY_S = 0.4
-# Decodes stay inside whisper's 30 s window with room for one step of new audio.
-MAX_SPAN_S = MAX_WINDOW_S - 2.0
-# In silence, an empty final settles the audio every `PROGRESS_STEP_S`, as Deepgram's do: a
-# client then knows it need not replay that audio after a reconnect, and a file source knows
-# it may send more. It stops short of the newest audio by more than a speech onset reaches back.
-PROGRESS_STEP_S = 2.0
-PROGRESS_MARGIN_S = 1.0
 
 
 class _Command(Enum):
@@ -81,9 +58,11 @@ class ChannelTranscriber:
         emit: Emit,
         channel: int = 0,
         channels: int = 1,
+        label: Label | None = None,  # diarization: each final's speaker
     ) -> None:
         self.config = config
         self._decode = decode
+        self._label = label
         self._run_vad = run_vad
         self._emit = emit
         self._channel = channel
@@ -213,16 +192,21 @@ class ChannelTranscriber:
         `hotwords` do (spellings the model then prefers when it hears them)."""
         return ", ".join(self.config.keyterms) + "." if self.config.keyterms else ""
 
+    def _audio_between(self, start: float, end: float) -> FloatArray:
+        a = max(0, round(start * RATE) - self._audio_start)
+        return self._audio[a : max(a, round(end * RATE) - self._audio_start)]
+
     def _window_audio(self, window: Window) -> FloatArray:
-        parts = []
-        for piece in window.pieces:
-            a = max(0, round(piece.start * RATE) - self._audio_start)
-            b = max(a, round(piece.end * RATE) - self._audio_start)
-            parts.append(self._audio[a:b])
+        parts = [self._audio_between(piece.start, piece.end) for piece in window.pieces]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
+    def _labelling(self, start: float, end: float) -> PendingLabel:
+        """Who speaks in the span a final will take (or a little more: a settle keeps the
+        last words back), worked out while the decode runs."""
+        return PendingLabel.start(self._label, self._audio_between(start, end), start)
+
     async def _decode_window(self, window: Window) -> list[DecodedWord]:
-        audio, prefix = self._window_audio(window), _join(window.prefix)
+        audio, prefix = self._window_audio(window), joined(window.prefix)
         decoding = await self._decode(audio, self._prompt, prefix)
         if self._prompt and writes_a_term(decoding.words, self.config.keyterms):
             # A term must never appear where it was not said: keep it only where whisper
@@ -277,6 +261,7 @@ class ChannelTranscriber:
         decode agree on that are old enough."""
         now = self._now
         self._last_settle_samples = self._samples
+        labelling = self._labelling(self._commit_time, now)
         words = await self._decode_until(now, self.config.final_window_s)
         young = sum(1 for w in words if w.end > now - self.config.settle_age_s)
         settled = self._agreement.insert(words, keep_last=max(1, young))
@@ -297,7 +282,10 @@ class ChannelTranscriber:
             cut = settled[-1].end
             if pending and pending[0].start > cut:
                 cut = (cut + pending[0].start) / 2
-            self._commit(settled, min(cut, now), speech_final=False, from_finalize=False)
+            speaker = await labelling.speaker()
+            self._commit(
+                settled, min(cut, now), speech_final=False, from_finalize=False, speaker=speaker
+            )
             self._utterance_settled = True
         elif open_s >= MAX_SPAN_S - self.config.interim_step_s:
             # Nothing decodable for most of a window (noise the VAD takes for speech): move
@@ -305,6 +293,7 @@ class ChannelTranscriber:
             self._commit_time = now - 2.0
             self._history.settle((), self._commit_time)
             self._agreement.reset()
+        labelling.cancel()
         self._show_interim(pending, now)
 
     def _settle_silence(self, end: float) -> None:
@@ -314,17 +303,28 @@ class ChannelTranscriber:
     def _show_interim(self, words: Sequence[DecodedWord], now: float) -> None:
         if not self.config.interim_results or not words:
             return
-        text = _join(words)
+        text = joined(words)
         if text != self._last_interim:
             self._last_interim = text
-            self._emit(self._results(words, self._commit_time, now, is_final=False))
+            self._emit(results(words, self._span(self._commit_time, now), is_final=False))
 
     def _commit(
-        self, words: Sequence[DecodedWord], end: float, *, speech_final: bool, from_finalize: bool
+        self,
+        words: Sequence[DecodedWord],
+        end: float,
+        *,
+        speech_final: bool,
+        from_finalize: bool,
+        speaker: int | None = None,
     ) -> None:
         start = self._commit_time
         self._emit_final(
-            words, start, max(end, start), speech_final=speech_final, from_finalize=from_finalize
+            words,
+            start,
+            max(end, start),
+            speech_final=speech_final,
+            from_finalize=from_finalize,
+            speaker=speaker,
         )
         self._history.settle(words, max(end, start))
         self._commit_time = max(end, start)
@@ -334,17 +334,24 @@ class ChannelTranscriber:
             return
         end = min(speech_end + self.config.tail_s, self._now)
         self._history.close(max(end, self._commit_time))
+        labelling = self._labelling(self._commit_time, end)
         words = (
             await self._decode_until(end, self.config.final_window_s)
             if end > self._commit_time
             else []
         )
         if words or self._utterance_settled:
+            speaker = await labelling.speaker() if words else None
             self._commit(
-                words, end, speech_final=self.config.speech_final, from_finalize=from_finalize
+                words,
+                end,
+                speech_final=self.config.speech_final,
+                from_finalize=from_finalize,
+                speaker=speaker,
             )
         else:
             self._commit_time = max(end, self._commit_time)
+        labelling.cancel()  # nothing settled, or already done
         self._in_utterance = False
         self._agreement.reset()
 
@@ -361,42 +368,24 @@ class ChannelTranscriber:
         *,
         speech_final: bool,
         from_finalize: bool,
+        speaker: int | None = None,
     ) -> None:
         if words:
             self._last_word_end = words[-1].end
         self._last_interim = ""
-        message = self._results(words, start, end, is_final=True)
         self._emit(
-            Results(
-                message.transcript,
-                True,
-                speech_final,
-                message.start,
-                message.duration,
-                self._channel,
-                self._channels,
-                message.words,
-                message.confidence,
-                from_finalize,
+            results(
+                words,
+                self._span(start, end),
+                is_final=True,
+                speech_final=speech_final,
+                from_finalize=from_finalize,
+                speaker=speaker,
             )
         )
 
-    def _results(
-        self, words: Sequence[DecodedWord], start: float, end: float, *, is_final: bool
-    ) -> Results:
-        wire_words = tuple(Word(w.bare, w.start, w.end, w.probability) for w in words)
-        confidence = float(np.mean([w.probability for w in words])) if words else 0.0
-        return Results(
-            transcript=_join(words),
-            is_final=is_final,
-            speech_final=False,
-            start=start,
-            duration=max(0.0, end - start),
-            channel=self._channel,
-            channels=self._channels,
-            words=wire_words,
-            confidence=confidence,
-        )
+    def _span(self, start: float, end: float) -> Span:
+        return Span(start, end, self._channel, self._channels)
 
     def _trim(self) -> None:
         keep_from = min(self._now - self.config.history_s, self._commit_time)
@@ -405,7 +394,3 @@ class ChannelTranscriber:
             self._audio = self._audio[drop:]
             self._audio_start += drop
             self._history.forget_before(self._audio_start / RATE)
-
-
-def _join(words: Sequence[DecodedWord]) -> str:
-    return "".join(w.text for w in words).strip()

@@ -22,7 +22,8 @@ import numpy as np
 
 from app.protocol.pcm import FloatArray
 from app.server.asr.decoder import Decoding
-from app.server.asr.transcriber import ChannelTranscriber, TranscriberConfig
+from app.server.asr.settings import TranscriberConfig
+from app.server.asr.transcriber import ChannelTranscriber
 from app.server.asr.vad import WINDOW as VAD_WINDOW
 from app.server.asr.vad import SileroSession, StreamingVad
 

@@ -21,7 +21,8 @@ from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray
 from app.server.asr.decoder import Decoding, WhisperDecoder
 from app.server.asr.resample import StreamResampler
-from app.server.asr.transcriber import ChannelTranscriber, TranscriberConfig
+from app.server.asr.settings import TranscriberConfig
+from app.server.asr.transcriber import ChannelTranscriber
 from app.server.asr.vad import SileroSession, StreamingVad
 from app.server.engines import DEFAULT_THREADS
 from app.server.engines.base import Emit
