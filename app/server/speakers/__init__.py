@@ -1,0 +1,1 @@
+"""Who is speaking: speaker embeddings (GE2E voice encoder) for live diarization."""
