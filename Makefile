@@ -5,12 +5,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: venv run test lint unit e2e bench mutation bundle bundle-test icons clean
+.PHONY: venv run test lint unit e2e bench mutation bundle bundle-test icons speaker-model clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	# The speaker encoder's source weights, for its parity test; --no-deps: no torch, librosa.
+	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -45,6 +47,13 @@ bundle-test:
 
 icons: venv
 	$(PY) packaging/make_icons.py
+
+# Rebuild resources/models/ge2e_speaker_encoder.onnx from resemblyzer's weights (no torch), then
+# pin the sha256 it prints in app/server/speakers/encoder.py and tests/test_speaker_encoder.py.
+speaker-model: venv
+	$(PY) -m pip install -q -e '.[speaker-model]'
+	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4
+	$(PY) packaging/convert_ge2e.py
 
 bench: venv
 	$(PY) bench/streaming.py
