@@ -84,10 +84,12 @@ def test_about_dialog_lists_version_model_and_the_model_licence(qtbot) -> None: 
     text = dialog.licences.toPlainText()
     assert "Copyright (c) 2022 OpenAI" in text and "MIT" in text
     assert "LGPL-3.0" in text  # Qt
+    assert "Copyright 2019 Resemble.AI" in text and "Apache License" in text  # speaker encoder
     from PySide6.QtWidgets import QLabel
 
     labels = [label.text() for label in dialog.findChildren(QLabel)]
     assert any(__version__ in t and "tiny.en" in t and "captionist.log" in t for t in labels)
+    assert any("Resemblyzer (Apache-2.0" in t for t in labels)
 
 
 def test_log_file_rotates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

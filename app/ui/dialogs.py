@@ -36,7 +36,8 @@ def about_text(model: str) -> str:
         f"<h3>Captionist {__version__}</h3>"
         "<p>Live captions for calls and meetings, offline by default.</p>"
         f"<p>Speech model: {model} (OpenAI Whisper weights, MIT licence; CTranslate2 "
-        "conversion by Systran). Voice activity detection: Silero VAD (MIT).</p>"
+        "conversion by Systran). Voice activity detection: Silero VAD (MIT). Speaker labels: "
+        "GE2E voice encoder from Resemblyzer (Apache-2.0, Resemble.AI).</p>"
         f"<p>Log file: {log_dir() / 'captionist.log'}</p>"
     )
 
