@@ -239,7 +239,8 @@ def test_the_sdk_captions_real_speech_with_interim_and_final_results(
     for word in words:
         assert 0.0 <= word.start <= word.end <= duration + 0.5, word
         assert word.word and word.punctuated_word, word
-    # diarize: speakers asserted once the local engine labels them (issue 13 item 2)
+    # diarize=true: the local engine labels every final word (one voice here: one label).
+    assert {word.speaker for word in words} == {0}
     (metadata,) = of_type(received, ListenV1Metadata)
     assert metadata.duration == pytest.approx(duration, abs=0.1)
     assert {r.metadata.request_id for r in results} == {metadata.request_id}

@@ -1,4 +1,5 @@
-"""The local engine: faster-whisper's CTranslate2 model, streamed with VAD and LocalAgreement.
+"""The local engine: faster-whisper's CTranslate2 model, streamed with VAD and LocalAgreement;
+with `diarize`, each final's voice is embedded (GE2E) and clustered into speaker labels.
 
 One decode thread serves every session (CTranslate2 parallelises inside a decode; two decodes
 at once on a small CPU only slow both), and one thread runs the VAD, so neither ever blocks
@@ -20,14 +21,20 @@ from app.protocol.messages import Error
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray
 from app.server.asr.decoder import Decoding, WhisperDecoder
+from app.server.asr.labelling import Label
 from app.server.asr.resample import StreamResampler
 from app.server.asr.settings import TranscriberConfig
+from app.server.asr.speaker_clusters import SpeakerClusters
 from app.server.asr.transcriber import ChannelTranscriber
 from app.server.asr.vad import SileroSession, StreamingVad
 from app.server.engines import DEFAULT_THREADS
 from app.server.engines.base import Emit
+from app.server.speakers.encoder import SpeakerEncoder
 
 log = logging.getLogger(__name__)
+RATE = 16000
+# Less speech than this says too little about a voice: the clusters keep the previous label.
+MIN_VOICE_S = 0.5
 
 
 class WhisperEngine:
@@ -79,6 +86,11 @@ class WhisperEngine:
             raise ParamError(
                 "language", params.language, f"model {self.model_name} does not support it"
             )
+        if params.diarize:
+            try:
+                SpeakerEncoder.shared()  # loaded and verified once, before the session opens
+            except CaptionError as exc:
+                raise ParamError("diarize", "true", f"speaker labels unavailable: {exc}") from exc
 
     def open_session(self, params: StreamParams, emit: Emit) -> WhisperSession:
         return WhisperSession(self, params, emit)
@@ -95,6 +107,25 @@ class WhisperEngine:
 
     async def run_vad(self, vad: StreamingVad, audio: FloatArray) -> FloatArray:
         return await asyncio.get_running_loop().run_in_executor(self._vad_pool, vad.process, audio)
+
+    def labeller(self) -> Label:
+        """One channel's speaker labels: its finals' voices, clustered as they come. The
+        embedding runs on the VAD thread, beside the decode of the same final."""
+        clusters = SpeakerClusters()
+        encoder = SpeakerEncoder.shared()
+
+        async def label(audio: FloatArray, start: float) -> int:
+            seconds = len(audio) / RATE
+            embedding = (
+                await asyncio.get_running_loop().run_in_executor(
+                    self._vad_pool, encoder.embed, audio
+                )
+                if seconds >= MIN_VOICE_S
+                else None
+            )
+            return clusters.assign(embedding, seconds, start)
+
+        return label
 
     async def aclose(self) -> None:
         self._decode_pool.shutdown(wait=False, cancel_futures=True)
@@ -133,6 +164,7 @@ class WhisperSession:
                 emit=emit,
                 channel=index,
                 channels=params.channels,
+                label=engine.labeller() if params.diarize else None,
             )
             transcriber.start().add_done_callback(self._on_channel_done)
             self._channels.append(transcriber)
