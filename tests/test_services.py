@@ -21,7 +21,13 @@ from app.server.server import ServerConfig, TranscriptionServer
 from app.services.captioning import CaptionListener, CaptionService, CaptionState
 from app.services.journal import Journal, crashed_sessions, latest_session, read_journal
 from tests.conftest import run
-from tests.fakes import LevelWordsEngine, ScriptedEngine, StallingQueueSource, level_audio
+from tests.fakes import (
+    LevelWordsEngine,
+    ScriptedEngine,
+    StallingQueueSource,
+    TalkersEngine,
+    level_audio,
+)
 from tests.waiting import until
 
 
@@ -251,3 +257,28 @@ def test_audio_a_full_capture_queue_drops_is_a_gap_where_it_was_captured(
     assert [(s.start, s.gap_s) for s in journaled if s.gap_s] == [
         (pytest.approx(offset + 2.0), pytest.approx(1.0))
     ]
+
+
+@pytest.mark.parametrize(
+    ("label", "diarize", "shown"),
+    [
+        ("Others", True, ["Speaker 1", "Speaker 2", "Speaker 1", "Speaker 2"]),
+        ("Others", False, ["Others"] * 4),
+        ("You", True, ["You"] * 4),  # the user's own microphone is never split into voices
+    ],
+)
+def test_the_others_voices_are_shown_as_speakers_when_asked(
+    label: str, diarize: bool, shown: list[str]
+) -> None:
+    engine = TalkersEngine()  # two talkers, turns every second, labelled when diarize is on
+
+    async def scenario() -> CaptionService:
+        async with TranscriptionServer(engine, ServerConfig(port=0)) as server:
+            service = CaptionService(server.url, diarize=diarize)
+            source = FileReplaySource(Path("talk.wav"), speed=20.0, audio=tone(4.0), label=label)
+            await service.run(source)
+            return service
+
+    service = run(scenario())
+    assert [s.source for s in service.transcript.finals] == shown
+    assert [s.params.diarize for s in engine.sessions] == [diarize]

@@ -384,3 +384,16 @@ def test_an_engine_that_finishes_loading_after_quit_is_closed_not_served() -> No
 
     host = run(scenario())
     assert loaded[0].closed and host.engine is None and host.url is None
+
+
+def test_telling_the_others_apart_is_on_and_remembered(qtbot, store: SettingsStore) -> None:  # type: ignore[no-untyped-def]
+    dialog = SettingsDialog(AppSettings(), OverlayLook(), [])
+    qtbot.addWidget(dialog)
+    assert dialog.label_speakers.isChecked()
+    dialog.label_speakers.setChecked(False)
+    saved, _ = dialog.result_settings()
+    store.save_app(saved)
+    assert reread(store).load_app().label_speakers is False
+    again = SettingsDialog(reread(store).load_app(), OverlayLook(), [])
+    qtbot.addWidget(again)
+    assert not again.label_speakers.isChecked()

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 Block = npt.NDArray[np.float32]  # (frames, channels)
+OWN_VOICE = "You"  # the label of the user's own microphone; "Others" is everyone else
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import numpy as np
 
-from app.audio.base import Block, Dropout, SourceInfo, merged_dropouts
+from app.audio.base import OWN_VOICE, Block, Dropout, SourceInfo, merged_dropouts
 from app.audio.capture import DeviceSource
 
 
@@ -23,7 +23,7 @@ class BothSource:
     ) -> None:
         self.sides = (microphone, system)
         rate = microphone.info.sample_rate
-        self.info = SourceInfo("Microphone + system audio", rate, 2, ("You", "Others"))
+        self.info = SourceInfo("Microphone + system audio", rate, 2, (OWN_VOICE, "Others"))
         self.max_skew = int(max_skew_s * rate)
         self._buffers: list[list[Block]] = [[], []]
         self._counts = [0, 0]

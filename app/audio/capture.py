@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from app.audio.base import Block, BlockQueue, Dropout, SourceInfo
+from app.audio.base import OWN_VOICE, Block, BlockQueue, Dropout, SourceInfo
 from app.audio.devices import CaptureDevice
 from app.errors import AudioDeviceError
 
@@ -25,7 +25,7 @@ class DeviceSource:
         self, device: CaptureDevice, *, sample_rate: int = 16000, label: str | None = None
     ) -> None:
         self.device = device
-        default_label = "You" if device.kind == "microphone" else "Others"
+        default_label = OWN_VOICE if device.kind == "microphone" else "Others"
         self.info = SourceInfo(device.label, sample_rate, 1, (label or default_label,))
         self.failure: str | None = None
         self._stream: Any = None

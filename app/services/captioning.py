@@ -19,10 +19,10 @@ from enum import Enum
 
 import numpy as np
 
-from app.audio.base import AudioSource, Block
+from app.audio.base import OWN_VOICE, AudioSource, Block
 from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
 from app.client.ring import Gap
-from app.domain.transcript import Segment, Transcript, segment_from_results
+from app.domain.transcript import Segment, Transcript, segment_from_results, voice_label
 from app.errors import AutosaveError, CaptionError
 from app.protocol.messages import Metadata, Results, Warning
 from app.protocol.params import StreamParams
@@ -85,11 +85,13 @@ class CaptionService:
         language: str = "en",
         keyterms: tuple[str, ...] = (),
         time_offset_s: float = 0.0,
+        diarize: bool = False,
     ) -> None:
         self.server_url = server_url
         self.token = token
         self.language = language
         self.keyterms = keyterms  # the user's vocabulary, sent in every handshake
+        self.diarize = diarize  # label the voices of the others ("Speaker 1", "Speaker 2" ...)
         # Where this run starts on the session's timeline: a later run in the same journal
         # goes on after the earlier ones, so cue times never run backwards.
         self.time_offset_s = time_offset_s
@@ -162,6 +164,7 @@ class CaptionService:
                 vad_events=False,
                 language=self.language,
                 keyterms=self.keyterms,
+                diarize=self.diarize,
             )
             stream = ReconnectingStream(
                 self.server_url,
@@ -330,6 +333,7 @@ class CaptionService:
                 continue
             message = _shifted_results(message, self.time_offset_s)
             label = labels[message.channel] if message.channel < len(labels) else ""
+            label = voice_label(label, message, own_voice=label == OWN_VOICE)
             if message.words:
                 self.figures.latency_s = (
                     self.figures.audio_sent_s + self.time_offset_s - message.words[-1].end

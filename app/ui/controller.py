@@ -184,6 +184,7 @@ class AppController(QObject):
             language=self.settings.language,
             keyterms=self.settings.vocabulary,
             time_offset_s=next_run_start(self.model.segments),
+            diarize=self.settings.label_speakers,
         )
         self._meter.start()
         self._run_task = asyncio.current_task()

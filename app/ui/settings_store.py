@@ -37,6 +37,7 @@ class AppSettings:
     export_folder: str = str(Path.home())
     export_format: str = "txt"
     show_overlay: bool = True
+    label_speakers: bool = True  # "Speaker 1", "Speaker 2" ... for the others' voices
 
 
 def _string_tuple(stored: Any, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -169,9 +169,16 @@ class SettingsDialog(QDialog):
         self.devices_note = _note("Looking for audio devices…")
         if devices is not None:
             self.show_devices(DeviceList(devices))
+        self.label_speakers = QCheckBox("Tell the others apart: Speaker 1, Speaker 2 …")
+        self.label_speakers.setChecked(self._app.label_speakers)
+        self.label_speakers.setToolTip(
+            "The voices in the system audio (or a recording) get a label each; your own "
+            'microphone stays "You". Takes effect at the next Start.'
+        )
         form.addRow("Microphone (you)", self.microphone)
         form.addRow("System audio (others)", self.system)
         form.addRow(self.devices_note)
+        form.addRow(self.label_speakers)
         form.addRow(
             _note(
                 "System audio is what your computer plays: the other people in a call. On Linux it "
@@ -305,5 +312,6 @@ class SettingsDialog(QDialog):
             language=self.language.currentData(),
             vocabulary=self.vocabulary.terms(),
             export_folder=self.export_folder.text(),
+            label_speakers=self.label_speakers.isChecked(),
         )
         return app, look
