@@ -271,10 +271,12 @@ def test_the_others_voices_are_shown_as_speakers_when_asked(
     label: str, diarize: bool, shown: list[str]
 ) -> None:
     engine = TalkersEngine()  # two talkers, turns every second, labelled when diarize is on
+    interims: list[tuple[str, str]] = []
 
     async def scenario() -> CaptionService:
         async with TranscriptionServer(engine, ServerConfig(port=0)) as server:
-            service = CaptionService(server.url, diarize=diarize)
+            listener = CaptionListener(interim=lambda seg: interims.append((seg.source, seg.text)))
+            service = CaptionService(server.url, diarize=diarize, listener=listener)
             source = FileReplaySource(Path("talk.wav"), speed=20.0, audio=tone(4.0), label=label)
             await service.run(source)
             return service
@@ -282,3 +284,5 @@ def test_the_others_voices_are_shown_as_speakers_when_asked(
     service = run(scenario())
     assert [s.source for s in service.transcript.finals] == shown
     assert [s.params.diarize for s in engine.sessions] == [diarize]
+    if shown[0].startswith("Speaker"):  # the channel's interim line is cleared by each final
+        assert interims.count((label, "")) == len(shown)

@@ -332,13 +332,17 @@ class CaptionService:
             if not isinstance(message, Results):
                 continue
             message = _shifted_results(message, self.time_offset_s)
-            label = labels[message.channel] if message.channel < len(labels) else ""
-            label = voice_label(label, message, own_voice=label == OWN_VOICE)
+            channel_label = labels[message.channel] if message.channel < len(labels) else ""
+            label = voice_label(channel_label, message, own_voice=channel_label == OWN_VOICE)
             if message.words:
                 self.figures.latency_s = (
                     self.figures.audio_sent_s + self.time_offset_s - message.words[-1].end
                 )
             final = self.transcript.apply(message, label)
+            if final is not None and label != channel_label:
+                # Interims carry no speaker: the line they were shown on is the channel's.
+                self.transcript.interims.pop(channel_label, None)
+                self.listener.interim(Segment("", final.start, final.start, channel_label, False))
             if final is not None:
                 self.figures.finals += 1
                 self._keep(final)
