@@ -1,0 +1,118 @@
+"""Echo guard for Both mode: a "You" final that repeats an "Others" final is the microphone
+hearing the loudspeakers, not the user; it is dropped (and counted) so a sentence shows once.
+
+Matching: a You final is an echo when it overlaps an Others final in time (the echo lags the
+loudspeaker by 0 to `lag_s`; both channels are on the one stream clock) and at least
+`min_share` of its normalised words are found, in order, in the overlapping Others words
+(difflib's matching blocks: a word or two misheard by the mic still counts). Finals of one or
+two words need every word matched, since a short word ("yes", "okay") is easily said by both.
+
+The hold: the two channels settle independently, so the echo's You final may come before its
+Others twin. A You final that matches nothing yet is held until the Others channel has
+settled past its end (+ `margin_s`), or, when Others says nothing, until the stream clock is
+`max_hold_s` past its end. Cost: the user's own sentences show that much later while the
+others speak, and up to `max_hold_s` later when they are silent; Others finals never wait.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from app.domain.transcript import Segment
+
+_WORD = re.compile(r"[\w']+")
+# Others finals are kept this long (stream seconds) after the latest one, for late You finals.
+_KEEP_OTHERS_S = 30.0
+
+
+def normalised_words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class EchoRule:
+    lag_s: float = 0.3  # the loudspeaker-to-mic delay allowed
+    min_share: float = 0.6  # of the You final's words, found in order in the Others words
+    margin_s: float = 0.3  # Others settled this far past a held You final's end: release it
+    max_hold_s: float = 2.0  # stream seconds past its end at most, when Others is silent
+
+
+def echo_share(you: list[str], others: list[str]) -> float:
+    """The share of `you`'s words found, in order, in `others`."""
+    if not you:
+        return 0.0
+    blocks = SequenceMatcher(None, you, others, autojunk=False).get_matching_blocks()
+    return sum(block.size for block in blocks) / len(you)
+
+
+@dataclass
+class EchoGuard:
+    you: str = "You"
+    others: str = "Others"
+    rule: EchoRule = field(default_factory=EchoRule)
+    dropped: int = 0  # You finals found to be echoes
+    _others_finals: list[Segment] = field(default_factory=list)
+    _others_settled: float = 0.0
+    _held: list[Segment] = field(default_factory=list)
+
+    @property
+    def holding(self) -> bool:
+        return bool(self._held)
+
+    def settle(self, source: str, until: float) -> list[Segment]:
+        """A final (empty ones too) says `source` has settled up to `until`."""
+        if source != self.others:
+            return []
+        self._others_settled = max(self._others_settled, until)
+        return self._release(lambda s: self._others_settled >= s.end + self.rule.margin_s)
+
+    def offer(self, segment: Segment) -> list[Segment]:
+        """Take a final; return the finals to show now, in order (the echo is never among them)."""
+        if segment.source == self.others:
+            self._others_finals.append(segment)
+            latest = max(s.end for s in self._others_finals)
+            self._others_finals = [
+                s for s in self._others_finals if s.end >= latest - _KEEP_OTHERS_S
+            ]
+            held = [s for s in self._held if not self._is_echo(s)]
+            self.dropped += len(self._held) - len(held)
+            self._held = held
+            return [segment, *self.settle(segment.source, segment.end)]
+        if segment.source != self.you:
+            return [segment]
+        if self._is_echo(segment):
+            self.dropped += 1
+            return []
+        if self._others_settled >= segment.end + self.rule.margin_s:
+            return [segment]  # the Others words it could echo are all in: nothing to wait for
+        self._held.append(segment)
+        return []
+
+    def release(self, now: float) -> list[Segment]:
+        """The held finals whose hold ran out by stream time `now`."""
+        return self._release(lambda s: now >= s.end + self.rule.max_hold_s)
+
+    def flush(self) -> list[Segment]:
+        """The stream ended: nothing more will come to match, so show what is held."""
+        return self._release(lambda s: True)
+
+    def _release(self, due: Callable[[Segment], bool]) -> list[Segment]:
+        out = [s for s in self._held if due(s)]
+        self._held = [s for s in self._held if not due(s)]
+        return out
+
+    def _is_echo(self, you: Segment) -> bool:
+        words = normalised_words(you.text)
+        if not words:
+            return False
+        overlapping = [
+            s
+            for s in self._others_finals
+            if s.start < you.end and s.end + self.rule.lag_s > you.start
+        ]
+        overlapping.sort(key=lambda s: s.start)
+        share = echo_share(words, [w for s in overlapping for w in normalised_words(s.text)])
+        return share >= (1.0 if len(words) <= 2 else self.rule.min_share)
