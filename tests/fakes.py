@@ -482,3 +482,35 @@ class MemoryKeyring(KeyringBackend):
         time.sleep(self.delay_s)
         if self.items.pop((service, username), None) is None:
             raise PasswordDeleteError(username)
+
+
+class StereoSource:
+    """Two channels of prepared audio ("You", "Others" as in Both mode), handed out in 0.1 s
+    blocks, `pause_s` apart."""
+
+    dropouts: tuple[Dropout, ...] = ()
+
+    def __init__(
+        self,
+        audio: FloatArray,
+        *,
+        labels: tuple[str, str] = ("You", "Others"),
+        rate: int = 16000,
+        pause_s: float = 0.0,
+    ) -> None:
+        self.audio = audio
+        self.pause_s = pause_s  # between blocks: > 0 paces the stream as a live capture
+        self.info = SourceInfo("both", rate, 2, labels)
+        self.level = 0.0
+
+    async def start(self) -> None:
+        return None
+
+    async def blocks(self) -> AsyncIterator[Block]:
+        step = round(0.1 * self.info.sample_rate)
+        for at in range(0, len(self.audio), step):
+            await asyncio.sleep(self.pause_s)
+            yield self.audio[at : at + step]
+
+    async def stop(self) -> None:
+        return None

@@ -69,9 +69,12 @@ class EchoGuard:
         self._others_settled = max(self._others_settled, until)
         return self._release(lambda s: self._others_settled >= s.end + self.rule.margin_s)
 
-    def offer(self, segment: Segment) -> list[Segment]:
-        """Take a final; return the finals to show now, in order (the echo is never among them)."""
-        if segment.source == self.others:
+    def offer(self, segment: Segment, channel: str | None = None) -> list[Segment]:
+        """Take a final of `channel` (its source unless given: a final labelled with a voice,
+        "Speaker 2", is still on the Others channel); return the finals to show now, in order
+        (the echo is never among them)."""
+        channel = segment.source if channel is None else channel
+        if channel == self.others:
             self._others_finals.append(segment)
             latest = max(s.end for s in self._others_finals)
             self._others_finals = [
@@ -80,8 +83,8 @@ class EchoGuard:
             held = [s for s in self._held if not self._is_echo(s)]
             self.dropped += len(self._held) - len(held)
             self._held = held
-            return [segment, *self.settle(segment.source, segment.end)]
-        if segment.source != self.you:
+            return [segment, *self.settle(channel, segment.end)]
+        if channel != self.you:
             return [segment]
         if self._is_echo(segment):
             self.dropped += 1

@@ -70,15 +70,19 @@ class Transcript:
 
     def apply(self, results: Results, source: str = "") -> Segment | None:
         """Take one Results message; return the final segment it added, if any."""
+        segment = self.settle(results, source)
+        if segment is not None:
+            self.finals.append(segment)
+        return segment
+
+    def settle(self, results: Results, source: str = "") -> Segment | None:
+        """As `apply`, but the final segment is returned and not added (the caller decides)."""
         segment = segment_from_results(results, source)
         if not results.is_final:
             self.interims[source] = segment
             return None
         self.interims.pop(source, None)
-        if not segment.text.strip():
-            return None
-        self.finals.append(segment)
-        return segment
+        return segment if segment.text.strip() else None
 
     def add_gap(self, start: float, length: float) -> Segment:
         segment = gap_segment(start, length)

@@ -22,9 +22,10 @@ import numpy as np
 from app.audio.base import OWN_VOICE, AudioSource, Block
 from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
 from app.client.ring import Gap
+from app.domain.echo import EchoGuard
 from app.domain.transcript import Segment, Transcript, segment_from_results, voice_label
 from app.errors import AutosaveError, CaptionError
-from app.protocol.messages import Metadata, Results, Warning
+from app.protocol.messages import Metadata, Results, ServerMessage, Warning
 from app.protocol.params import StreamParams
 from app.protocol.pcm import encode_pcm
 from app.protocol.timeline import shifted
@@ -35,6 +36,8 @@ FRAME_S = 0.1
 # Warnings of the app's own, beside the server's: the autosave journal failed, or works again.
 AUTOSAVE_FAILED = "AUTOSAVE_FAILED"
 AUTOSAVE_RESUMED = "AUTOSAVE_RESUMED"
+BOTH_LABELS = ("You", "Others")  # Both mode's channels: the mic may hear the others (echo)
+HOLD_TICK_S = 0.2  # how often finals held by the echo guard are checked while nothing comes
 
 
 def autosave_failed_message(reason: str) -> str:
@@ -67,6 +70,7 @@ class SessionFigures:
     latency_s: float | None = None  # audio sent minus the end of the latest result
     finals: int = 0
     lost_s: float = 0.0
+    echoes_hidden: int = 0  # Both mode: You finals that were the mic hearing the others
     engine: str = ""
     model: str = ""
     started: float = field(default_factory=time.monotonic)
@@ -106,6 +110,7 @@ class CaptionService:
         self._paused = False
         self._stop = asyncio.Event()
         self._dropouts_seen = 0  # source frames up to which capture dropouts are reported
+        self._echo: EchoGuard | None = None  # Both mode only
         # Finals handed to the journal and not shown yet, each with its write (None: no journal).
         self._unshown: deque[tuple[Segment, Future[None] | None]] = deque()
         # Why the journal cannot be written, if so (an earlier run may have left lines unsaved).
@@ -313,15 +318,44 @@ class CaptionService:
         self.figures.audio_sent_s += len(audio) / source.info.sample_rate
 
     async def _receive(self, stream: ReconnectingStream) -> None:
+        labels = self.source.info.channel_labels if self.source else ()
+        self._echo = EchoGuard(*BOTH_LABELS) if tuple(labels) == BOTH_LABELS else None
         try:
             await self._receive_messages(stream)
+            self._add_finals(self._echo.flush() if self._echo else [])
             await self._show_kept()  # gap markers reported as the stream ended
         finally:
+            self._add_finals(self._echo.flush() if self._echo else [])
             self._show_kept_now()
+
+    def _add_finals(self, finals: list[Segment]) -> None:
+        for final in finals:
+            self.transcript.finals.append(final)
+            self.figures.finals += 1
+            self._keep(final)
+
+    async def _next_message(self, waiting: asyncio.Future[ServerMessage]) -> None:
+        """Wait for `waiting`; meanwhile finals the echo guard holds are shown once their hold
+        ran out on the stream clock (the audio sent), so none waits for the next message."""
+        while self._echo is not None and self._echo.holding and not waiting.done():
+            await asyncio.wait({waiting}, timeout=HOLD_TICK_S)
+            self._add_finals(self._echo.release(self.figures.audio_sent_s + self.time_offset_s))
+            await self._show_kept()
+        await asyncio.wait({waiting})
 
     async def _receive_messages(self, stream: ReconnectingStream) -> None:
         labels = self.source.info.channel_labels if self.source else ("",)
-        async for message in stream.messages():
+        messages = stream.messages().__aiter__()
+        while True:
+            waiting = asyncio.ensure_future(anext(messages))
+            try:
+                await self._next_message(waiting)
+            finally:
+                waiting.cancel()
+            try:
+                message = waiting.result()
+            except StopAsyncIteration:
+                return
             await self._show_kept()  # gap markers reported since the last message
             if isinstance(message, Metadata):
                 self.figures.engine, self.figures.model = message.engine, message.model
@@ -338,18 +372,23 @@ class CaptionService:
                 self.figures.latency_s = (
                     self.figures.audio_sent_s + self.time_offset_s - message.words[-1].end
                 )
-            final = self.transcript.apply(message, label)
+            final = self.transcript.settle(message, label)
             if final is not None and label != channel_label:
                 # Interims carry no speaker: the line they were shown on is the channel's.
                 self.transcript.interims.pop(channel_label, None)
                 self.listener.interim(Segment("", final.start, final.start, channel_label, False))
-            if final is not None:
-                self.figures.finals += 1
-                self._keep(final)
-                await self._show_kept()
-            elif not message.is_final:
+            finals = [final] if final is not None else []
+            if self._echo is not None:  # it knows the channels by their labels, not voices
+                finals = self._echo.offer(final, channel_label) if final is not None else []
+                if message.is_final:
+                    finals += self._echo.settle(channel_label, message.start + message.duration)
+                self.figures.echoes_hidden = self._echo.dropped
+            self._add_finals(finals)
+            await self._show_kept()
+            if not message.is_final:
                 self.listener.interim(segment_from_results(message, label))
-            else:  # an empty final clears that source's interim line
+            elif final is None or final not in finals:
+                # Empty, held or an echo: clear that source's interim line.
                 self.listener.interim(Segment("", message.start, message.start, label, False))
 
 
