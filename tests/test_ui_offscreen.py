@@ -263,3 +263,15 @@ def test_qasync_soak_many_loop_callbacks_with_websocket_traffic(qloop) -> None: 
 
     round_trips = qloop.run_until_complete(asyncio.wait_for(scenario(), 300))
     assert round_trips > 1000
+
+
+def test_main_window_shows_how_many_echoed_sentences_were_hidden(qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = MainWindow(TranscriptModel())
+    qtbot.addWidget(window)
+    window.set_echoes_hidden(0)
+    assert window.echo_label.isHidden()
+    window.set_echoes_hidden(3)
+    assert not window.echo_label.isHidden()
+    assert window.echo_label.text() == "3 echoed sentences hidden"
+    window.set_echoes_hidden(1)
+    assert window.echo_label.text() == "1 echoed sentence hidden"

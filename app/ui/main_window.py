@@ -182,6 +182,11 @@ class MainWindow(QMainWindow):
         self.autosave_label.hide()
         self.engine_label = QLabel()
         self.latency_label = QLabel()
+        self.echo_label = QLabel()
+        self.echo_label.setToolTip(
+            "Both mode: sentences the microphone heard from the speakers, shown once as Others"
+        )
+        self.echo_label.hide()
         self.level_meter = QProgressBar()
         self.level_meter.setRange(0, 100)
         self.level_meter.setTextVisible(False)
@@ -192,6 +197,7 @@ class MainWindow(QMainWindow):
             self.autosave_label,
             self.engine_label,
             self.latency_label,
+            self.echo_label,
             self.level_meter,
         ):
             status.addPermanentWidget(widget)
@@ -316,6 +322,10 @@ class MainWindow(QMainWindow):
 
     def set_latency(self, seconds: float | None) -> None:
         self.latency_label.setText("" if seconds is None else f"delay {seconds:.1f} s")
+
+    def set_echoes_hidden(self, count: int) -> None:
+        self.echo_label.setText(f"{count} echoed sentence{'' if count == 1 else 's'} hidden")
+        self.echo_label.setVisible(count > 0)
 
     def set_level(self, level: float) -> None:
         self.level_meter.setValue(int(min(1.0, level * 4) * 100))
