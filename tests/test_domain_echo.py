@@ -106,3 +106,13 @@ def test_finals_of_other_sources_pass_untouched() -> None:
     guard = EchoGuard()
     marker = Segment("[gap]", 0.0, 1.0, "", gap_s=1.0)
     assert guard.offer(marker) == [marker]
+
+
+def test_an_others_final_labelled_with_a_voice_still_catches_its_echo() -> None:
+    """With diarize the Others channel's finals show as "Speaker 2": the guard knows the
+    channel from the service, not from the label shown."""
+    guard = EchoGuard()
+    voiced = Segment(SENTENCE, 1.0, 4.0, "Speaker 2")
+    assert guard.offer(you(SENTENCE, 1.1, 4.1)) == []
+    assert guard.offer(voiced, "Others") == [voiced]
+    assert guard.dropped == 1 and not guard.holding
