@@ -11,7 +11,7 @@ import pytest
 
 from app.credentials import ENV_VAR, deepgram_api_key, redact, store_deepgram_api_key
 from tests.conftest import ROOT
-from tests.fakes import MemoryKeyring
+from tests.fake_keyring import MemoryKeyring
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from app.domain.transcript import Segment
 from app.server.server import ServerConfig, TranscriptionServer
 from app.services.captioning import CaptionListener, CaptionService
 from tests.conftest import run
-from tests.fakes import LEVEL_STEP, LevelWordsEngine, StereoSource, level_audio
+from tests.fake_sources import StereoSource
+from tests.fakes import LEVEL_STEP, LevelWordsEngine, level_audio
 
 RATE = 16000
 

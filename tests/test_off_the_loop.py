@@ -36,7 +36,8 @@ from app.ui.overlay import CaptionOverlay
 from app.ui.settings import SettingsDialog
 from app.ui.settings_store import SettingsStore
 from app.ui.transcript_model import TranscriptModel
-from tests.fakes import MemoryKeyring, ScriptedEngine
+from tests.fake_keyring import MemoryKeyring
+from tests.fakes import ScriptedEngine
 from tests.waiting import until
 
 SLOW_S = 0.8  # each slow call

@@ -21,13 +21,8 @@ from app.server.server import ServerConfig, TranscriptionServer
 from app.services.captioning import CaptionListener, CaptionService, CaptionState
 from app.services.journal import Journal, crashed_sessions, latest_session, read_journal
 from tests.conftest import run
-from tests.fakes import (
-    LevelWordsEngine,
-    ScriptedEngine,
-    StallingQueueSource,
-    TalkersEngine,
-    level_audio,
-)
+from tests.fake_sources import StallingQueueSource
+from tests.fakes import LevelWordsEngine, ScriptedEngine, TalkersEngine, level_audio
 from tests.waiting import until
 
 
