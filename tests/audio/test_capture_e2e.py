@@ -131,3 +131,38 @@ def test_a_missing_device_is_a_clear_error(virtual_audio: str) -> None:
     with pytest.raises(AudioDeviceError) as info:
         run(scenario())
     assert "USB headset" in str(info.value)
+
+
+def test_both_mode_without_headphones_shows_the_others_once(
+    virtual_audio: str,
+    whisper_engine: WhisperEngine,
+    clips: dict[str, tuple[Path, str]],
+    tmp_path: Path,
+) -> None:
+    """Issue 13 item 1: the mic hears the loudspeakers (the call, a third as loud, 100 ms
+    later). Each sentence shows once, as Others; the mic's copy is hidden and counted."""
+    import numpy as np
+    import soundfile
+
+    mic, system = default_device("microphone"), default_device("system")
+    assert mic is not None and system is not None
+    theirs, their_words = clips["pub_jfk_inaugural_01"]
+    audio, rate = soundfile.read(theirs, dtype="float32")
+    echo = tmp_path / "echo.wav"
+    delay = np.zeros(round(0.1 * rate), dtype=np.float32)
+    soundfile.write(echo, np.concatenate([delay, audio / 3]), rate)
+    service = run(
+        caption_while_playing(
+            whisper_engine,
+            BothSource(DeviceSource(mic), DeviceSource(system)),
+            [("play", theirs), ("feed-mic", echo)],
+        ),
+        timeout=240,
+    )
+    words = {
+        label: " ".join(s.text for s in service.transcript.finals if s.source == label).split()
+        for label in ("You", "Others")
+    }
+    assert wer(their_words, " ".join(words["Others"])) <= 0.3, words
+    assert len(words["You"]) <= 0.05 * len(words["Others"]), words  # >= 95 % shown once
+    assert service.figures.echoes_hidden >= 1
