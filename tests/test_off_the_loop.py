@@ -18,9 +18,6 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("QT_API", "pyside6")
-import qasync
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
 
 from app.audio import devices
 from app.audio.base import AudioSource
@@ -31,13 +28,10 @@ from app.credentials import ENV_VAR, KEYRING_SERVICE, KEYRING_USER
 from app.domain.transcript import Segment
 from app.server.server import ServerConfig, TranscriptionServer
 from app.ui.controller import AppController
-from app.ui.main_window import MainWindow
-from app.ui.overlay import CaptionOverlay
 from app.ui.settings import SettingsDialog
-from app.ui.settings_store import SettingsStore
-from app.ui.transcript_model import TranscriptModel
 from tests.fake_keyring import MemoryKeyring
 from tests.fakes import ScriptedEngine
+from tests.ui_fixtures import controller, qloop  # noqa: F401 (pytest fixtures)
 from tests.waiting import until
 
 SLOW_S = 0.8  # each slow call
@@ -81,28 +75,6 @@ class LoopHeartbeat:
         while True:
             await asyncio.sleep(0.01)
             self._tick()
-
-
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.close()
-    asyncio.set_event_loop(None)
-
-
-@pytest.fixture
-def controller(qtbot, tmp_path: Path) -> Iterator[AppController]:  # type: ignore[no-untyped-def]
-    store = SettingsStore(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    model = TranscriptModel()
-    window = MainWindow(model)
-    overlay = CaptionOverlay(store.load_look())
-    controller = AppController(window, overlay, model, store, journal_dir=tmp_path / "sessions")
-    yield controller
-    window.quit_requested.disconnect()
-    window.close()
-    overlay.close()
 
 
 def fake_pactl(

@@ -8,16 +8,12 @@ import errno
 import itertools
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("QT_API", "pyside6")
-import qasync
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
 
 from app.audio.file_source import DecodedAudio
 from app.audio.replay import FileReplaySource
@@ -26,35 +22,10 @@ from app.errors import AutosaveError
 from app.server.server import ServerConfig, TranscriptionServer
 from app.services.journal import Journal, crashed_sessions, read_journal
 from app.ui.controller import AppController
-from app.ui.main_window import MainWindow
-from app.ui.overlay import CaptionOverlay
-from app.ui.settings_store import SettingsStore
-from app.ui.transcript_model import TranscriptModel
 from tests.fakes import ScriptedEngine
 from tests.formats import assert_export_format
+from tests.ui_fixtures import controller, qloop  # noqa: F401 (pytest fixtures)
 from tests.waiting import until
-
-
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.close()
-    asyncio.set_event_loop(None)
-
-
-@pytest.fixture
-def controller(qtbot, tmp_path: Path) -> Iterator[AppController]:  # type: ignore[no-untyped-def]
-    store = SettingsStore(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    model = TranscriptModel()
-    window = MainWindow(model)
-    overlay = CaptionOverlay(store.load_look())
-    controller = AppController(window, overlay, model, store, journal_dir=tmp_path / "sessions")
-    yield controller
-    window.quit_requested.disconnect()  # closing the window here must not start a quit
-    window.close()
-    overlay.close()
 
 
 def tone(seconds: float) -> DecodedAudio:

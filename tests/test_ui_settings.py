@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("QT_API", "pyside6")
-import qasync
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QLabel
 
 from app.audio.file_source import DecodedAudio
 from app.audio.replay import FileReplaySource
@@ -34,15 +33,7 @@ from app.ui.settings import SettingsDialog, VocabularyList
 from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
 from app.ui.transcript_model import TranscriptModel
 from tests.fakes import ScriptedEngine
-
-
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.close()
-    asyncio.set_event_loop(None)
+from tests.ui_fixtures import qloop  # noqa: F401 (pytest fixtures)
 
 
 @pytest.fixture

@@ -201,8 +201,8 @@ class ChannelTranscriber:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
     def _labelling(self, start: float, end: float) -> PendingLabel:
-        """Who speaks in the span a final will take (or a little more: a settle keeps the
-        last words back), worked out while the decode runs."""
+        """Who speaks from `start` to `end` (the span a final takes), worked out in the
+        background: at an utterance's end it is started beside the decode."""
         return PendingLabel.start(self._label, self._audio_between(start, end), start)
 
     async def _decode_window(self, window: Window) -> list[DecodedWord]:
@@ -261,7 +261,6 @@ class ChannelTranscriber:
         decode agree on that are old enough."""
         now = self._now
         self._last_settle_samples = self._samples
-        labelling = self._labelling(self._commit_time, now)
         words = await self._decode_until(now, self.config.final_window_s)
         young = sum(1 for w in words if w.end > now - self.config.settle_age_s)
         settled = self._agreement.insert(words, keep_last=max(1, young))
@@ -282,7 +281,9 @@ class ChannelTranscriber:
             cut = settled[-1].end
             if pending and pending[0].start > cut:
                 cut = (cut + pending[0].start) / 2
-            speaker = await labelling.speaker()
+            # Labelled once it is known what settles: a label started beside every settle
+            # decode would embed the whole open span each time, most of it for nothing.
+            speaker = await self._labelling(self._commit_time, min(cut, now)).speaker()
             self._commit(
                 settled, min(cut, now), speech_final=False, from_finalize=False, speaker=speaker
             )
@@ -293,7 +294,6 @@ class ChannelTranscriber:
             self._commit_time = now - 2.0
             self._history.settle((), self._commit_time)
             self._agreement.reset()
-        labelling.cancel()
         self._show_interim(pending, now)
 
     def _settle_silence(self, end: float) -> None:
