@@ -133,7 +133,10 @@ def run_gui(file: Path | None = None) -> int:
     _install_excepthook()
     import qasync
 
+    from app.ui.main_thread_gc import MainThreadCollector
+
     app = _application()
+    MainThreadCollector(parent=app).start()  # Qt objects are freed on the Qt thread only
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
         return runner.run(amain(app, file))
 
@@ -145,8 +148,10 @@ def run_selftest() -> int:
     import qasync
 
     from app.commands.selftest import selftest_report
+    from app.ui.main_thread_gc import MainThreadCollector
 
-    _application()  # the QApplication the app would run (its platform plugin loads here)
+    app = _application()  # the QApplication the app would run (its platform plugin loads here)
+    MainThreadCollector(parent=app).start()
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
         report = runner.run(selftest_report())
     report["qt_platform"] = QGuiApplication.platformName()

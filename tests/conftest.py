@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +33,26 @@ def run(coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
         return await asyncio.wait_for(coro, timeout * TIMEOUT_FACTOR)
 
     return asyncio.run(guarded())
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _collect_garbage_on_the_main_thread() -> Iterator[None]:
+    """As the app does (app/ui/main_thread_gc.py): the automatic collector would free Qt
+    objects left by earlier tests (a closed qasync loop) in whatever worker thread allocates,
+    and the next Qt timer event would crash the process. Here it runs between tests."""
+    enabled = gc.isenabled()
+    gc.disable()
+    yield
+    if enabled:
+        gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_when_due() -> Iterator[None]:
+    yield
+    from app.ui.main_thread_gc import collect_if_due
+
+    collect_if_due()
 
 
 @pytest.fixture(scope="session")
