@@ -7,7 +7,8 @@ import numpy as np
 from app.domain.echo import EchoRule
 from app.domain.transcript import Segment
 from app.server.server import ServerConfig, TranscriptionServer
-from app.services.captioning import CaptionListener, CaptionService
+from app.services.caption_events import CaptionListener
+from app.services.captioning import CaptionService
 from tests.conftest import run
 from tests.fake_sources import StereoSource
 from tests.fakes import LEVEL_STEP, LevelWordsEngine, level_audio

@@ -23,7 +23,8 @@ from app.protocol.messages import PROVIDER_FAILOVER
 from app.server.engines.deepgram import DeepgramConfig, DeepgramEngine
 from app.server.engines.failover import FailoverEngine
 from app.server.server import ServerConfig, TranscriptionServer
-from app.services.captioning import CaptionListener, CaptionService, CaptionState
+from app.services.caption_events import CaptionListener, CaptionState
+from app.services.captioning import CaptionService
 from tests.conftest import run
 from tests.fake_deepgram import FakeDeepgram, Faults
 from tests.fakes import LevelWordsEngine, level_audio

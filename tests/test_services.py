@@ -18,7 +18,8 @@ from app.client.lifecycle import LinkConfig
 from app.domain.transcript import Segment
 from app.errors import AutosaveError, ServerUnavailable
 from app.server.server import ServerConfig, TranscriptionServer
-from app.services.captioning import CaptionListener, CaptionService, CaptionState
+from app.services.caption_events import CaptionListener, CaptionState
+from app.services.captioning import CaptionService
 from app.services.journal import Journal, crashed_sessions, latest_session, read_journal
 from tests.conftest import run
 from tests.fake_sources import StallingQueueSource

@@ -10,12 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from enum import Enum
 
 import numpy as np
 
@@ -29,51 +25,20 @@ from app.protocol.messages import Metadata, Results, ServerMessage, Warning
 from app.protocol.params import StreamParams
 from app.protocol.pcm import encode_pcm
 from app.protocol.timeline import shifted
+from app.services.caption_events import (
+    AUTOSAVE_FAILED,
+    AUTOSAVE_RESUMED,
+    CaptionListener,
+    CaptionState,
+    SessionFigures,
+    autosave_failed_message,
+)
 from app.services.journal import Journal, written
 
 log = logging.getLogger(__name__)
 FRAME_S = 0.1
-# Warnings of the app's own, beside the server's: the autosave journal failed, or works again.
-AUTOSAVE_FAILED = "AUTOSAVE_FAILED"
-AUTOSAVE_RESUMED = "AUTOSAVE_RESUMED"
 BOTH_LABELS = ("You", "Others")  # Both mode's channels: the mic may hear the others (echo)
 HOLD_TICK_S = 0.2  # how often finals held by the echo guard are checked while nothing comes
-
-
-def autosave_failed_message(reason: str) -> str:
-    return f"Autosave failed: {reason}. Export to keep this transcript."
-
-
-class CaptionState(Enum):
-    IDLE = "Idle"
-    CONNECTING = "Connecting"
-    STREAMING = "Captioning"
-    RECONNECTING = "Reconnecting"
-    PAUSED = "Paused"
-    STOPPING = "Finishing"
-    ERROR = "Error"
-
-
-@dataclass
-class CaptionListener:
-    """Plain callables; every default does nothing."""
-
-    state: Callable[[CaptionState, str], None] = lambda state, detail: None
-    interim: Callable[[Segment], None] = lambda segment: None
-    final: Callable[[Segment], None] = lambda segment: None
-    warning: Callable[[str, str], None] = lambda code, message: None
-
-
-@dataclass
-class SessionFigures:
-    audio_sent_s: float = 0.0
-    latency_s: float | None = None  # audio sent minus the end of the latest result
-    finals: int = 0
-    lost_s: float = 0.0
-    echoes_hidden: int = 0  # Both mode: You finals that were the mic hearing the others
-    engine: str = ""
-    model: str = ""
-    started: float = field(default_factory=time.monotonic)
 
 
 class CaptionService:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from app.domain.transcript import Segment, join_utterances, next_run_start
 from app.errors import AutosaveError
-from app.services.captioning import autosave_failed_message
+from app.services.caption_events import autosave_failed_message
 from app.services.journal import (
     Journal,
     crashed_sessions,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from app.services.captioning import CaptionListener, CaptionState
+from app.services.caption_events import CaptionListener, CaptionState
 
 
 class CaptionBridge(QObject):

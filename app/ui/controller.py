@@ -25,7 +25,8 @@ from app.domain.export import FORMATS, ExportOptions, export
 from app.domain.transcript import Segment, next_run_start
 from app.errors import AudioDeviceError, CaptionError
 from app.protocol.messages import Warning, live_engine_of
-from app.services.captioning import AUTOSAVE_FAILED, AUTOSAVE_RESUMED, CaptionService
+from app.services.caption_events import AUTOSAVE_FAILED, AUTOSAVE_RESUMED
+from app.services.captioning import CaptionService
 from app.services.journal import Journal, dismiss_crashed, read_journal
 from app.services.restore import SessionRestore, last_session
 from app.ui.bridge import CaptionBridge
