@@ -18,7 +18,10 @@ JSON_FIELDS: dict[str, type | tuple[type, ...]] = {
     "source": str,
     "is_final": bool,
 }
-JSON_OPTIONAL = {"gap_s": (int, float)}  # only on a marker for lost audio
+JSON_OPTIONAL = {
+    "gap_s": (int, float),  # only on a marker for lost audio
+    "label": str,  # only where the user named the label: `source` is then the name
+}
 
 _TIME = r"(\d\d):(\d\d):(\d\d){sep}(\d\d\d)"
 # SRT wants a comma before the milliseconds, WebVTT a full stop; players reject the other one.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from app.domain.transcript import Segment
 
@@ -16,6 +16,7 @@ class ExportOptions:
     timestamps: bool = True
     labels: bool = True
     title: str = "Transcript"
+    names: Mapping[str, str] = field(default_factory=dict)  # label -> the user's name for it
 
 
 def _clock(seconds: float, separator: str) -> str:
@@ -33,8 +34,20 @@ def _short_clock(seconds: float) -> str:
     return f"{h:d}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
+def _who(segment: Segment, options: ExportOptions) -> str:
+    """Who said it, as the transcript shows it: the user's name for the label, else the label."""
+    return options.names.get(segment.source, segment.source) if options.labels else ""
+
+
 def _label(segment: Segment, options: ExportOptions) -> str:
-    return f"{segment.source}: " if options.labels and segment.source else ""
+    who = _who(segment, options)
+    return f"{who}: " if who else ""
+
+
+def _vtt_escaped(text: str, *, in_tag: bool = False) -> str:
+    """WebVTT's escapes: `&` and `<` anywhere, `>` too inside a tag (it would end it)."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    return text.replace(">", "&gt;") if in_tag else text
 
 
 def _cue_times(segments: Sequence[Segment]) -> list[tuple[float, float]]:
@@ -69,14 +82,22 @@ def to_srt(segments: Sequence[Segment], options: ExportOptions = ExportOptions()
 def to_vtt(segments: Sequence[Segment], options: ExportOptions = ExportOptions()) -> str:
     blocks = ["WEBVTT\n"]
     for segment, (start, end) in zip(segments, _cue_times(segments), strict=True):
-        text = segment.text.strip().replace("-->", "->")
-        voice = f"<v {segment.source}>" if options.labels and segment.source else ""
+        text = _vtt_escaped(segment.text.strip().replace("-->", "->"))
+        who = _who(segment, options)
+        voice = f"<v {_vtt_escaped(who, in_tag=True)}>" if who else ""
         blocks.append(f"{_clock(start, '.')} --> {_clock(end, '.')}\n{voice}{text}\n")
     return "\n".join(blocks)
 
 
 def to_json(segments: Sequence[Segment], options: ExportOptions = ExportOptions()) -> str:
-    body = {"segments": [s.to_dict() for s in segments]}
+    records = []
+    for segment in segments:
+        record = segment.to_dict()
+        name = options.names.get(segment.source)
+        if name:  # the name the user gave, and the label it names
+            record["source"], record["label"] = name, segment.source
+        records.append(record)
+    body = {"segments": records}
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -84,7 +105,8 @@ def to_md(segments: Sequence[Segment], options: ExportOptions = ExportOptions())
     lines = [f"# {options.title}", ""]
     for segment in segments:
         stamp = f"**{_short_clock(segment.start)}** " if options.timestamps else ""
-        label = f"*{segment.source}:* " if options.labels and segment.source else ""
+        who = _who(segment, options).replace("*", "\\*").replace("_", "\\_")
+        label = f"*{who}:* " if who else ""
         lines.append(f"- {stamp}{label}{segment.text.strip()}")
     return "\n".join(lines) + "\n"
 

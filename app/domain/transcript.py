@@ -31,15 +31,6 @@ class Segment:
         return record
 
 
-def voice_label(channel_label: str, results: Results, *, own_voice: bool) -> str:
-    """Who a final is shown as: the channel's label ("You" for the user's own microphone), or,
-    where the server labelled the voices (diarize), "Speaker 1", "Speaker 2" ..."""
-    speaker = next((w.speaker for w in results.words if w.speaker is not None), None)
-    if own_voice or speaker is None:
-        return channel_label
-    return f"Speaker {speaker + 1}"
-
-
 def gap_segment(start: float, length: float) -> Segment:
     """The transcript's marker for audio no server captioned: captured while offline beyond
     the reconnect ring, dropped by a full capture queue, or sent but lost with a connection

@@ -19,7 +19,8 @@ from app.audio.base import OWN_VOICE, AudioSource, Block
 from app.client.lifecycle import LinkConfig, LinkState, ReconnectingStream
 from app.client.ring import Gap
 from app.domain.echo import EchoGuard
-from app.domain.transcript import Segment, Transcript, segment_from_results, voice_label
+from app.domain.speakers import voice_label
+from app.domain.transcript import Segment, Transcript, segment_from_results
 from app.errors import AutosaveError, CaptionError
 from app.protocol.messages import Metadata, Results, ServerMessage, Warning
 from app.protocol.params import StreamParams
@@ -55,12 +56,14 @@ class CaptionService:
         keyterms: tuple[str, ...] = (),
         time_offset_s: float = 0.0,
         diarize: bool = False,
+        speakers_before: int = 0,
     ) -> None:
         self.server_url = server_url
         self.token = token
         self.language = language
         self.keyterms = keyterms  # the user's vocabulary, sent in every handshake
         self.diarize = diarize  # label the voices of the others ("Speaker 1", "Speaker 2" ...)
+        self.speakers_before = speakers_before  # earlier runs' voices: this run numbers after
         # Where this run starts on the session's timeline: a later run in the same journal
         # goes on after the earlier ones, so cue times never run backwards.
         self.time_offset_s = time_offset_s
@@ -332,7 +335,12 @@ class CaptionService:
                 continue
             message = _shifted_results(message, self.time_offset_s)
             channel_label = labels[message.channel] if message.channel < len(labels) else ""
-            label = voice_label(channel_label, message, own_voice=channel_label == OWN_VOICE)
+            label = voice_label(
+                channel_label,
+                message,
+                own_voice=channel_label == OWN_VOICE,
+                numbers_before=self.speakers_before,
+            )
             if message.words:
                 self.figures.latency_s = (
                     self.figures.audio_sent_s + self.time_offset_s - message.words[-1].end

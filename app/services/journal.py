@@ -18,7 +18,7 @@ from pathlib import Path
 import platformdirs
 
 from app import APP_NAME
-from app.domain.journal import decode_lines, encode_line
+from app.domain.journal import decode_session, encode_line, encode_rename
 from app.domain.transcript import Segment
 from app.errors import AutosaveError
 
@@ -75,6 +75,10 @@ class Journal:
         or fails with AutosaveError; the segment is then kept and written by a later call."""
         line = encode_line(segment).encode("utf-8")
         return self._run(self._append_lines, line)
+
+    def submit_rename(self, label: str, name: str) -> Future[None]:
+        """Queue a speaker's name (empty: no name) behind every earlier line."""
+        return self._run(self._append_lines, encode_rename(label, name).encode("utf-8"))
 
     def append(self, segment: Segment) -> None:
         """Durable before it returns: a crash right after loses nothing. Raises AutosaveError
@@ -176,8 +180,13 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def read_journal(path: Path) -> list[Segment]:
+    return read_session(path)[0]
+
+
+def read_session(path: Path) -> tuple[list[Segment], dict[str, str]]:
+    """A journal's finals and its speakers' names."""
     with path.open(encoding="utf-8", errors="replace") as handle:
-        return decode_lines(handle)
+        return decode_session(handle)
 
 
 def latest_session(directory: Path | None = None, *, besides: Path | None = None) -> Path | None:

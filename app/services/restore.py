@@ -3,15 +3,18 @@
 Each saved session comes back once (a second restore, or the current session's own journal,
 adds nothing), after what the current session already holds on its timeline (as a new run
 goes on after the earlier ones), and into the current session's journal, so a crash after a
-restore does not lose what was restored.
+restore does not lose what was restored. Its speakers are numbered after the current
+session's (a restored "Speaker 1" is not this session's), and the names given to them come
+along.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from app.domain.speakers import numbers_used, with_offset
 from app.domain.transcript import Segment, join_utterances, next_run_start
 from app.errors import AutosaveError
 from app.services.caption_events import autosave_failed_message
@@ -20,7 +23,7 @@ from app.services.journal import (
     crashed_sessions,
     dismiss_crashed,
     latest_session,
-    read_journal,
+    read_session,
 )
 
 
@@ -29,6 +32,7 @@ class Restored:
     utterances: list[Segment]  # for the panel, on the current session's timeline
     note: str  # what to tell the user
     autosave_warning: str | None = None  # they are not in the journal yet: why, what to do
+    names: dict[str, str] = field(default_factory=dict)  # its speakers' names, renumbered
 
 
 def last_session(directory: Path | None, current: Path | None) -> Path | None:
@@ -50,15 +54,17 @@ class SessionRestore:
         if key in self._restored:
             return Restored([], f"{path.name} was restored already")
         offset = next_run_start(current)
-        segments = [
-            replace(s, start=s.start + offset, end=s.end + offset) for s in read_journal(path)
-        ]
+        saved, saved_names = read_session(path)
+        saved, names = with_offset(saved, saved_names, numbers_used(current))
+        segments = [replace(s, start=s.start + offset, end=s.end + offset) for s in saved]
         self._restored.add(key)
         utterances = join_utterances(segments)
         note = f"Restored {len(utterances)} segments from {path.name}"
         try:
             journal.extend(segments)
+            for label, name in names.items():  # behind the segments, in the writer's order
+                journal.submit_rename(label, name)
         except AutosaveError as exc:  # the journal keeps them and writes them when it can
-            return Restored(utterances, note, autosave_failed_message(exc.reason))
+            return Restored(utterances, note, autosave_failed_message(exc.reason), names)
         dismiss_crashed(path)  # it is safe in this session's journal: not offered again
-        return Restored(utterances, note)
+        return Restored(utterances, note, names=names)

@@ -22,6 +22,7 @@ from app.audio.live import find_live_source
 from app.audio.replay import FileReplaySource
 from app.client.lifecycle import LinkConfig
 from app.domain.export import FORMATS, ExportOptions, export
+from app.domain.speakers import numbers_used
 from app.domain.transcript import Segment, next_run_start
 from app.errors import AudioDeviceError, CaptionError
 from app.protocol.messages import Warning, live_engine_of
@@ -34,6 +35,7 @@ from app.ui.engine_host import EngineChoice, EngineHost
 from app.ui.main_window import MainWindow
 from app.ui.overlay import CaptionOverlay
 from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
+from app.ui.speaker_naming import SpeakerNaming
 from app.ui.transcript_model import TranscriptModel
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ class AppController(QObject):
         self.bridge.warning.connect(self._warning)
         self.bridge.interim.connect(self._interim)
         self.bridge.final.connect(self._final)
+        self.naming = SpeakerNaming(window, overlay, self._journal)
         self._meter = QTimer(self)
         self._meter.setInterval(100)
         self._meter.timeout.connect(self._update_meter)
@@ -99,6 +102,7 @@ class AppController(QObject):
         w.quit_requested.connect(self.quit)
         w.settings_requested.connect(self.settings_dialog)
         w.about_requested.connect(self.about)
+        w.rename_requested.connect(self.naming.ask)
         self.overlay.geometry_changed.connect(self._save_overlay_geometry)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -186,6 +190,7 @@ class AppController(QObject):
             keyterms=self.settings.vocabulary,
             time_offset_s=next_run_start(self.model.segments),
             diarize=self.settings.label_speakers,
+            speakers_before=numbers_used(self.model.segments),
         )
         self._meter.start()
         self._run_task = asyncio.current_task()
@@ -208,10 +213,8 @@ class AppController(QObject):
     def toggle_pause(self) -> None:
         if self.service is None:
             return
-        if self.service.state.name == "PAUSED":
-            self.service.resume()
-        else:
-            self.service.pause()
+        paused = self.service.state.name == "PAUSED"
+        (self.service.resume if paused else self.service.pause)()
 
     def stop(self) -> None:
         if self.service is not None:
@@ -241,7 +244,8 @@ class AppController(QObject):
 
     def _interim(self, segment: Segment) -> None:
         self.overlay.set_interim(segment)
-        label = f"{segment.source}: " if segment.source and segment.text else ""
+        shown = self.naming.names.shown(segment.source)
+        label = f"{shown}: " if shown and segment.text else ""
         self.window.set_interim(label + segment.text)
 
     def _final(self, segment: Segment) -> None:
@@ -251,12 +255,7 @@ class AppController(QObject):
         # DEBUG, not INFO: transcript text stays out of the default log file. The X11 test
         # compares these lines with the journal after a SIGKILL.
         if log.isEnabledFor(logging.DEBUG):
-            record = {
-                "text": segment.text,
-                "start": segment.start,
-                "end": segment.end,
-                "source": segment.source,
-            }
+            record = {key: getattr(segment, key) for key in ("text", "start", "end", "source")}
             log.debug("final shown: %s", json.dumps(record, ensure_ascii=False))
 
     def _update_meter(self) -> None:
@@ -313,7 +312,8 @@ class AppController(QObject):
             self.export_to(Path(path), fmt)
 
     def export_to(self, path: Path, fmt: str) -> bool:
-        text = export(self.model.segments, fmt, ExportOptions(title="Captionist transcript"))
+        options = ExportOptions(title="Captionist transcript", names=self.naming.names)
+        text = export(self.model.segments, fmt, options)
         try:
             path.write_text(text, encoding="utf-8")
         except OSError as exc:  # a full disk or a read-only folder: say so, lose nothing
@@ -358,6 +358,7 @@ class AppController(QObject):
         self._restore_after_run = None
         restored = self.restorer.restore(path, self._journal(), self.model.segments)
         self.model.extend(restored.utterances)
+        self.naming.merge(restored.names)
         self.window.statusBar().showMessage(restored.note, 8000)
         if restored.autosave_warning is not None:
             self._warning(AUTOSAVE_FAILED, restored.autosave_warning)

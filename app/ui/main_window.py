@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
     export_requested = Signal()
     settings_requested = Signal()
     restore_requested = Signal()
+    rename_requested = Signal(str)  # the label of a speaker to name ("Speaker 2", "Others")
     overlay_toggled = Signal(bool)
     click_through_toggled = Signal(bool)
     about_requested = Signal()
@@ -119,7 +120,10 @@ class MainWindow(QMainWindow):
             "Quit", QKeySequence.StandardKey.Quit, self.quit_requested.emit
         )
         self.about_action = self._action("About Captionist", None, self.about_requested.emit)
-        self.addActions([self.find_action, self.copy_action])
+        self.rename_action = self._action(
+            "Rename speaker…", "F2", self._rename_selected, "Name the speaker of this line"
+        )
+        self.addActions([self.find_action, self.copy_action, self.rename_action])
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Captioning", self)
@@ -212,6 +216,8 @@ class MainWindow(QMainWindow):
         captions = menu.addMenu("&Captions")
         for action in (self.start_action, self.pause_action, self.stop_action):
             captions.addAction(action)
+        captions.addSeparator()
+        captions.addAction(self.rename_action)
         view = menu.addMenu("&View")
         for action in (self.overlay_action, self.click_action, self.find_action):
             view.addAction(action)
@@ -253,7 +259,21 @@ class MainWindow(QMainWindow):
     def _context_menu(self, position: QPoint) -> None:
         menu = QMenu(self)
         menu.addAction(self.copy_action)
+        label = self._label_at(self.view.indexAt(position))
+        if label:
+            rename = menu.addAction(f"Rename “{self.model.shown(label)}”…")
+            rename.triggered.connect(lambda: self.rename_requested.emit(label))
         menu.exec(self.view.viewport().mapToGlobal(position))
+
+    def _rename_selected(self) -> None:
+        label = self._label_at(self.view.currentIndex())
+        if label:
+            self.rename_requested.emit(label)
+
+    def _label_at(self, index: QModelIndex) -> str:
+        """The speaker label of the row at `index` ("" for none, or a gap marker)."""
+        segment = index.data(SegmentRole) if index.isValid() else None
+        return segment.source if isinstance(segment, Segment) and not segment.gap_s else ""
 
     # -- autoscroll -----------------------------------------------------------------------
     def _scrolled(self, value: int) -> None:

@@ -9,6 +9,7 @@ silence and comes back with the next word. Drag it anywhere; resize from the cor
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEasingCurve, QPoint, QPropertyAnimation, QRect, Qt, QTimer, Signal
@@ -44,6 +45,7 @@ class CaptionOverlay(QWidget):
         self._finals: list[Token] = []
         self._interims: dict[str, list[Token]] = {}
         self._last_source = ""
+        self.names: Mapping[str, str] = {}  # label -> the user's name, for lines from now on
         self._drag_offset: QPoint | None = None
         self._grip = QSizeGrip(self)
         self._grip.resize(16, 16)
@@ -109,7 +111,7 @@ class CaptionOverlay(QWidget):
     # -- captions -------------------------------------------------------------------------
     def _source_tokens(self, source: str) -> list[Token]:
         if source and source != self._last_source and (self._finals or self._last_source):
-            return [Token(f"{source}:", True, label=True)]
+            return [Token(f"{self.names.get(source, source)}:", True, label=True)]
         return []
 
     def add_final(self, segment: Segment) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import (
@@ -29,6 +30,7 @@ class TranscriptModel(QAbstractListModel):
         self._segments: list[Segment] = []
         self._display: list[str] = []  # rendered once: search filters 20,000 rows by it
         self._open_rows: dict[str, int] = {}  # source -> row of its open utterance
+        self._names: Mapping[str, str] = {}  # label -> the user's name for it
 
     def rowCount(self, parent: Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._segments)
@@ -57,14 +59,14 @@ class TranscriptModel(QAbstractListModel):
                 True,
                 segment.speech_final,
             )
-            self._display[row] = _render(merged)
+            self._display[row] = self._render(merged)
             index = self.index(row)
             self.dataChanged.emit(index, index)
         else:
             row = len(self._segments)
             self.beginInsertRows(QModelIndex(), row, row)
             self._segments.append(segment)
-            self._display.append(_render(segment))
+            self._display.append(self._render(segment))
             self.endInsertRows()
         if segment.speech_final:
             self._open_rows.pop(segment.source, None)
@@ -79,7 +81,7 @@ class TranscriptModel(QAbstractListModel):
         first = len(self._segments)
         self.beginInsertRows(QModelIndex(), first, first + len(segments) - 1)
         self._segments.extend(segments)
-        self._display.extend(_render(s) for s in segments)
+        self._display.extend(self._render(s) for s in segments)
         self.endInsertRows()
 
     def clear(self) -> None:
@@ -93,10 +95,20 @@ class TranscriptModel(QAbstractListModel):
     def segments(self) -> list[Segment]:
         return list(self._segments)
 
+    def set_names(self, names: Mapping[str, str]) -> None:
+        """Show each renamed label by its name, in every row (the segments keep the label)."""
+        self._names = dict(names)
+        self._display = [self._render(s) for s in self._segments]
+        if self._segments:
+            self.dataChanged.emit(self.index(0), self.index(len(self._segments) - 1))
 
-def _render(segment: Segment) -> str:
-    label = f"{segment.source}: " if segment.source else ""
-    return f"[{_short_clock(segment.start)}]  {label}{segment.text.strip()}"
+    def shown(self, label: str) -> str:
+        return self._names.get(label, label)
+
+    def _render(self, segment: Segment) -> str:
+        who = self._names.get(segment.source, segment.source)
+        label = f"{who}: " if who else ""
+        return f"[{_short_clock(segment.start)}]  {label}{segment.text.strip()}"
 
 
 class TranscriptFilter(QSortFilterProxyModel):
