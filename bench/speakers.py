@@ -5,8 +5,8 @@
 Each eval file goes through `captionist transcribe FILE --diarize --events` (embedded server,
 as fast as it goes). Every reference utterance (manifest segment) takes the label most of the
 final words inside its time span carry. Labels are then mapped one to one onto the reference
-speakers, greedily by how many utterances they share (a lower bound of the best mapping), and
-an utterance counts as right when its label maps to its speaker. Printed per file: utterances,
+speakers, the mapping that gets the most utterances right (exact), and an utterance counts as
+right when its label maps to its speaker. Printed per file: utterances,
 reference speakers, labels used, and accuracy; then the issue's groups: sessions whose speaker
 changes between utterances (commonvoice, librispeech, misc), single-speaker sessions (the share
 of utterances under their most used label), and the AMI meeting. And the encoder's cost.
@@ -56,14 +56,24 @@ def utterance_labels(
     return labels
 
 
-def greedy_accuracy(speakers: list[str], labels: list[Label]) -> float:
+def best_accuracy(speakers: list[str], labels: list[Label]) -> float:
+    """The share of utterances right under the best one-to-one mapping of labels onto
+    speakers (exact: a dynamic programme over the sets of speakers already taken)."""
     pairs = Counter((s, x) for s, x in zip(speakers, labels, strict=True) if x is not None)
-    mapped: dict[Label, str] = {}
-    for (speaker, label), _ in pairs.most_common():
-        if label not in mapped and speaker not in mapped.values():
-            mapped[label] = speaker
-    right = sum(1 for s, x in zip(speakers, labels, strict=True) if mapped.get(x) == s)
-    return right / len(speakers)
+    names = sorted(set(speakers))
+    used = sorted({x for x in labels if x is not None}, key=str)
+    if len(names) > 16:
+        raise ValueError("too many reference speakers for the exact mapping")
+    best = {0: 0}  # taken speakers (bitmask) -> most utterances right so far
+    for label in used:
+        step = dict(best)
+        for taken, right in best.items():
+            for k, speaker in enumerate(names):
+                if not taken & (1 << k):
+                    key = taken | (1 << k)
+                    step[key] = max(step.get(key, 0), right + pairs[(speaker, label)])
+        best = step
+    return max(best.values()) / len(speakers)
 
 
 def main() -> None:
@@ -85,7 +95,7 @@ def main() -> None:
             segments = entry["segments"]
             speakers = [s["speaker"] for s in segments]
             labels = utterance_labels(segments, final_words(events))
-            accuracy = greedy_accuracy(speakers, labels)
+            accuracy = best_accuracy(speakers, labels)
             used = len({label for label in labels if label is not None})
             print(f"{entry['id']:<34} {len(segments):4d} {len(set(speakers)):3d} {used:6d}  "
                   f"{accuracy * 100:5.1f} %")  # fmt: skip

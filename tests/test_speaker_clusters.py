@@ -155,10 +155,11 @@ def test_a_voice_between_two_speakers_stays_with_the_previous_one_and_moves_no_c
     """Hysteresis: within prefer_previous_margin of the best, the previous speaker keeps the
     turn (within hold_s); later, after a long pause, the nearest takes it."""
     clusters = SpeakerClusters(ClusterSettings(dim=3))
-    a, b = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    a, b = np.array([1.0, 0.0, 0.0]), np.array([0.5, math.sqrt(3) / 2, 0.0])  # cosine 0.5
     assert label_all(clusters, [(a, 2.0), (b, 2.0)]) == [0, 1]
     clusters.assign(a, 2.0, 5.0)  # speaker 0 speaks last, until 7 s
-    between = unit(np.array([1.0, 1.03, 0.0]))  # cosine 0.70 to a, 0.72 to b
+    angle = math.radians(31)  # 31 degrees from a, 29 from b: cosine 0.857 to a, 0.875 to b
+    between = np.array([math.cos(angle), math.sin(angle), 0.0])
     before = clusters.centroids().copy()
     assert clusters.assign(between, 2.0, 7.5) == 0
     assert clusters.assign(between, 2.0, 9.8) == 0  # still speaker 0's turn
@@ -180,7 +181,7 @@ def test_a_confident_match_moves_the_centroid_to_the_running_mean() -> None:
 def test_an_uncertain_match_is_labelled_but_teaches_the_centroid_nothing() -> None:
     clusters = SpeakerClusters(ClusterSettings(dim=3))
     clusters.assign(np.array([1.0, 0.0, 0.0]), 2.0, 0.0)
-    assert clusters.assign(unit(np.array([1.0, 1.0, 0.0])), 2.0, 2.5) == 0  # cosine 0.71
+    assert clusters.assign(unit(np.array([1.0, 0.92, 0.0])), 2.0, 2.5) == 0  # cosine 0.736
     assert clusters.history[-1].decision is Decision.UNCERTAIN
     np.testing.assert_allclose(clusters.centroids(), [[1.0, 0.0, 0.0]])
 
