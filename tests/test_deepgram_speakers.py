@@ -51,3 +51,12 @@ def test_without_diarize_no_word_has_a_speaker_and_none_is_asked_for() -> None:
     assert [(w.word, w.speaker) for w in words] == [("w0", None), ("w1", None), ("w2", None)]
     (connection,) = fake.connections
     assert "diarize" not in connection.query
+
+
+def test_max_speakers_stays_with_us_and_diarize_still_goes_upstream() -> None:
+    """Deepgram has no speaker count: our `max_speakers` is not sent to it (its labels come
+    as Deepgram finds them); the local engine honours it after a failover."""
+    words, fake = run(final_words(StreamParams(diarize=True, max_speakers=2)))
+    assert [(w.word, w.speaker) for w in words] == [("w0", 0), ("w1", 1), ("w2", 0)]
+    (connection,) = fake.connections
+    assert connection.query["diarize"] == ["true"] and "max_speakers" not in connection.query

@@ -9,8 +9,13 @@ from pathlib import Path
 import pytest
 
 from app.errors import ModelHashMismatch, ParamError
+from app.protocol.messages import Results
 from app.protocol.params import StreamParams
+from app.server.engines.whisper import WhisperEngine
+from app.server.server import ServerConfig, TranscriptionServer
 from app.server.speakers.encoder import SpeakerEncoder
+from tests.conftest import run
+from tests.streaming import load, stream
 from tests.test_e2e_cli import captionist
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
@@ -55,3 +60,20 @@ def test_diarize_is_refused_with_the_reason_when_the_speaker_model_is_corrupt(
     with pytest.raises(ParamError, match=r"diarize.*speaker labels unavailable"):
         whisper_engine.check_params(StreamParams(diarize=True))  # type: ignore[attr-defined]
     whisper_engine.check_params(StreamParams())  # type: ignore[attr-defined]
+
+
+def test_the_expected_number_of_speakers_caps_the_labels(
+    whisper_engine: WhisperEngine, eval_dir: Path
+) -> None:
+    """`max_speakers` in the handshake reaches the clusters: in the first 20 s of ten people
+    reading a sentence each, the voices open four labels, or two when two are expected."""
+    audio = load(eval_dir / "audio" / "pub_commonvoice_session_01.flac")[: 20 * 16000]
+
+    async def labels(**params: object) -> set[int | None]:
+        async with TranscriptionServer(whisper_engine, ServerConfig(port=0)) as server:
+            received = await stream(server.url, audio, diarize=True, **params)
+        finals = [r.message for r in received if isinstance(r.message, Results)]
+        return {w.speaker for final in finals if final.is_final for w in final.words}
+
+    assert len(run(labels())) >= 3  # the cap below is not met by chance
+    assert run(labels(max_speakers=2)) == {0, 1}

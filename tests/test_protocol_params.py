@@ -100,6 +100,7 @@ def test_round_trip_through_query() -> None:
                 "model",
                 "diarize",
                 "diarize_model",
+                "max_speakers",
                 "other",
             ]
         ),
@@ -367,3 +368,85 @@ def test_diarize_is_sent_only_when_asked_for_and_round_trips() -> None:
     params = StreamParams(diarize=True)
     assert params.to_query()["diarize"] == "true"
     assert parse_params(params.to_query()) == params
+
+
+# -- max_speakers (issue 13): ours, the expected number of voices, a cap on the labels ------
+
+
+@pytest.mark.parametrize(
+    ("query", "max_speakers"),
+    [
+        ({"diarize": "true"}, None),
+        ({"diarize": "true", "max_speakers": "1"}, 1),
+        ({"diarize": "true", "max_speakers": " 10 "}, 10),
+        ({"diarize_model": "latest", "max_speakers": "3"}, 3),  # diarize_model turns it on too
+        ({"diarize": "true", "max_speakers": ["2", "2"]}, 2),
+    ],
+)
+def test_max_speakers_is_read_with_diarize(
+    query: dict[str, str | list[str]], max_speakers: int | None
+) -> None:
+    assert parse_params(query).max_speakers == max_speakers
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            {"max_speakers": "0", "diarize": "true"},
+            "invalid max_speakers='0': must be between 1 and 10",
+        ),
+        (
+            {"max_speakers": "11", "diarize": "true"},
+            "invalid max_speakers='11': must be between 1 and 10",
+        ),
+        (
+            {"max_speakers": "two", "diarize": "true"},
+            "invalid max_speakers='two': must be a whole number",
+        ),
+        (
+            {"max_speakers": "2.5", "diarize": "true"},
+            "invalid max_speakers='2.5': must be a whole number",
+        ),
+        # It limits the speaker labels: without them it would do nothing, so the client that
+        # forgot diarize hears about it.
+        (
+            {"max_speakers": "2"},
+            "invalid max_speakers='2': needs diarize=true (it caps the speaker labels)",
+        ),
+        (
+            {"max_speakers": "2", "diarize": "false"},
+            "invalid max_speakers='2': needs diarize=true (it caps the speaker labels)",
+        ),
+    ],
+)
+def test_a_bad_max_speakers_is_refused_naming_itself(
+    query: dict[str, str | list[str]], message: str
+) -> None:
+    with pytest.raises(ParamError) as info:
+        parse_params(query)
+    assert info.value.param == "max_speakers" and str(info.value) == message
+
+
+def test_max_speakers_is_sent_only_when_set_and_round_trips() -> None:
+    assert "max_speakers" not in StreamParams(diarize=True).to_query()
+    params = StreamParams(diarize=True, max_speakers=3)
+    assert params.to_query()["max_speakers"] == "3"
+    assert parse_params(params.to_query()) == params
+
+
+def test_a_server_refuses_max_speakers_without_diarize_with_a_400_naming_it() -> None:
+    async def scenario() -> InvalidStatus:
+        async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0)) as server:
+            with pytest.raises(InvalidStatus) as info:
+                async with connect(f"{server.url}?max_speakers=2"):
+                    pass
+            return info.value
+
+    error = run(scenario())
+    assert error.response.status_code == 400
+    body = json.loads(error.response.body)
+    assert body["err_code"] == "INVALID_PARAMETER" and body["parameter"] == "max_speakers"
+    assert body["err_msg"] == (
+        "invalid max_speakers='2': needs diarize=true (it caps the speaker labels)"
+    )

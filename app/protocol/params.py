@@ -22,6 +22,10 @@ MAX_KEYTERM_CHARS = 100
 MAX_KEYTERM_BYTES = 2000
 # Deepgram's streaming diarizers; naming one turns diarization on (its batch-only v2 is refused).
 DIARIZE_MODELS = ("v1", "latest")
+# Our `max_speakers`: the most voices a diarized stream may be split into. Ten is the largest
+# session measured (bench/speakers.py, ten voices); past it online clustering no longer tells
+# voices apart, and a cap that high would hardly ever bind.
+MAX_SPEAKERS = 10
 # Deepgram's `keywords=word:2` carries a boost (intensifier); we keep only the word.
 _KEYWORD_BOOST = re.compile(r":-?\d+(?:\.\d+)?$")
 
@@ -45,6 +49,9 @@ class StreamParams:
     keyterms: tuple[str, ...] = ()
     # Words carry a `speaker` label (Deepgram's `diarize`, or its newer `diarize_model`).
     diarize: bool = False
+    # Our extension, with diarize only: at most this many labels (the expected number of
+    # speakers); None: as many as the voices found. Deepgram has no such parameter.
+    max_speakers: int | None = None
 
     @property
     def bytes_per_frame(self) -> int:
@@ -78,6 +85,8 @@ class StreamParams:
             query["keyterm"] = list(self.keyterms)
         if self.diarize:
             query["diarize"] = "true"
+        if self.max_speakers is not None:
+            query["max_speakers"] = str(self.max_speakers)
         return query
 
 
@@ -238,6 +247,12 @@ def parse_params(query: QueryValues) -> StreamParams:
             raise ParamError("diarize_model", raw, "must be v1 or latest")
         diarize = True
 
+    max_speakers = None
+    if (raw := _single(query, "max_speakers")) is not None:
+        max_speakers = _parse_int("max_speakers", raw, 1, MAX_SPEAKERS)
+        if not diarize:  # it would do nothing: the client most likely forgot diarize
+            raise ParamError("max_speakers", raw, "needs diarize=true (it caps the speaker labels)")
+
     return StreamParams(
         encoding="linear16",
         sample_rate=sample_rate,
@@ -252,4 +267,5 @@ def parse_params(query: QueryValues) -> StreamParams:
         stream_offset_s=stream_offset_s,
         keyterms=_parse_keyterms(query),
         diarize=diarize,
+        max_speakers=max_speakers,
     )

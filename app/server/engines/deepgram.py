@@ -117,9 +117,11 @@ def deepgram_query(params: StreamParams, model: str) -> dict[str, str | list[str
     """Deepgram's query for a session (encode with `urlencode(doseq=True)`).
 
     `diarize` goes up as the client sent it; Deepgram's `speaker` labels come back on the words.
+    `max_speakers` stays here: Deepgram has no speaker count (the local engine honours it).
     """
     query = params.to_query()
     query.pop("stream_offset", None)  # ours, not Deepgram's
+    query.pop("max_speakers", None)
     query["model"] = chosen = params.model or model
     query["punctuate"] = "true"
     terms = query.pop("keyterm", None)

@@ -24,7 +24,7 @@ from app.server.asr.decoder import Decoding, WhisperDecoder
 from app.server.asr.labelling import Label
 from app.server.asr.resample import StreamResampler
 from app.server.asr.settings import TranscriberConfig
-from app.server.asr.speaker_clusters import SpeakerClusters
+from app.server.asr.speaker_clusters import ClusterSettings, SpeakerClusters
 from app.server.asr.transcriber import ChannelTranscriber
 from app.server.asr.vad import SileroSession, StreamingVad
 from app.server.engines import DEFAULT_THREADS
@@ -108,10 +108,10 @@ class WhisperEngine:
     async def run_vad(self, vad: StreamingVad, audio: FloatArray) -> FloatArray:
         return await asyncio.get_running_loop().run_in_executor(self._vad_pool, vad.process, audio)
 
-    def labeller(self) -> Label:
-        """One channel's speaker labels: its finals' voices, clustered as they come. The
-        embedding runs on the VAD thread, beside the decode of the same final."""
-        clusters = SpeakerClusters()
+    def labeller(self, max_speakers: int | None = None) -> Label:
+        """One channel's speaker labels: its finals' voices, clustered as they come (into at
+        most `max_speakers`). The embedding runs on the VAD thread, beside the decode."""
+        clusters = SpeakerClusters(ClusterSettings(max_speakers=max_speakers))
         encoder = SpeakerEncoder.shared()
 
         async def label(audio: FloatArray, start: float) -> int:
@@ -164,7 +164,7 @@ class WhisperSession:
                 emit=emit,
                 channel=index,
                 channels=params.channels,
-                label=engine.labeller() if params.diarize else None,
+                label=engine.labeller(params.max_speakers) if params.diarize else None,
             )
             transcriber.start().add_done_callback(self._on_channel_done)
             self._channels.append(transcriber)
