@@ -18,6 +18,7 @@ from app.domain.export import FORMATS
 from app.errors import CaptionError
 from app.logs import configure_file_logging
 from app.models.registry import DEFAULT_MODEL
+from app.protocol.params import MAX_SPEAKERS
 from app.server.engines import DEEPGRAM_MODEL, DEFAULT_THREADS
 
 COMMANDS = ("gui", "serve", "transcribe", "devices", "models")
@@ -32,6 +33,16 @@ def _positive_threads(value: str) -> int:
     number = int(value)
     if not 1 <= number <= 64:
         raise argparse.ArgumentTypeError("must be between 1 and 64")
+    return number
+
+
+def _speaker_count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number") from None
+    if not 1 <= number <= MAX_SPEAKERS:  # the server's bounds, said before anything runs
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_SPEAKERS}")
     return number
 
 
@@ -158,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="label who speaks: each final word carries a speaker number (Deepgram's diarize)",
     )
+    tr.add_argument(
+        "--max-speakers",
+        type=_speaker_count,
+        metavar="N",
+        help=f"with --diarize: the expected number of speakers (1-{MAX_SPEAKERS}); words then "
+        "carry at most N speaker labels",
+    )
 
     sub.add_parser("devices", help="list audio capture devices")
 
@@ -201,6 +219,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             failover=args.failover,
             keyterms=tuple(args.keyterms),
             diarize=args.diarize,
+            max_speakers=args.max_speakers,
         )
         return asyncio.run(run_transcribe(options))
     if args.command == "models":
@@ -234,7 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version", "--log-level"):
         argv.insert(0, "gui")  # `captionist [--file X]` is the desktop app
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "max_speakers", None) is not None and not args.diarize:
+        parser.error("--max-speakers needs --diarize (it caps the speaker labels)")
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         return _dispatch(args)

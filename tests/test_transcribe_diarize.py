@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import soundfile
 
 from app.cli import main
@@ -56,3 +57,34 @@ def test_without_diarize_none_is_asked_for_and_no_word_has_a_speaker(tmp_path: P
     words = [w for final in finals for w in final["channel"]["alternatives"][0]["words"]]
     assert [w["word"] for w in words] == ["s0", "s1", "s2"]
     assert all("speaker" not in w for w in words)
+
+
+def test_the_expected_number_of_speakers_goes_in_the_handshake_with_diarize(
+    tmp_path: Path,
+) -> None:
+    engine, finals = transcribe(tmp_path, "--diarize", "--max-speakers", "3")
+    assert [(s.params.diarize, s.params.max_speakers) for s in engine.sessions] == [(True, 3)]
+    assert finals  # the session ran as without it: the engine is the one that caps the labels
+
+
+def test_without_max_speakers_no_limit_is_asked_for(tmp_path: Path) -> None:
+    engine, _ = transcribe(tmp_path, "--diarize")
+    assert [s.params.max_speakers for s in engine.sessions] == [None]
+
+
+@pytest.mark.parametrize(
+    ("flags", "why"),
+    [
+        (["--max-speakers", "2"], "--max-speakers needs --diarize"),
+        (["--diarize", "--max-speakers", "0"], "--max-speakers: must be between 1 and 10"),
+        (["--diarize", "--max-speakers", "11"], "--max-speakers: must be between 1 and 10"),
+        (["--diarize", "--max-speakers", "two"], "--max-speakers: must be a whole number"),
+    ],
+)
+def test_a_max_speakers_the_server_would_refuse_is_refused_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], why: str
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["transcribe", str(tmp_path / "missing.wav"), *flags])
+    assert info.value.code == 2  # a usage error, as argparse gives for any bad option
+    assert why in capsys.readouterr().err

@@ -55,6 +55,7 @@ class TranscribeOptions:
     failover: bool = True
     keyterms: tuple[str, ...] = ()  # words to favour, sent in the handshake
     diarize: bool = False  # ask for a `speaker` on each word (Deepgram's diarize=true)
+    max_speakers: int | None = None  # with diarize: the expected number of speakers
 
 
 class LiveDisplay:
@@ -130,12 +131,18 @@ async def stream_audio(
     status: IO[str] = sys.stderr,
     keyterms: tuple[str, ...] = (),
     diarize: bool = False,
+    max_speakers: int | None = None,
 ) -> StreamOutcome:
     """Send the audio (paced, or as fast as the server keeps up), then CloseStream.
 
     The stream survives lost connections (see ReconnectingStream); its states go to `status`.
     """
-    params = StreamParams(sample_rate=audio.sample_rate, keyterms=keyterms, diarize=diarize)
+    params = StreamParams(
+        sample_rate=audio.sample_rate,
+        keyterms=keyterms,
+        diarize=diarize,
+        max_speakers=max_speakers,
+    )
     outcome = StreamOutcome()
 
     def on_state(state: LinkState, detail: str) -> None:
@@ -259,6 +266,7 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
                 on_message=on_message,
                 keyterms=keyterms,
                 diarize=options.diarize,
+                max_speakers=options.max_speakers,
             )
         else:
             from app.commands.embedded import embedded_server, load_engine
@@ -283,6 +291,7 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
                         on_message=on_message,
                         keyterms=keyterms,
                         diarize=options.diarize,
+                        max_speakers=options.max_speakers,
                     )
             finally:
                 await engine.aclose()
