@@ -9,6 +9,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from app.audio.replay import FileReplaySource
 from app.client.streamer import StreamClient
 from app.commands.embedded import embedded_server
 from app.errors import ModelNotFound, ServerUnavailable
-from app.protocol.params import StreamParams
+from app.protocol.params import MAX_SPEAKERS, StreamParams
 from app.server.engines.base import Engine
 from app.ui.controller import AppController
 from app.ui.engine_host import EngineChoice, EngineHost
@@ -388,3 +389,58 @@ def test_telling_the_others_apart_is_on_and_remembered(qtbot, store: SettingsSto
     again = SettingsDialog(reread(store).load_app(), OverlayLook(), [])
     qtbot.addWidget(again)
     assert not again.label_speakers.isChecked()
+
+
+def test_the_expected_number_of_speakers_goes_with_telling_apart_and_is_remembered(
+    qtbot, store: SettingsStore
+) -> None:  # type: ignore[no-untyped-def]
+    dialog = SettingsDialog(AppSettings(), OverlayLook(), [])
+    qtbot.addWidget(dialog)
+    count = dialog.expected_speakers
+    assert (count.value(), count.text(), count.maximum()) == (0, "Don't know", MAX_SPEAKERS)
+    assert count.isEnabled()  # telling the others apart is on by default
+    dialog.label_speakers.setChecked(False)
+    assert not count.isEnabled()  # a count of voices not told apart means nothing
+    dialog.label_speakers.setChecked(True)
+    assert count.isEnabled()
+    count.setValue(3)
+    saved, _ = dialog.result_settings()
+    store.save_app(saved)
+    assert reread(store).load_app().expected_speakers == 3
+    again = SettingsDialog(reread(store).load_app(), OverlayLook(), [])
+    qtbot.addWidget(again)
+    assert again.expected_speakers.value() == 3 and again.expected_speakers.isEnabled()
+    apart_off = SettingsDialog(replace(saved, label_speakers=False), OverlayLook(), [])
+    qtbot.addWidget(apart_off)
+    assert apart_off.expected_speakers.value() == 3  # kept for when it is turned on again
+    assert not apart_off.expected_speakers.isEnabled()
+
+
+@pytest.mark.parametrize(
+    ("label_speakers", "expected_speakers", "sent"),
+    [
+        (True, 3, (True, 3)),
+        (True, 0, (True, None)),  # Don't know: no limit
+        (False, 3, (False, None)),  # without labels the count is not sent (it would be refused)
+        (True, 42, (True, None)),  # a hand-edited settings file cannot make Start fail
+    ],
+)
+def test_the_expected_number_of_speakers_reaches_the_handshake_with_the_labels(
+    controller: AppController,
+    qloop: asyncio.AbstractEventLoop,
+    label_speakers: bool,
+    expected_speakers: int,
+    sent: tuple[bool, int | None],
+) -> None:
+    engine = ScriptedEngine()
+    controller.settings.label_speakers = label_speakers
+    controller.settings.expected_speakers = expected_speakers
+
+    async def scenario() -> None:
+        async with embedded_server(engine) as (url, token):
+            controller.server_ready(url, token, "scripted")
+            await controller._run(FileReplaySource(Path("talk.wav"), speed=10, audio=tone(1)))
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    (session,) = engine.sessions
+    assert (session.params.diarize, session.params.max_speakers) == sent

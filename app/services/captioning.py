@@ -57,6 +57,7 @@ class CaptionService:
         time_offset_s: float = 0.0,
         diarize: bool = False,
         speakers_before: int = 0,
+        max_speakers: int | None = None,
     ) -> None:
         self.server_url = server_url
         self.token = token
@@ -64,6 +65,7 @@ class CaptionService:
         self.keyterms = keyterms  # the user's vocabulary, sent in every handshake
         self.diarize = diarize  # label the voices of the others ("Speaker 1", "Speaker 2" ...)
         self.speakers_before = speakers_before  # earlier runs' voices: this run numbers after
+        self.max_speakers = max_speakers  # with diarize: into at most this many, if known
         # Where this run starts on the session's timeline: a later run in the same journal
         # goes on after the earlier ones, so cue times never run backwards.
         self.time_offset_s = time_offset_s
@@ -82,11 +84,9 @@ class CaptionService:
         # Finals handed to the journal and not shown yet, each with its write (None: no journal).
         self._unshown: deque[tuple[Segment, Future[None] | None]] = deque()
         # Why the journal cannot be written, if so (an earlier run may have left lines unsaved).
-        self.autosave_failure: str | None = (
-            "earlier segments are not saved yet"
-            if journal is not None and journal.unsaved
-            else None
-        )
+        self.autosave_failure: str | None = None
+        if journal is not None and journal.unsaved:
+            self.autosave_failure = "earlier segments are not saved yet"
 
     def _set_state(self, state: CaptionState, detail: str = "") -> None:
         self.state = state
@@ -138,6 +138,7 @@ class CaptionService:
                 language=self.language,
                 keyterms=self.keyterms,
                 diarize=self.diarize,
+                max_speakers=self.max_speakers,
             )
             stream = ReconnectingStream(
                 self.server_url,

@@ -191,6 +191,7 @@ class AppController(QObject):
             time_offset_s=next_run_start(self.model.segments),
             diarize=self.settings.label_speakers,
             speakers_before=numbers_used(self.model.segments),
+            max_speakers=self.settings.max_speakers,
         )
         self._meter.start()
         self._run_task = asyncio.current_task()

@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QSettings
 
 from app import APP_NAME
+from app.protocol.params import MAX_SPEAKERS
 
 
 @dataclass
@@ -38,6 +39,14 @@ class AppSettings:
     export_format: str = "txt"
     show_overlay: bool = True
     label_speakers: bool = True  # "Speaker 1", "Speaker 2" ... for the others' voices
+    expected_speakers: int = 0  # how many the others are, if the user knows; 0: don't know
+
+    @property
+    def max_speakers(self) -> int | None:
+        """The labels' cap a stream asks for: only with labels, and never a count the server
+        would refuse (the settings file may have been edited by hand)."""
+        known = self.label_speakers and 1 <= self.expected_speakers <= MAX_SPEAKERS
+        return self.expected_speakers if known else None
 
 
 def _string_tuple(stored: Any, default: tuple[str, ...]) -> tuple[str, ...]:

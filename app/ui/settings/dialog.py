@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.audio.devices import CaptureDevice, DeviceList
+from app.protocol.params import MAX_SPEAKERS
 from app.ui.settings.vocabulary import VocabularyList
 from app.ui.settings_store import AppSettings, OverlayLook
 
@@ -175,10 +176,21 @@ class SettingsDialog(QDialog):
             "The voices in the system audio (or a recording) get a label each; your own "
             'microphone stays "You". Takes effect at the next Start.'
         )
+        self.expected_speakers = QSpinBox(
+            minimum=0, maximum=MAX_SPEAKERS, value=self._app.expected_speakers
+        )
+        self.expected_speakers.setSpecialValueText("Don't know")  # shown for 0: no limit
+        self.expected_speakers.setToolTip(
+            "How many people you will hear besides yourself, if you know: the voices are never "
+            "split into more labels than this. Takes effect at the next Start."
+        )
+        self.expected_speakers.setEnabled(self.label_speakers.isChecked())
+        self.label_speakers.toggled.connect(self.expected_speakers.setEnabled)
         form.addRow("Microphone (you)", self.microphone)
         form.addRow("System audio (others)", self.system)
         form.addRow(self.devices_note)
         form.addRow(self.label_speakers)
+        form.addRow("Expected number of speakers", self.expected_speakers)
         form.addRow(
             _note(
                 "System audio is what your computer plays: the other people in a call. On Linux it "
@@ -313,5 +325,6 @@ class SettingsDialog(QDialog):
             vocabulary=self.vocabulary.terms(),
             export_folder=self.export_folder.text(),
             label_speakers=self.label_speakers.isChecked(),
+            expected_speakers=self.expected_speakers.value(),
         )
         return app, look
