@@ -181,8 +181,9 @@ class SettingsDialog(QDialog):
         )
         self.expected_speakers.setSpecialValueText("Don't know")  # shown for 0: no limit
         self.expected_speakers.setToolTip(
-            "How many people you will hear besides yourself, if you know: the voices are never "
-            "split into more labels than this. Takes effect at the next Start."
+            "How many people you will hear besides yourself, if you know: the local engine then "
+            "never splits the voices into more labels (Deepgram counts them itself). Takes "
+            "effect at the next Start."
         )
         self.expected_speakers.setEnabled(self.label_speakers.isChecked())
         self.label_speakers.toggled.connect(self.expected_speakers.setEnabled)
