@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from speakers import best_accuracy  # noqa: E402
+from speakers import best_accuracy
 
 
 def test_the_mapping_is_the_best_one_not_the_greedy_one() -> None:
