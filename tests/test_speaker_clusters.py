@@ -209,6 +209,76 @@ def test_the_same_utterances_get_the_same_labels() -> None:
     assert first.history == second.history
 
 
+def test_learned_voices_keep_the_numbers_they_were_taught_under() -> None:
+    """A failover: the provider labelled B as 1 and A as 0; the local labels follow."""
+    rng = np.random.default_rng(12)
+    a, b, c = voices(rng, 3)
+    clusters = SpeakerClusters()
+    for _ in range(3):
+        assert clusters.learn(1, utterance(rng, b, 3.0), 3.0)
+        assert clusters.learn(0, utterance(rng, a, 3.0), 3.0)
+    assert clusters.history == ()  # taught, not labelled
+    turns = [(utterance(rng, v, 3.0), 3.0) for v in (b, a, b, c, a)]
+    assert label_all(clusters, turns) == [1, 0, 1, 2, 0]  # a new voice after the taught ones
+    assert clusters.history[0].decision is Decision.MATCHED
+
+
+def test_a_number_taught_no_voice_is_never_given_and_never_reused() -> None:
+    rng = np.random.default_rng(13)
+    a, b, c = voices(rng, 3)
+    clusters = SpeakerClusters()
+    assert not clusters.learn(0, utterance(rng, a, 0.8), 0.8)  # too short to teach
+    assert clusters.learn(1, utterance(rng, b, 3.0), 3.0)
+    assert clusters.speaker_count == 2
+    assert label_all(clusters, [(utterance(rng, v, 3.0), 3.0) for v in (b, c, a)]) == [1, 2, 3]
+
+
+def test_too_short_a_lesson_teaches_nothing() -> None:
+    rng = np.random.default_rng(14)
+    (a,) = voices(rng, 1)
+    clusters = SpeakerClusters()
+    assert not clusters.learn(3, utterance(rng, a, 0.9), 0.9)
+    assert clusters.speaker_count == 0 and len(clusters.centroids()) == 0
+    assert clusters.assign(utterance(rng, a, 3.0), 3.0, 0.0) == 0  # as if never taught
+    assert clusters.history[-1].decision is Decision.FIRST
+
+
+def test_without_an_embedding_the_last_taught_speaker_keeps_the_turn() -> None:
+    rng = np.random.default_rng(15)
+    a, b = voices(rng, 2)
+    clusters = SpeakerClusters()
+    clusters.learn(0, utterance(rng, a, 3.0), 3.0)
+    clusters.learn(1, utterance(rng, b, 3.0), 3.0)
+    assert clusters.assign(None, 0.3, 0.0) == 1
+
+
+def test_learning_moves_the_centroid_to_the_running_mean() -> None:
+    clusters = SpeakerClusters(ClusterSettings(dim=3))
+    first, second = unit(np.array([1.0, 0.2, 0.0])), unit(np.array([1.0, 0.0, 0.3]))
+    clusters.learn(0, first, 2.0)
+    clusters.learn(0, 4 * second, 2.0)  # any length: read as a direction
+    np.testing.assert_allclose(clusters.centroids()[0], unit(first + second))
+
+
+def test_labels_from_another_clock_are_not_held() -> None:
+    """Clusters shared by two engine sessions (a handover): each times from its own start, so
+    an utterance that starts before the last one did is on another clock, and the voice alone
+    decides, not the hold."""
+    clusters = SpeakerClusters(ClusterSettings(dim=3))
+    a, b = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    assert label_all(clusters, [(a, 2.0), (b, 2.0), (a, 2.0)]) == [0, 1, 0]  # until 6.9 s
+    between = unit(np.array([1.0, 1.03, 0.0]))  # nearer b, within the margin of a
+    assert clusters.assign(between, 2.0, 1.0) == 1  # not held by speaker 0
+
+
+@pytest.mark.parametrize(
+    ("speaker", "duration"), [(-1, 2.0), (0, -1.0), (0, math.inf)], ids=["speaker", "neg", "inf"]
+)
+def test_an_impossible_lesson_is_refused(speaker: int, duration: float) -> None:
+    with pytest.raises(ValueError):
+        SpeakerClusters().learn(speaker, np.ones(DIM), duration)
+
+
 @pytest.mark.parametrize(
     "wrong",
     [np.zeros(DIM), np.ones(DIM - 1), np.full(DIM, np.nan), np.ones((1, DIM))],

@@ -5,6 +5,10 @@ length, so cosines run from about 0.5 between strangers to 0.8+ for one voice) a
 against running speaker centroids. A label, once returned, is never changed: the overlay shows
 it with the final (issue 13). A later offline pass may relabel the transcript, never this.
 
+Speakers may also be taught by another diarizer (`learn`): while the cloud provider serves a
+session, the local engine learns its voices under the provider's numbers, so that after a
+failover the same voice keeps its number.
+
 The match threshold follows resemblyzer's own reading of GE2E cosines ("confident" above
 0.75); the new-speaker threshold was chosen on the eval set's tuning half (see below).
 """
@@ -95,9 +99,11 @@ class SpeakerClusters:
     def __init__(self, settings: ClusterSettings | None = None) -> None:
         self.settings = settings or ClusterSettings()
         # Per speaker: the sum of the unit embeddings it learned from (a running mean, read
-        # normalised). Row k is speaker k; no row yet for a speaker 0 named without a voice.
+        # normalised). Row k is speaker k; no row yet for a speaker 0 named without a voice,
+        # a zero row for a number `learn` skipped (taught no voice: matched by nothing).
         self._sums: Vectors = np.zeros((0, self.settings.dim), dtype=np.float64)
         self._history: list[Assignment] = []
+        self._last_taught: int | None = None
 
     @property
     def history(self) -> tuple[Assignment, ...]:
@@ -110,7 +116,7 @@ class SpeakerClusters:
         return max(len(self._sums), 1 if self._history else 0)
 
     def centroids(self) -> Vectors:
-        """One unit row per speaker with a voice (all speakers, once any has one)."""
+        """One row per speaker once any has a voice: unit, or zero for one taught none."""
         norms = np.linalg.norm(self._sums, axis=1, keepdims=True)
         units: Vectors = self._sums / np.maximum(norms, 1e-12)
         return units
@@ -121,7 +127,7 @@ class SpeakerClusters:
             raise ValueError(f"duration_s must be a finite number >= 0, not {duration_s}")
         if not math.isfinite(start_s):
             raise ValueError(f"start_s must be finite, not {start_s}")
-        last = self._history[-1].speaker if self._history else None
+        last = self._history[-1].speaker if self._history else self._last_taught
         if embedding is None:
             speaker = 0 if last is None else last
             return self._record(speaker, start_s, duration_s, None, Decision.NO_VOICE)
@@ -134,6 +140,27 @@ class SpeakerClusters:
                 return self._record(0, start_s, duration_s, 1.0, Decision.FIRST)
             return self._record(0, start_s, duration_s, None, Decision.NO_VOICE)
         return self._match(unit, duration_s, start_s)
+
+    def learn(self, speaker: int, embedding: Embedding, duration_s: float) -> bool:
+        """Teach `speaker` a voice that another diarizer labelled (the provider, before a
+        failover). Labels nothing; False if the utterance is too short to teach anything.
+
+        Numbers up to `speaker` are taken from then on: a voice heard later that none of them
+        has gets the next number, and a number taught no voice is never given."""
+        if speaker < 0:
+            raise ValueError(f"speaker must be >= 0, not {speaker}")
+        if not (math.isfinite(duration_s) and duration_s >= 0):
+            raise ValueError(f"duration_s must be a finite number >= 0, not {duration_s}")
+        unit = self._unit(embedding)
+        if duration_s < self.settings.min_update_s:
+            return False
+        if speaker >= len(self._sums):
+            grown = np.zeros((speaker + 1, self.settings.dim), dtype=np.float64)
+            grown[: len(self._sums)] = self._sums
+            self._sums = grown
+        self._sums[speaker] += unit
+        self._last_taught = speaker
+        return True
 
     def _match(self, unit: Vectors, duration_s: float, start_s: float) -> int:
         s = self.settings
@@ -165,6 +192,8 @@ class SpeakerClusters:
         if not self._history:
             return None
         last = self._history[-1]
+        if start_s < last.start_s:
+            return None  # another engine session's clock (a handover): the voice decides
         if start_s - (last.start_s + last.duration_s) > self.settings.hold_s:
             return None
         return last.speaker
