@@ -5,7 +5,8 @@ Results shaped as Deepgram's (the real local engine supplies the words), a Resul
 at least once a second of audio, KeepAlive / Finalize / CloseStream, Metadata at the end, and
 close 1011 "NET-0001" after 10 s without data. Faults can be switched on at any time.
 With `diarize=true` each word carries a `speaker`: two talkers who take turns every second
-of audio (speaker 0 in the first, 1 in the next, ...), labelled from 0 as Deepgram's are.
+of audio (speaker 0 in the first, 1 in the next, ...), labelled from 0 as Deepgram's are;
+an engine that labels its words itself (one that knows the true voices) keeps its labels.
 
 With `holds_replies` it answers as the real service can when audio stops: replies go out once
 a second of audio has come in, so what it has not said when the audio stops (a Pause) stays
@@ -232,6 +233,9 @@ class FakeDeepgram:
 
 
 def _with_speakers(results: Results) -> Results:
-    """The fake's diarizer: the talker changes every second of audio."""
-    words = tuple(replace(w, speaker=int(w.start) % 2) for w in results.words)
+    """The fake's diarizer: the talker changes every second of audio (unless the engine
+    labelled the word already)."""
+    words = tuple(
+        w if w.speaker is not None else replace(w, speaker=int(w.start) % 2) for w in results.words
+    )
     return replace(results, words=words)

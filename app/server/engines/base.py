@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
 
 from app.protocol.messages import ServerMessage
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray
+from app.server.asr.speaker_clusters import SpeakerClusters
 
 Emit = Callable[[ServerMessage], None]
 
@@ -40,3 +41,20 @@ class Engine(Protocol):
     def open_session(self, params: StreamParams, emit: Emit) -> EngineSession: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class LabellingEngine(Engine, Protocol):
+    """A local engine that labels speakers itself and can start from voices already known:
+    after a failover, the provider's speakers keep their numbers (`provider_voices`)."""
+
+    def open_session(
+        self,
+        params: StreamParams,
+        emit: Emit,
+        speakers: Sequence[SpeakerClusters] | None = None,
+    ) -> EngineSession:
+        """`speakers`: one channel's clusters each, to label from (and go on teaching)."""
+
+    async def embed_voice(self, audio: FloatArray, rate: int) -> FloatArray:
+        """The voice embedding of `audio` (at `rate` Hz), worked out off the event loop."""

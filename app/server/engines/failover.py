@@ -6,6 +6,9 @@ client with a `Warning` (PROVIDER_FAILOVER) and goes on. Meanwhile it probes the
 a probe connects it fails back at the next utterance end (PROVIDER_FAILBACK), so no utterance
 is split between two engines. The replay and the relay of the engines' words are
 `handover.Handover`'s, shared with Auto's model step-down.
+
+With `diarize`, the local engine learns the provider's speakers while the provider serves
+(`provider_voices`), and labels from them once it takes over: the same voice, the same number.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ import asyncio
 import contextlib
 import logging
 
-from app.protocol.messages import PROVIDER_FAILBACK, PROVIDER_FAILOVER, provider_switch
+from app.protocol.messages import PROVIDER_FAILBACK, PROVIDER_FAILOVER, Results, provider_switch
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray
-from app.server.engines.base import Emit, Engine, EngineSession
+from app.server.asr.speaker_clusters import ClusterSettings
+from app.server.engines.base import Emit, Engine, EngineSession, LabellingEngine
 from app.server.engines.deepgram import DeepgramEngine, DeepgramSession, ProviderFailure
 from app.server.engines.handover import Handover
+from app.server.engines.provider_voices import ProviderVoices
 
 log = logging.getLogger(__name__)
 MAX_PROBE_S = 300.0
@@ -34,8 +39,22 @@ class FailoverSession:
         self.emit = emit
         self.probe_every_s = probe_every_s
         self._handover = Handover(
-            params.sample_rate, emit, self._at_utterance_end, channels=params.channels
+            params.sample_rate,
+            emit,
+            self._at_utterance_end,
+            channels=params.channels,
+            on_final=self._heard_final,
         )
+        fallback = engine.fallback
+        self._voices: ProviderVoices | None = None
+        if params.diarize and isinstance(fallback, LabellingEngine):
+            self._voices = ProviderVoices(
+                params.channels,
+                params.sample_rate,
+                fallback.embed_voice,
+                self._handover.audio,
+                ClusterSettings(max_speakers=params.max_speakers),
+            )
         self._closing = False
         self._probe: asyncio.Task[None] | None = None
         self._ready: DeepgramSession | None = None  # a probe that connected
@@ -59,6 +78,16 @@ class FailoverSession:
 
         return self._handover.take_over(open_primary)
 
+    def _heard_final(self, final: Results) -> None:
+        if self.on_primary and self._voices is not None:
+            self._voices.hear(final)
+
+    def _open_fallback(self, relay: Emit) -> EngineSession:
+        fallback = self.engine.fallback
+        if self._voices is not None and isinstance(fallback, LabellingEngine):
+            return fallback.open_session(self.params, relay, self._voices.clusters)
+        return fallback.open_session(self.params, relay)
+
     def _at_utterance_end(self) -> None:
         if not self.on_primary and self._ready is not None:
             if self._ready.failure is not None:
@@ -71,10 +100,8 @@ class FailoverSession:
             return
         log.warning("provider failed (%s): failing over to the local engine", failure)
         old = self._live
-        self._live = self._handover.take_over(
-            lambda relay: self.engine.fallback.open_session(self.params, relay)
-        )
-        self.on_primary = False
+        self.on_primary = False  # first: the replay's finals are the local engine's
+        self._live = self._handover.take_over(self._open_fallback)
         old.abort()
         live = f"{self.engine.fallback.name} {self.engine.fallback.model_name} (local)"
         self.emit(provider_switch(PROVIDER_FAILOVER, live, str(failure)))
@@ -86,8 +113,10 @@ class FailoverSession:
         ready, self._ready = self._ready, None
         assert ready is not None
         old = self._live
+        if self._voices is not None:
+            self._voices.restart()  # the new connection numbers the voices afresh
+        self.on_primary = True  # first: the replay's finals are the provider's
         self._live = self._open_primary(ready)
-        self.on_primary = True
         old.abort()
         live = f"{self.engine.primary.name} {self.engine.primary.model_name}"
         self.emit(provider_switch(PROVIDER_FAILBACK, live, "the provider is back"))
@@ -130,11 +159,13 @@ class FailoverSession:
             if live is self._live:
                 break
         self._stop_probe()
+        self._stop_lessons()
 
     def abort(self) -> None:
         self._closing = True
         self._live.abort()
         self._stop_probe()
+        self._stop_lessons()
 
     def _stop_probe(self) -> None:
         if self._probe is not None:
@@ -142,6 +173,10 @@ class FailoverSession:
         if self._ready is not None:
             self._ready.abort()
             self._ready = None
+
+    def _stop_lessons(self) -> None:
+        if self._voices is not None:
+            self._voices.cancel()
 
     @property
     def backlog_s(self) -> float:

@@ -36,12 +36,16 @@ class Handover:
         on_utterance_end: Callable[[], None] | None = None,
         *,
         channels: int = 1,
+        on_final: Callable[[Results], None] | None = None,
     ) -> None:
         self.rate = rate
         self._emit = emit
         # Called after an utterance's final went out: the one moment to switch engines
         # without splitting an utterance between two of them.
         self._on_utterance_end = on_utterance_end
+        # Called with each final (on the session's clock) while its audio is still kept:
+        # `audio` reads it there, until the final lets it go.
+        self._on_final = on_final
         self._kept: list[list[FloatArray]] = []  # audio since `_kept_from`, per fed block
         self._kept_from = 0  # stream sample where `_kept` starts
         self._received = 0  # stream samples fed
@@ -65,6 +69,20 @@ class Handover:
         self._received += len(block[0])
         self._trim()
         return block
+
+    def audio(self, channel: int, start_s: float, end_s: float) -> FloatArray | None:
+        """One channel's audio from `start_s` to `end_s` on the session's clock (a copy), or
+        None if part of it is no longer kept (or not yet received)."""
+        start, end = round(start_s * self.rate), round(end_s * self.rate)
+        if start < self._kept_from or end > self._received or end <= start:
+            return None
+        parts, at = [], self._kept_from
+        for block in self._kept:
+            samples = block[channel]
+            if at + len(samples) > start and at < end:
+                parts.append(samples[max(0, start - at) : end - at])
+            at += len(samples)
+        return np.concatenate(parts)
 
     @property
     def received_s(self) -> float:
@@ -101,6 +119,8 @@ class Handover:
                 channel = min(message.channel, len(self.settled_s) - 1)
                 end = message.start + message.duration
                 self.settled_s[channel] = max(self.settled_s[channel], end)
+                if self._on_final is not None:
+                    self._on_final(message)
                 self._trim()
                 utterance_end = message.speech_final
             self._emit(message)

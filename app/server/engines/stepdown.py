@@ -7,7 +7,8 @@ lost, none doubled), and the client gets a `Warning` (MODEL_STEP_DOWN) naming th
 Later, at an utterance end with the fast session caught up, it steps back up (MODEL_STEP_UP):
 first after `step_up_after_s`, twice as long after each further step-down, so a computer that
 cannot keep up does not flap between the two. Both models stay loaded; their engines share
-one decode thread.
+one decode thread. With `diarize`, both sessions label into the same speaker clusters, so a
+voice keeps its number across the switch.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.errors import ParamError
+from app.errors import EngineError, ParamError
 from app.protocol.messages import MODEL_STEP_DOWN, MODEL_STEP_UP, provider_switch
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray
-from app.server.engines.base import Emit, Engine, EngineSession
+from app.server.asr.speaker_clusters import ClusterSettings, SpeakerClusters
+from app.server.engines.base import Emit, Engine, EngineSession, LabellingEngine
 from app.server.engines.handover import Handover
 
 log = logging.getLogger(__name__)
@@ -45,10 +47,20 @@ class StepPolicy:
 
 
 class AutoSession:
-    def __init__(self, engine: AutoEngine, params: StreamParams, emit: Emit) -> None:
+    def __init__(
+        self,
+        engine: AutoEngine,
+        params: StreamParams,
+        emit: Emit,
+        speakers: Sequence[SpeakerClusters] | None = None,
+    ) -> None:
         self.engine = engine
         self.params = params
         self.emit = emit
+        self._speakers = speakers
+        if speakers is None and params.diarize:
+            settings = ClusterSettings(max_speakers=params.max_speakers)
+            self._speakers = [SpeakerClusters(settings) for _ in range(params.channels)]
         self._policy = engine.policy
         self._clock = engine.clock
         self._handover = Handover(
@@ -67,7 +79,12 @@ class AutoSession:
             self._watchdog = asyncio.get_running_loop().create_task(self._watch_periodically())
 
     def _take_over(self, engine: Engine) -> EngineSession:
-        return self._handover.take_over(lambda relay: engine.open_session(self.params, relay))
+        def open_session(relay: Emit) -> EngineSession:
+            if self._speakers is not None and isinstance(engine, LabellingEngine):
+                return engine.open_session(self.params, relay, self._speakers)
+            return engine.open_session(self.params, relay)
+
+        return self._handover.take_over(open_session)
 
     # -- switching ------------------------------------------------------------------------
     def _watch_backlog(self) -> None:
@@ -197,8 +214,18 @@ class AutoEngine:
     def check_params(self, params: StreamParams) -> None:
         self.better.check_params(params)  # a session the fast model cannot serve stays on it
 
-    def open_session(self, params: StreamParams, emit: Emit) -> AutoSession:
-        return AutoSession(self, params, emit)
+    def open_session(
+        self,
+        params: StreamParams,
+        emit: Emit,
+        speakers: Sequence[SpeakerClusters] | None = None,
+    ) -> AutoSession:
+        return AutoSession(self, params, emit, speakers)
+
+    async def embed_voice(self, audio: FloatArray, rate: int) -> FloatArray:
+        if not isinstance(self.better, LabellingEngine):
+            raise EngineError(self.better.name, "it does not label speakers")
+        return await self.better.embed_voice(audio, rate)
 
     async def aclose(self) -> None:
         with contextlib.suppress(Exception):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -92,8 +93,15 @@ class WhisperEngine:
             except CaptionError as exc:
                 raise ParamError("diarize", "true", f"speaker labels unavailable: {exc}") from exc
 
-    def open_session(self, params: StreamParams, emit: Emit) -> WhisperSession:
-        return WhisperSession(self, params, emit)
+    def open_session(
+        self,
+        params: StreamParams,
+        emit: Emit,
+        speakers: Sequence[SpeakerClusters] | None = None,
+    ) -> WhisperSession:
+        """`speakers`, with `diarize`: the channels' clusters to label from (a failover's
+        voices taught by the provider); by default each channel starts knowing nobody."""
+        return WhisperSession(self, params, emit, speakers)
 
     async def decode(self, audio: FloatArray, prompt: str, prefix: str, language: str) -> Decoding:
         loop = asyncio.get_running_loop()
@@ -108,10 +116,24 @@ class WhisperEngine:
     async def run_vad(self, vad: StreamingVad, audio: FloatArray) -> FloatArray:
         return await asyncio.get_running_loop().run_in_executor(self._vad_pool, vad.process, audio)
 
-    def labeller(self, max_speakers: int | None = None) -> Label:
-        """One channel's speaker labels: its finals' voices, clustered as they come (into at
-        most `max_speakers`). The embedding runs on the VAD thread, beside the decode."""
-        clusters = SpeakerClusters(ClusterSettings(max_speakers=max_speakers))
+    async def embed_voice(self, audio: FloatArray, rate: int) -> FloatArray:
+        """The voice embedding of `audio` at `rate` Hz, on the VAD thread as the labeller's:
+        between a provider's finals it is idle, and the labels it computes queue behind."""
+        encoder = SpeakerEncoder.shared()
+
+        def embed() -> FloatArray:
+            return encoder.embed(StreamResampler(rate).process(audio, last=True))
+
+        return await asyncio.get_running_loop().run_in_executor(self._vad_pool, embed)
+
+    def labeller(
+        self, clusters: SpeakerClusters | None = None, max_speakers: int | None = None
+    ) -> Label:
+        """One channel's speaker labels: its finals' voices, clustered as they come (into
+        `clusters`, if given, else new ones of at most `max_speakers`). The embedding runs on
+        the VAD thread, beside the decode of the same final."""
+        if clusters is None:
+            clusters = SpeakerClusters(ClusterSettings(max_speakers=max_speakers))
         encoder = SpeakerEncoder.shared()
 
         async def label(audio: FloatArray, start: float) -> int:
@@ -133,7 +155,13 @@ class WhisperEngine:
 
 
 class WhisperSession:
-    def __init__(self, engine: WhisperEngine, params: StreamParams, emit: Emit) -> None:
+    def __init__(
+        self,
+        engine: WhisperEngine,
+        params: StreamParams,
+        emit: Emit,
+        speakers: Sequence[SpeakerClusters] | None = None,
+    ) -> None:
         self._engine = engine
         self._emit = emit
         self._closed = False
@@ -164,7 +192,9 @@ class WhisperSession:
                 emit=emit,
                 channel=index,
                 channels=params.channels,
-                label=engine.labeller(params.max_speakers) if params.diarize else None,
+                label=engine.labeller(speakers[index] if speakers else None, params.max_speakers)
+                if params.diarize
+                else None,
             )
             transcriber.start().add_done_callback(self._on_channel_done)
             self._channels.append(transcriber)
