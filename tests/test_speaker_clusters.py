@@ -265,9 +265,10 @@ def test_labels_from_another_clock_are_not_held() -> None:
     an utterance that starts before the last one did is on another clock, and the voice alone
     decides, not the hold."""
     clusters = SpeakerClusters(ClusterSettings(dim=3))
-    a, b = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    a, b = np.array([1.0, 0.0, 0.0]), np.array([0.5, math.sqrt(3) / 2, 0.0])  # cosine 0.5
     assert label_all(clusters, [(a, 2.0), (b, 2.0), (a, 2.0)]) == [0, 1, 0]  # until 6.9 s
-    between = unit(np.array([1.0, 1.03, 0.0]))  # nearer b, within the margin of a
+    angle = math.radians(31)  # nearer b (0.875), within the margin of a (0.857)
+    between = np.array([math.cos(angle), math.sin(angle), 0.0])
     assert clusters.assign(between, 2.0, 1.0) == 1  # not held by speaker 0
 
 
