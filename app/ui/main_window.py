@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.transcript import Segment
+from app.ui.accessibility import CaptionAnnouncer, describe
 from app.ui.transcript_model import SegmentRole, TranscriptFilter, TranscriptModel
 
 SOURCES = (
@@ -71,6 +72,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.set_running("IDLE", "")
         model.rowsInserted.connect(self._rows_inserted)
+        describe(self)  # for screen readers: every control named, every caption announced
+        self.announcer = CaptionAnnouncer(model, self.view)
 
     # -- construction ---------------------------------------------------------------------
     def _action(

@@ -1,0 +1,55 @@
+"""Accessible names for every control, and captions announced once each (offscreen; the
+AT-SPI test in tests/x11 reads the same through a real accessibility bus)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QWidget
+
+from app.domain.transcript import Segment, gap_segment
+from app.ui.accessibility import CONTROLS, CaptionAnnouncer
+from app.ui.main_window import MainWindow
+from app.ui.transcript_model import TranscriptModel
+
+
+def test_every_listed_control_exists_and_has_a_name_and_a_description(qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = MainWindow(TranscriptModel())
+    qtbot.addWidget(window)
+    for attribute, (name, description) in CONTROLS.items():
+        widget = getattr(window, attribute)
+        assert isinstance(widget, QWidget), attribute
+        assert widget.accessibleName() == name and widget.accessibleDescription() == description
+
+
+def announcements(model: TranscriptModel) -> list[str]:
+    heard: list[str] = []
+    target = QObject()
+    model.setParent(target)  # kept alive with the announcer
+    CaptionAnnouncer(model, target, lambda _target, text: heard.append(text))
+    return heard
+
+
+def test_a_new_line_is_announced_with_its_speaker_and_added_words_alone(qapp) -> None:  # type: ignore[no-untyped-def]
+    model = TranscriptModel()
+    heard = announcements(model)
+    model.append(Segment("Good morning.", 0, 1, "Speaker 1", True, False))
+    model.append(Segment("Shall we start?", 1, 2, "Speaker 1", True, True))  # same utterance
+    model.append(Segment("Yes.", 2.5, 3, "You", True, True))
+    assert heard == ["Speaker 1: Good morning.", "Shall we start?", "You: Yes."]
+
+
+def test_a_rename_or_a_search_announces_nothing_and_names_are_used_after(qapp) -> None:  # type: ignore[no-untyped-def]
+    model = TranscriptModel()
+    heard = announcements(model)
+    model.append(Segment("Hello.", 0, 1, "Speaker 2", True, True))
+    model.set_names({"Speaker 2": "Alice"})
+    model.append(Segment("Again.", 2, 3, "Speaker 2", True, True))
+    assert heard == ["Speaker 2: Hello.", "Alice: Again."]
+
+
+def test_a_restored_session_is_announced_as_a_count_not_read_out(qapp) -> None:  # type: ignore[no-untyped-def]
+    model = TranscriptModel()
+    heard = announcements(model)
+    model.extend([Segment(f"line {k}", k, k + 1, "Others", True, True) for k in range(40)])
+    model.append(gap_segment(50.0, 3.0))
+    assert heard == ["40 lines added to the transcript", "[gap: 3.0 s of audio not captioned]"]
