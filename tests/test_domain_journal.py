@@ -6,7 +6,16 @@ import json
 
 import pytest
 
-from app.domain.journal import decode_lines, encode_line
+from app.domain.journal import (
+    MAX_TITLE_CHARS,
+    clean_title,
+    decode_journal,
+    decode_lines,
+    decode_session,
+    encode_line,
+    encode_rename,
+    encode_title,
+)
 from app.domain.transcript import Segment, gap_segment
 
 
@@ -65,3 +74,50 @@ def test_a_torn_or_foreign_line_is_skipped_and_the_rest_still_read(bad: str) -> 
     good = [Segment("before", 0.0, 1.0, "You", True, True), Segment("after", 2.0, 3.0)]
     lines = [encode_line(good[0]), bad, encode_line(good[1])]
     assert decode_lines(lines) == [good[0], Segment("after", 2.0, 3.0, "", True, False)]
+
+
+# -- the library's records: a session's title -------------------------------------------------
+
+
+def test_a_title_is_a_line_of_its_own_and_the_latest_wins() -> None:
+    lines = [
+        encode_line(Segment("Hello.", 0, 1, "Speaker 1", True, True)),
+        encode_title("Budget meeting"),
+        encode_rename("Speaker 1", "Alice"),
+        encode_title("Budget  meeting\n(final)"),  # one line, single spaces
+        encode_line(Segment("Bye.", 1, 2, "Speaker 1", True, True)),
+    ]
+    records = decode_journal(lines)
+    assert records.title == "Budget meeting (final)"
+    assert [s.text for s in records.segments] == ["Hello.", "Bye."]
+    assert records.names == {"Speaker 1": "Alice"}
+    assert json.loads(lines[1]) == {"title": "Budget meeting"}
+    # Every older reader keeps working: segments only, and segments with names.
+    assert decode_lines(lines) == records.segments
+    assert decode_session(lines) == (records.segments, records.names)
+
+
+def test_an_empty_title_gives_the_default_back_and_no_title_is_none() -> None:
+    assert decode_journal([encode_title("Mine"), encode_title("  ")]).title is None
+    assert decode_journal([encode_line(Segment("x", 0, 1))]).title is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"title": "torn',  # killed mid-write
+        '{"title": 42}',  # not text
+        '{"title": null}',
+    ],
+)
+def test_a_torn_or_odd_title_line_is_skipped_and_the_title_before_it_kept(bad: str) -> None:
+    lines = [encode_title("Kept"), bad, encode_line(Segment("x", 0, 1))]
+    records = decode_journal(lines)
+    assert records.title == "Kept" and [s.text for s in records.segments] == ["x"]
+
+
+def test_a_title_too_long_for_a_list_is_refused_when_set_and_cut_when_read() -> None:
+    with pytest.raises(ValueError, match="at most"):
+        clean_title("x" * (MAX_TITLE_CHARS + 1))
+    hand_written = json.dumps({"title": "y" * 1000}) + "\n"
+    assert decode_journal([hand_written]).title == "y" * MAX_TITLE_CHARS

@@ -3,17 +3,34 @@
 Each line holds at least `text`, `start`, `end`, `source` and `is_final: true`. Reading is
 forgiving: a torn last line (the app was killed mid-write) is skipped, never fatal.
 
-A speaker's name is a line of its own, `{"rename": label, "name": name}` (an empty name takes
-it away), at the moment the user named it; the latest for a label wins. A reader that knows
-only segment lines skips it as a foreign line.
+Other records are lines of their own, appended when the user acts (a journal is never
+rewritten), and the latest of each kind wins:
+- a speaker's name, `{"rename": label, "name": name}` (an empty name takes it away);
+- the session's title, `{"title": title}` (empty: back to the default, the first words).
+A reader that knows only segment lines skips them as foreign lines (they have no `text`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from app.domain.transcript import Segment
+
+MAX_TITLE_CHARS = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class JournalRecords:
+    """Everything a journal holds, as last set."""
+
+    segments: list[Segment] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # label -> the user's name for it
+    title: str | None = None  # the user's title; None: never given (or taken back)
 
 
 def encode_line(segment: Segment) -> str:
@@ -27,35 +44,76 @@ def encode_rename(label: str, name: str) -> str:
     return json.dumps({"rename": label, "name": name}, ensure_ascii=False) + "\n"
 
 
+def clean_title(title: str) -> str:
+    """The title as a list shows it: one line, single spaces. Raises ValueError, saying why,
+    for one too long to show."""
+    cleaned = _one_line(title)
+    if len(cleaned) > MAX_TITLE_CHARS:
+        raise ValueError(f"a title can have at most {MAX_TITLE_CHARS} characters")
+    return cleaned
+
+
+def encode_title(title: str) -> str:
+    """A title record (cleaned; see `clean_title`); an empty title takes the user's away."""
+    return json.dumps({"title": clean_title(title)}, ensure_ascii=False) + "\n"
+
+
 def decode_lines(lines: Iterable[str]) -> list[Segment]:
-    return decode_session(lines)[0]
+    return decode_journal(lines).segments
 
 
 def decode_session(lines: Iterable[str]) -> tuple[list[Segment], dict[str, str]]:
     """The finals, and the speakers' names (label -> name) as last set."""
-    segments = []
+    records = decode_journal(lines)
+    return records.segments, records.names
+
+
+def decode_journal(lines: Iterable[str]) -> JournalRecords:
+    segments: list[Segment] = []
     names: dict[str, str] = {}
+    title: str | None = None
     for line in lines:
         try:
             record = json.loads(line)
-            if isinstance(record, dict) and "rename" in record:
-                label, name = str(record["rename"]), str(record.get("name", ""))
-                if name:
-                    names[label] = name
-                else:
-                    names.pop(label, None)
-                continue
-            segments.append(
-                Segment(
-                    str(record["text"]),
-                    float(record["start"]),
-                    float(record["end"]),
-                    str(record.get("source", "")),
-                    True,
-                    bool(record.get("speech_final", True)),  # older lines: one per utterance
-                    float(record.get("gap_s", 0.0)),
-                )
-            )
+            if not isinstance(record, dict):
+                continue  # valid JSON, not one of ours
+            if "rename" in record:
+                _apply_rename(names, record)
+            elif "title" in record and "text" not in record:
+                title = _decoded_title(record["title"], title)
+            else:
+                segments.append(_decoded_segment(record))
         except (ValueError, KeyError, TypeError):
             continue  # a torn or foreign line
-    return segments, names
+    return JournalRecords(segments, names, title)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _apply_rename(names: dict[str, str], record: dict[str, Any]) -> None:
+    label, name = str(record["rename"]), str(record.get("name", ""))
+    if name:
+        names[label] = name
+    else:
+        names.pop(label, None)
+
+
+def _decoded_title(value: object, before: str | None) -> str | None:
+    if not isinstance(value, str):
+        return before  # not a title anyone set: the one before stands
+    # Cut, not refused: the writer checks the length; a hand-edited line is still read.
+    return _one_line(value)[:MAX_TITLE_CHARS] or None
+
+
+def _decoded_segment(record: dict[str, Any]) -> Segment:
+    return Segment(
+        str(record["text"]),
+        float(record["start"]),
+        float(record["end"]),
+        str(record.get("source", "")),
+        True,
+        bool(record.get("speech_final", True)),  # older lines: one per utterance
+        float(record.get("gap_s", 0.0)),
+    )

@@ -1,0 +1,113 @@
+"""The session library's pure parts: what a journal's name and records say about a session.
+
+A session's id is its journal's file name without `.jsonl`: `<YYYY-MM-DDTHH-MM-SS>[-N]`, the
+local time it started (a second session in the same second gets `-2`, `-3` ...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.domain.journal import JournalRecords
+from app.domain.transcript import Segment
+
+SESSION_ID = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})(?:-(\d+))?")
+TITLE_WORDS = 8
+NO_WORDS_TITLE = "(nothing said)"
+
+
+def session_start(session_id: str) -> datetime | None:
+    """The local time the session started, from its id; None for a name the app never gives."""
+    match = SESSION_ID.fullmatch(session_id)
+    if match is None:
+        return None
+    try:
+        return datetime.strptime(match.group(1), "%Y-%m-%dT%H-%M-%S")
+    except ValueError:
+        return None
+
+
+def session_order(session_id: str) -> tuple[str, int]:
+    """Sorts sessions as they started: `T10-00-00-2` before `T10-00-00-10`."""
+    match = SESSION_ID.fullmatch(session_id)
+    if match is None:
+        return session_id, 0
+    return match.group(1), int(match.group(2) or 1)
+
+
+def numbered_utterances(finals: Sequence[Segment]) -> list[tuple[int, Segment]]:
+    """`join_utterances(finals)`, each with the index in `finals` of its first final: where a
+    search hit or an edit points, whatever way a view groups the lines."""
+    merged: list[tuple[int, Segment]] = []
+    open_parts: dict[str, tuple[int, Segment]] = {}
+    for index, segment in enumerate(finals):
+        if segment.gap_s:
+            merged.append((index, segment))  # a marker is never joined to speech
+            continue
+        first, part = open_parts.get(segment.source, (index, segment))
+        if first != index:
+            part = Segment(
+                f"{part.text.strip()} {segment.text.strip()}",
+                part.start,
+                segment.end,
+                segment.source,
+                True,
+                segment.speech_final,
+            )
+        if segment.speech_final:
+            merged.append((first, part))
+            open_parts.pop(segment.source, None)
+        else:
+            open_parts[segment.source] = (first, part)
+    merged.extend(open_parts.values())
+    merged.sort(key=lambda numbered: numbered[1].start)  # stable, as join_utterances sorts
+    return merged
+
+
+def default_title(utterances: Sequence[Segment]) -> str:
+    """The first words said: what a session is called until the user names it."""
+    words: list[str] = []
+    for utterance in utterances:
+        if not utterance.gap_s:
+            words.extend(utterance.text.split())
+            if len(words) > TITLE_WORDS:
+                break
+    if not words:
+        return NO_WORDS_TITLE
+    return " ".join(words[:TITLE_WORDS]) + ("…" if len(words) > TITLE_WORDS else "")
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    """What a list shows of a journal, computed once from its records."""
+
+    duration_s: float  # first start to last end, on the session's timeline
+    sources: tuple[str, ...]  # the labels heard, in the order they first spoke
+    segments: int  # finals journaled
+    utterances: int  # rows a view of the session shows (finals joined up to each speech end)
+    default_title: str
+
+
+def summarize(records: JournalRecords) -> SessionFacts:
+    segments = records.segments
+    utterances = numbered_utterances(segments)
+    duration = max(s.end for s in segments) - min(s.start for s in segments) if segments else 0.0
+    sources = dict.fromkeys(s.source for s in segments if s.source and not s.gap_s)
+    return SessionFacts(
+        max(0.0, duration),
+        tuple(sources),
+        len(segments),
+        len(utterances),
+        default_title([u for _, u in utterances]),
+    )
+
+
+def format_duration(seconds: float) -> str:
+    """`m:ss`, or `h:mm:ss` from an hour."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
