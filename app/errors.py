@@ -14,6 +14,10 @@ CaptionError
 │   └── ParamError               a handshake parameter is invalid            (param, value, reason)
 ├── EngineError                  the transcription engine failed             (engine, reason)
 ├── AutosaveError                the journal cannot be written (disk full)   (path, reason)
+├── LibraryError                 the session library cannot do what was asked
+│   ├── SessionNotFound          no saved session has that id                (session_id)
+│   ├── SessionBusy              it is being recorded, or the name is taken  (session_id, reason)
+│   └── SearchUnavailable        this Python's sqlite3 cannot search         (reason)
 └── ClientError                  talking to a transcription server failed
     ├── ServerUnavailable        it cannot be reached                        (url, reason)
     ├── HandshakeRejected        it refused the upgrade       (url, status, err_code, err_msg)
@@ -37,6 +41,31 @@ class AutosaveError(CaptionError):
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"cannot write {path}: {reason}")
         self.path = path
+        self.reason = reason
+
+
+class LibraryError(CaptionError):
+    pass
+
+
+class SessionNotFound(LibraryError):
+    def __init__(self, session_id: str, where: str) -> None:
+        super().__init__(f"no saved session {session_id!r} in {where}")
+        self.session_id = session_id
+
+
+class SessionBusy(LibraryError):
+    """Left alone: a session being recorded, or a name another session has."""
+
+    def __init__(self, session_id: str, reason: str) -> None:
+        super().__init__(f"session {session_id}: {reason}")
+        self.session_id = session_id
+        self.reason = reason
+
+
+class SearchUnavailable(LibraryError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"cannot search the sessions: {reason}")
         self.reason = reason
 
 

@@ -18,9 +18,17 @@ from pathlib import Path
 import platformdirs
 
 from app import APP_NAME
-from app.domain.journal import decode_session, encode_line, encode_rename
+from app.domain.journal import (
+    JournalRecords,
+    decode_journal,
+    decode_session,
+    encode_line,
+    encode_rename,
+    encode_title,
+)
 from app.domain.transcript import Segment
 from app.errors import AutosaveError
+from app.services.journal_lock import LOCKING, try_lock
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,9 @@ class Journal:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # Held until the fd closes (or the process dies): others see the session running.
+        if not try_lock(self._fd) and LOCKING:
+            log.warning("%s is open in another writer: its lines may interleave", path.name)
         self._marker = path.with_name(path.name + OPEN_SUFFIX)
         self._marker.touch()
         self._pending: list[bytes] = []  # lines not on disk yet, oldest first (writer only)
@@ -79,6 +90,12 @@ class Journal:
     def submit_rename(self, label: str, name: str) -> Future[None]:
         """Queue a speaker's name (empty: no name) behind every earlier line."""
         return self._run(self._append_lines, encode_rename(label, name).encode("utf-8"))
+
+    def submit_title(self, title: str) -> Future[None]:
+        """Queue the session's title (empty: back to the first words) behind every earlier
+        line: how the running session is renamed (the library refuses a session being written).
+        Raises ValueError for a title too long to show."""
+        return self._run(self._append_lines, encode_title(title).encode("utf-8"))
 
     def append(self, segment: Segment) -> None:
         """Durable before it returns: a crash right after loses nothing. Raises AutosaveError
@@ -187,6 +204,12 @@ def read_session(path: Path) -> tuple[list[Segment], dict[str, str]]:
     """A journal's finals and its speakers' names."""
     with path.open(encoding="utf-8", errors="replace") as handle:
         return decode_session(handle)
+
+
+def read_records(path: Path) -> JournalRecords:
+    """Everything a journal holds: finals, speakers' names, title."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return decode_journal(handle)
 
 
 def latest_session(directory: Path | None = None, *, besides: Path | None = None) -> Path | None:
