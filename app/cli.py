@@ -1,6 +1,6 @@
 """Command line (architecture.md §4, a contract).
 
-gui (default) | serve | transcribe | devices | models
+gui (default) | serve | transcribe | devices | models | sessions
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from app.models.registry import DEFAULT_MODEL
 from app.protocol.params import MAX_SPEAKERS
 from app.server.engines import DEEPGRAM_MODEL, DEFAULT_THREADS
 
-COMMANDS = ("gui", "serve", "transcribe", "devices", "models")
+COMMANDS = ("gui", "serve", "transcribe", "devices", "models", "sessions")
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MODEL_HELP = (
     "tiny.en, base, a model folder, or auto: base when a short CPU probe shows this computer "
@@ -182,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list, verify or install models")
     models.add_argument("action", nargs="?", choices=["list", "verify", "install"], default="list")
     models.add_argument("name", nargs="?")
+
+    from app.commands.sessions import add_sessions_parser
+
+    add_sessions_parser(sub)
     return parser
 
 
@@ -226,6 +230,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from app.commands.models import run_models
 
         return run_models(args.action, args.name)
+    if args.command == "sessions":
+        from app.commands.sessions import run_sessions
+
+        return run_sessions(args)
     if args.command == "devices":
         from app.commands.devices import run_devices
 

@@ -135,7 +135,7 @@ class LibraryIndex:
             self.path = None
             return
         log.warning(
-            "the library index %s is damaged (%s): rebuilt from the journals", self.path, exc
+            "the library index %s is damaged (%s): rebuilding it from the journals", self.path, exc
         )
         for suffix in ("", "-journal", "-wal", "-shm"):
             try:
