@@ -411,3 +411,22 @@ def test_an_unreadable_start_in_the_name_falls_back_to_the_files_time(
     assert first.started == moment
     assert library.sessions()[0].id == "notes"  # the oldest
     assert library.expired(1, now=moment + timedelta(days=2))[0].id == "notes"
+
+
+def test_where_there_are_no_locks_a_session_marked_open_is_left_alone(
+    library: SessionLibrary, sessions: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows has no flock: the `.open` marker alone says a session may be running."""
+    monkeypatch.setattr("app.services.journal_lock.LOCKING", False)
+    monkeypatch.setattr("app.services.library.files.LOCKING", False)
+    monkeypatch.setattr("app.services.journal_lock.try_lock", lambda fd: False)
+    (sessions / f"{TUESDAY}.jsonl{OPEN_SUFFIX}").touch()
+    assert library.summary(TUESDAY).state is SessionState.RECORDING
+    with pytest.raises(SessionBusy):
+        library.rename(TUESDAY, "No")
+    with pytest.raises(SessionBusy):
+        library.delete(TUESDAY)
+    assert library.rename(MONDAY, "Yes") == "Yes"  # closed: free to title, delete, bring back
+    library.delete(MONDAY)
+    library.undelete(MONDAY)
+    assert library.summary(MONDAY).title == "Yes"
