@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +19,10 @@ from app.domain.transcript import Segment, gap_segment, join_utterances
 from app.errors import SearchUnavailable, SessionBusy, SessionNotFound
 from app.services.journal import OPEN_SUFFIX, Journal, read_records
 from app.services.library import SessionLibrary, SessionState
+from tests.conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+from library import build_library
 
 MONDAY = "2024-05-06T09-30-00"
 TUESDAY = "2024-05-07T14-00-00"
@@ -430,3 +436,22 @@ def test_where_there_are_no_locks_a_session_marked_open_is_left_alone(
     library.delete(MONDAY)
     library.undelete(MONDAY)
     assert library.summary(MONDAY).title == "Yes"
+
+
+def test_two_processes_building_the_index_at_once_both_get_the_whole_library(
+    tmp_path: Path,
+) -> None:
+    """The app and `captionist sessions` may share library.sqlite: SQLite orders them."""
+    sessions = tmp_path / "sessions"
+    ids = build_library(sessions, 120, 6000)
+    libraries = [SessionLibrary(sessions) for _ in range(3)]  # a connection each
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            listed = list(pool.map(lambda library: library.sessions(), libraries))
+            found = list(pool.map(lambda library: len(library.search("water")), libraries))
+        assert all([s.id for s in each] == ids for each in listed)
+        assert found[0] > 0 and len(set(found)) == 1
+        assert all(library.refresh() == 0 for library in libraries)
+    finally:
+        for library in libraries:
+            library.close()

@@ -152,12 +152,13 @@ class LibraryIndex:
         try:
             self.searchable = fts5_available(db)
             version = SCHEMA_VERSION * 2 + int(self.searchable)
-            if db.execute("PRAGMA user_version").fetchone()[0] != version:
+            if _version(db) != version:
                 with _transaction(db):
-                    for table in _TABLES:
-                        db.execute(f"DROP TABLE IF EXISTS {table}")
-                    _create(db, self.searchable)
-                    db.execute(f"PRAGMA user_version = {version}")
+                    if _version(db) != version:  # not made meanwhile by another process
+                        for table in _TABLES:
+                            db.execute(f"DROP TABLE IF EXISTS {table}")
+                        _create(db, self.searchable)
+                        db.execute(f"PRAGMA user_version = {version}")
         except sqlite3.DatabaseError:
             db.close()
             raise
@@ -264,6 +265,10 @@ class LibraryIndex:
             query += " LIMIT ?"
             parameters = (match, limit)
         return [IndexedLine(*row) for row in db.execute(query, parameters)]
+
+
+def _version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
 def _create(db: sqlite3.Connection, searchable: bool) -> None:
