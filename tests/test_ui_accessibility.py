@@ -53,3 +53,22 @@ def test_a_restored_session_is_announced_as_a_count_not_read_out(qapp) -> None: 
     model.extend([Segment(f"line {k}", k, k + 1, "Others", True, True) for k in range(40)])
     model.append(gap_segment(50.0, 3.0))
     assert heard == ["40 lines added to the transcript", "[gap: 3.0 s of audio not captioned]"]
+
+
+def test_one_obvious_button_start_while_idle_stop_while_captioning(qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = MainWindow(TranscriptModel())
+    qtbot.addWidget(window)
+    window.set_running("IDLE", "")
+    assert window.start_action.isVisible() and not window.stop_action.isVisible()
+    window.set_running("STREAMING", "")
+    assert window.stop_action.isVisible() and not window.start_action.isVisible()
+    assert not window.start_action.icon().isNull() and not window.stop_action.icon().isNull()
+
+
+def test_the_level_meter_reads_speech_near_its_middle() -> None:
+    from app.ui.main_window import level_percent
+
+    assert level_percent(0.0) == 0
+    assert level_percent(0.001) == 0  # -60 dBFS: silence
+    assert 45 <= level_percent(0.05) <= 60  # -26 dBFS: ordinary speech
+    assert level_percent(1.0) == 100

@@ -6,6 +6,7 @@ controller does the work.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
+    QStyle,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -38,6 +40,16 @@ SOURCES = (
     ("both", "Both (you and others)"),
 )
 AUDIO_FILTER = "Audio (*.wav *.flac *.mp3 *.ogg *.m4a *.opus *.webm);;All files (*)"
+
+
+LEVEL_FLOOR_DB = -60.0  # the meter's empty end: quieter than any room
+
+
+def level_percent(rms: float) -> int:
+    if rms <= 0:
+        return 0
+    decibels = 20 * math.log10(min(rms, 1.0))
+    return round(max(0.0, (decibels - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB) * 100)
 
 
 class MainWindow(QMainWindow):
@@ -127,18 +139,34 @@ class MainWindow(QMainWindow):
             "Rename speaker…", "F2", self._rename_selected, "Name the speaker of this line"
         )
         self.addActions([self.find_action, self.copy_action, self.rename_action])
+        icons = {
+            self.start_action: QStyle.StandardPixmap.SP_MediaPlay,
+            self.pause_action: QStyle.StandardPixmap.SP_MediaPause,
+            self.stop_action: QStyle.StandardPixmap.SP_MediaStop,
+            self.open_action: QStyle.StandardPixmap.SP_DialogOpenButton,
+            self.export_action: QStyle.StandardPixmap.SP_DialogSaveButton,
+        }
+        for action, icon in icons.items():
+            action.setIcon(self.style().standardIcon(icon))
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Captioning", self)
         bar.setMovable(False)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.source_combo = QComboBox(bar)
         for key, text in SOURCES:
             self.source_combo.addItem(text, key)
         self.source_combo.setToolTip("What to caption")
         bar.addWidget(self.source_combo)
-        for action in (self.start_action, self.pause_action, self.stop_action):
+        for action in (self.start_action, self.stop_action, self.pause_action):
             bar.addAction(action)
+        # Where the eye is while captioning: the meter proves the chosen source hears something.
+        self.level_meter = QProgressBar(bar)
+        self.level_meter.setRange(0, 100)
+        self.level_meter.setTextVisible(False)
+        self.level_meter.setFixedSize(120, 14)
+        self.level_meter.setToolTip("Input level")
+        bar.addWidget(self.level_meter)
         bar.addSeparator()
         bar.addAction(self.open_action)
         bar.addAction(self.export_action)
@@ -194,18 +222,12 @@ class MainWindow(QMainWindow):
             "Both mode: sentences the microphone heard from the speakers, shown once as Others"
         )
         self.echo_label.hide()
-        self.level_meter = QProgressBar()
-        self.level_meter.setRange(0, 100)
-        self.level_meter.setTextVisible(False)
-        self.level_meter.setFixedWidth(90)
-        self.level_meter.setToolTip("Input level")
         status.addWidget(self.state_label, 1)
         for widget in (
             self.autosave_label,
             self.engine_label,
             self.latency_label,
             self.echo_label,
-            self.level_meter,
         ):
             status.addPermanentWidget(widget)
 
@@ -313,6 +335,9 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(state in ("STREAMING", "PAUSED"))
         self.pause_action.setText("Resume" if state == "PAUSED" else "Pause")
         self.stop_action.setEnabled(running)
+        # One obvious button: Start while idle, Stop while captioning (menu and toolbar).
+        self.start_action.setVisible(not running)
+        self.stop_action.setVisible(running)
         names = {
             "IDLE": "Ready",
             "LOADING": "Loading model…",
@@ -351,7 +376,8 @@ class MainWindow(QMainWindow):
         self.echo_label.setVisible(count > 0)
 
     def set_level(self, level: float) -> None:
-        self.level_meter.setValue(int(min(1.0, level * 4) * 100))
+        """`level`: RMS 0..1, shown on a -60..0 dBFS scale (speech sits around the middle)."""
+        self.level_meter.setValue(level_percent(level))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Closing the window hides it when a tray icon exists; the controller decides.
