@@ -15,6 +15,7 @@ import numpy as np
 
 from app.audio.base import OWN_VOICE, Block, Dropout, SourceInfo, merged_dropouts
 from app.audio.capture import DeviceSource
+from app.audio.echo_cancel import GUARD_ONLY
 
 
 class BothSource:
@@ -40,6 +41,11 @@ class BothSource:
         # Samples are paired one to one, so a side's frame is the stream's frame (unless a
         # side lagged past max_skew and silence was put in for it: then near enough).
         return merged_dropouts([*self.sides[0].dropouts, *self.sides[1].dropouts])
+
+    @property
+    def echo_cancelling(self) -> str:
+        """Which echo cancelling the microphone has: the sound server's, or the guard only."""
+        return str(getattr(self.sides[0], "echo_cancelling", GUARD_ONLY))
 
     @property
     def failure(self) -> str | None:

@@ -9,6 +9,7 @@ plain PortAudio devices here; they are untested on this project's CI.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,8 @@ class CaptureDevice:
 
 
 PACTL_TIMEOUT_S = 3.0  # per call; a busy or hung sound server must not hold a Start forever
+# Devices of Captionist's own making (app/audio/echo_cancel.py): never offered as a choice.
+OWN_DEVICE_PREFIX = "captionist_"
 
 
 class PactlError(Exception):
@@ -41,12 +44,18 @@ class DeviceList:
     problem: str = ""  # why the sound server's devices are missing, when they are
 
 
-def _pactl(*args: str) -> str:
+def pactl(*args: str) -> str:
+    """`pactl ARGS`'s output; blocks for up to PACTL_TIMEOUT_S. Untranslated (LC_ALL=C), as
+    the long listings are parsed."""
     if shutil.which("pactl") is None:
         raise PactlError("pactl was not found")
     try:
         result = subprocess.run(
-            ["pactl", *args], capture_output=True, text=True, timeout=PACTL_TIMEOUT_S
+            ["pactl", *args],
+            capture_output=True,
+            text=True,
+            timeout=PACTL_TIMEOUT_S,
+            env={**os.environ, "LC_ALL": "C"},
         )
     except subprocess.TimeoutExpired as exc:
         raise PactlError(f"pactl did not answer within {PACTL_TIMEOUT_S:g} s") from exc
@@ -61,14 +70,14 @@ def _pactl(*args: str) -> str:
 def _pactl_name(*args: str) -> str:
     """A default sink or source name; empty when this pactl cannot say (older versions)."""
     try:
-        return _pactl(*args).strip()
+        return pactl(*args).strip()
     except PactlError:
         return ""
 
 
 def pulse_devices() -> list[CaptureDevice]:
     """Devices from PulseAudio/PipeWire. Raises PactlError when no sound server answers."""
-    sources = _pactl("list", "short", "sources")
+    sources = pactl("list", "short", "sources")
     default_sink = _pactl_name("get-default-sink")
     default_source = _pactl_name("get-default-source")
     devices: list[CaptureDevice] = []
@@ -77,6 +86,8 @@ def pulse_devices() -> list[CaptureDevice]:
         if len(fields) < 2:
             continue
         name = fields[1]
+        if name.startswith(OWN_DEVICE_PREFIX):
+            continue
         if name.endswith(".monitor"):
             if name == f"{default_sink}.monitor":
                 devices.append(CaptureDevice("system:default", "System audio", "system", name))

@@ -4,11 +4,13 @@ system's default one."""
 from __future__ import annotations
 
 import asyncio
+import sys
 
 from app.audio.base import AudioSource
 from app.audio.both import BothSource
 from app.audio.capture import DeviceSource
-from app.audio.devices import default_device, find_device, scan_devices
+from app.audio.devices import CaptureDevice, default_device, find_device, scan_devices
+from app.audio.echo_cancelled_mic import EchoCancelledMicrophone
 from app.errors import AudioDeviceError
 
 
@@ -18,7 +20,7 @@ def live_source(kind: str, microphone_id: str = "", system_id: str = "") -> Audi
     listing = scan_devices()
     devices = listing.devices
 
-    def pick(kind_: str, saved: str) -> DeviceSource:
+    def pick(kind_: str, saved: str) -> CaptureDevice:
         device = find_device(saved, devices) if saved else None
         device = device or default_device(
             "microphone" if kind_ == "microphone" else "system", devices
@@ -27,13 +29,17 @@ def live_source(kind: str, microphone_id: str = "", system_id: str = "") -> Audi
             what = "microphone" if kind_ == "microphone" else "system-audio (monitor) source"
             why = f" ({listing.problem})" if listing.problem else ""
             raise AudioDeviceError(what, f"no {what} found{why}; check your sound settings")
-        return DeviceSource(device)
+        return device
 
     if kind == "both":
-        return BothSource(pick("microphone", microphone_id), pick("system", system_id))
+        mic, system = pick("microphone", microphone_id), pick("system", system_id)
+        # Linux: through the sound server's echo canceller when it has one.
+        linux = sys.platform.startswith("linux")
+        mic_side = EchoCancelledMicrophone(mic, system) if linux else DeviceSource(mic)
+        return BothSource(mic_side, DeviceSource(system))
     if kind == "microphone":
-        return pick("microphone", microphone_id)
-    return pick("system", system_id)
+        return DeviceSource(pick("microphone", microphone_id))
+    return DeviceSource(pick("system", system_id))
 
 
 async def find_live_source(kind: str, microphone_id: str = "", system_id: str = "") -> AudioSource:
