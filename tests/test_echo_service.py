@@ -66,3 +66,20 @@ def test_the_user_alone_is_shown_when_the_hold_runs_out_while_the_stream_goes_on
     hold_end = 5.0 + EchoRule().max_hold_s
     assert hold_end <= shown_at[0][1] < 10.0 - 1.0
     assert service.figures.echoes_hidden == 0
+
+
+def test_the_session_figures_say_which_echo_cancelling_the_source_has() -> None:
+    """Both mode's source says whether the sound server cancels the echo (app/audio/
+    echo_cancelled_mic.py); the figures carry it to the status bar. Others say nothing."""
+    audio = np.stack([level_audio([0], 0.5)] * 2, axis=1)
+    cancelled = StereoSource(audio)
+    cancelled.echo_cancelling = "sound server (WebRTC)"  # type: ignore[attr-defined]
+
+    async def scenario(source: StereoSource) -> CaptionService:
+        async with TranscriptionServer(LevelWordsEngine(), ServerConfig(port=0)) as server:
+            service = CaptionService(server.url)
+            await service.run(source)
+            return service
+
+    assert run(scenario(cancelled)).figures.echo_cancelling == "sound server (WebRTC)"
+    assert run(scenario(StereoSource(audio))).figures.echo_cancelling == ""

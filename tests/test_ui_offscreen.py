@@ -275,3 +275,13 @@ def test_main_window_shows_how_many_echoed_sentences_were_hidden(qtbot) -> None:
     assert window.echo_label.text() == "3 echoed sentences hidden"
     window.set_echoes_hidden(1)
     assert window.echo_label.text() == "1 echoed sentence hidden"
+
+
+def test_main_window_says_which_echo_cancelling_a_both_session_has(qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = MainWindow(TranscriptModel())
+    qtbot.addWidget(window)
+    window.set_echo_cancelling("sound server (WebRTC)")
+    assert not window.echo_cancel_label.isHidden()
+    assert window.echo_cancel_label.text() == "Echo cancelling: sound server (WebRTC)"
+    window.set_echo_cancelling("")  # not Both mode
+    assert window.echo_cancel_label.isHidden()

@@ -46,6 +46,7 @@ class SessionFigures:
     finals: int = 0
     lost_s: float = 0.0
     echoes_hidden: int = 0  # Both mode: You finals that were the mic hearing the others
+    echo_cancelling: str = ""  # Both mode: the sound server's canceller, or the guard only
     engine: str = ""
     model: str = ""
     started: float = field(default_factory=time.monotonic)

@@ -129,6 +129,7 @@ class CaptionService:
         self._set_state(CaptionState.CONNECTING, source.info.label)
         try:
             await source.start()
+            self.figures.echo_cancelling = str(getattr(source, "echo_cancelling", ""))
             info = source.info
             params = StreamParams(
                 sample_rate=info.sample_rate,

@@ -45,6 +45,10 @@ CONTROLS: dict[str, tuple[str, str]] = {
         "Echoes hidden",
         "Both mode: sentences the microphone heard from the speakers, shown once as Others.",
     ),
+    "echo_cancel_label": (
+        "Echo cancelling",
+        "Both mode: whether the sound server removes the call from the microphone.",
+    ),
     "level_meter": ("Input level", "How loud the audio being captioned is."),
 }
 

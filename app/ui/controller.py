@@ -266,6 +266,7 @@ class AppController(QObject):
         self.window.set_level(float(getattr(service.source, "level", 0.0)))
         self.window.set_latency(service.figures.latency_s)
         self.window.set_echoes_hidden(service.figures.echoes_hidden)
+        self.window.set_echo_cancelling(service.figures.echo_cancelling)
 
     # -- overlay --------------------------------------------------------------------------
     def show_overlay(self, visible: bool) -> None:

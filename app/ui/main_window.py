@@ -222,12 +222,19 @@ class MainWindow(QMainWindow):
             "Both mode: sentences the microphone heard from the speakers, shown once as Others"
         )
         self.echo_label.hide()
+        self.echo_cancel_label = QLabel()
+        self.echo_cancel_label.setToolTip(
+            "Both mode: whether the sound server removes the call from the microphone, or"
+            " only echoed sentences are hidden"
+        )
+        self.echo_cancel_label.hide()
         status.addWidget(self.state_label, 1)
         for widget in (
             self.autosave_label,
             self.engine_label,
             self.latency_label,
             self.echo_label,
+            self.echo_cancel_label,
         ):
             status.addPermanentWidget(widget)
 
@@ -374,6 +381,11 @@ class MainWindow(QMainWindow):
     def set_echoes_hidden(self, count: int) -> None:
         self.echo_label.setText(f"{count} echoed sentence{'' if count == 1 else 's'} hidden")
         self.echo_label.setVisible(count > 0)
+
+    def set_echo_cancelling(self, how: str) -> None:
+        """Both mode's echo cancelling ("" outside Both mode: hidden)."""
+        self.echo_cancel_label.setText(f"Echo cancelling: {how}")
+        self.echo_cancel_label.setVisible(bool(how))
 
     def set_level(self, level: float) -> None:
         """`level`: RMS 0..1, shown on a -60..0 dBFS scale (speech sits around the middle)."""
