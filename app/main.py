@@ -86,6 +86,10 @@ async def amain(app: QApplication, file: Path | None) -> int:
     if controller.settings.show_overlay:
         overlay.show()
     log.info("window shown")  # bench/startup.py times these two lines
+    if sys.platform.startswith("linux"):  # an echo canceller a crash left loaded: gone
+        from app.audio.echo_cancel import remove_stale_quietly
+
+        controller._spawn(asyncio.to_thread(remove_stale_quietly))
 
     done = asyncio.Event()
     controller.quit_finished.connect(done.set)
