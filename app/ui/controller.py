@@ -34,6 +34,7 @@ from app.ui.bridge import CaptionBridge
 from app.ui.engine_host import EngineChoice, EngineHost
 from app.ui.main_window import MainWindow
 from app.ui.overlay import CaptionOverlay
+from app.ui.overlay_placement import place_overlay, save_overlay_geometry
 from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
 from app.ui.speaker_naming import SpeakerNaming
 from app.ui.transcript_model import TranscriptModel
@@ -283,21 +284,10 @@ class AppController(QObject):
         self.store.save_look(look)
 
     def place_overlay(self) -> None:
-        saved = self.store.overlay_geometry(self.overlay.screen_key())
-        if saved:
-            self.overlay.apply_state(saved)
-            return
-        screen = self.overlay.screen()
-        if screen is not None:
-            area = screen.availableGeometry()
-            width = min(900, int(area.width() * 0.8))
-            self.overlay.setGeometry(
-                area.x() + (area.width() - width) // 2, area.y() + area.height() - 170, width, 130
-            )
+        place_overlay(self.overlay, self.window, self.store)
 
     def _save_overlay_geometry(self) -> None:
-        if self.overlay.isVisible():
-            self.store.save_overlay_geometry(self.overlay.screen_key(), self.overlay.dump_state())
+        save_overlay_geometry(self.overlay, self.store)
 
     # -- transcript files -----------------------------------------------------------------
     def export_dialog(self) -> None:
