@@ -4,7 +4,9 @@ export folder."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+import math
+import re
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,12 @@ from PySide6.QtCore import QSettings
 
 from app import APP_NAME
 from app.protocol.params import MAX_SPEAKERS
+
+# What the overlay can show: the Settings dialog offers these, a loaded file is held to them.
+FONT_SIZE_PT = (12, 72)
+LINES = (1, 5)
+FADE_MAX_S = 60.0
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 @dataclass
@@ -22,8 +30,34 @@ class OverlayLook:
     background_color: str = "#101418"
     background_opacity: float = 0.72
     lines: int = 2
-    fade_after_s: float = 6.0
+    fade_after_s: float = 6.0  # 0: never
     click_through: bool = False
+    outline: bool = False  # a contrasting edge around the letters
+
+    def within_limits(self) -> OverlayLook:
+        """This look with every value the overlay can show: a hand-edited settings file may
+        hold anything. A bad colour or a non-number falls back to the default."""
+        default = OverlayLook()
+
+        def colour(name: str) -> str:
+            value = str(getattr(self, name))
+            return value.lower() if _COLOUR.fullmatch(value) else str(getattr(default, name))
+
+        def within(value: float, low: float, high: float, fallback: float) -> float:
+            return min(max(value, low), high) if math.isfinite(value) else fallback
+
+        return replace(
+            self,
+            text_color=colour("text_color"),
+            interim_color=colour("interim_color"),
+            background_color=colour("background_color"),
+            font_size=int(within(self.font_size, *FONT_SIZE_PT, default.font_size)),
+            lines=int(within(self.lines, *LINES, default.lines)),
+            fade_after_s=within(self.fade_after_s, 0.0, FADE_MAX_S, default.fade_after_s),
+            background_opacity=within(
+                self.background_opacity, 0.0, 1.0, default.background_opacity
+            ),
+        )
 
 
 @dataclass
@@ -98,7 +132,8 @@ class SettingsStore:
         self._save("app", value)
 
     def load_look(self) -> OverlayLook:
-        return self._load("overlay", OverlayLook())  # type: ignore[no-any-return]
+        look: OverlayLook = self._load("overlay", OverlayLook())
+        return look.within_limits()
 
     def save_look(self, value: OverlayLook) -> None:
         self._save("overlay", value)

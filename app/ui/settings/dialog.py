@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from app.audio.devices import CaptureDevice, DeviceList
 from app.protocol.params import MAX_SPEAKERS
 from app.ui.settings.vocabulary import VocabularyList
-from app.ui.settings_store import AppSettings, OverlayLook
+from app.ui.settings_store import FADE_MAX_S, FONT_SIZE_PT, LINES, AppSettings, OverlayLook
 
 LANGUAGES = (
     ("en", "English"),
@@ -116,15 +116,21 @@ class SettingsDialog(QDialog):
     def _overlay_tab(self) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
-        self.font_size = QSpinBox(minimum=10, maximum=72, value=self._look.font_size)
-        self.lines = QSpinBox(minimum=1, maximum=4, value=self._look.lines)
+        low, high = FONT_SIZE_PT
+        self.font_size = QSpinBox(minimum=low, maximum=high, value=self._look.font_size)
+        self.font_size.setSuffix(" pt")
+        self.lines = QSpinBox(minimum=LINES[0], maximum=LINES[1], value=self._look.lines)
         self.opacity = QDoubleSpinBox(
             minimum=0.0, maximum=1.0, singleStep=0.05, value=self._look.background_opacity
         )
         self.fade = QDoubleSpinBox(
-            minimum=0.0, maximum=60.0, singleStep=0.5, value=self._look.fade_after_s, suffix=" s"
+            minimum=0.0,
+            maximum=FADE_MAX_S,
+            singleStep=0.5,
+            value=self._look.fade_after_s,
+            suffix=" s",
         )
-        self.fade.setSpecialValueText("never")
+        self.fade.setSpecialValueText("Never")  # 0 s: the captions stay until the next words
         self.text_colour = ColourButton(self._look.text_color)
         self.interim_colour = ColourButton(self._look.interim_color)
         self.background_colour = ColourButton(self._look.background_color)
