@@ -11,6 +11,14 @@ import pytest
 os.environ.setdefault("QT_API", "pyside6")
 from PySide6.QtCore import QSettings
 
+from app.ui.overlay_presets import (
+    CUSTOM,
+    PRESETS,
+    ColourPreset,
+    composite,
+    contrast_ratio,
+    preset_name,
+)
 from app.ui.settings import SettingsDialog
 from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
 
@@ -86,3 +94,62 @@ def test_every_overlay_setting_is_remembered(store: SettingsStore) -> None:
     )
     store.save_look(look)
     assert reread(store).load_look() == look
+
+
+# -- colour presets -------------------------------------------------------------------------
+
+
+def test_the_contrast_ratio_is_wcags() -> None:
+    assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast_ratio("#ffffff", "#000000") == pytest.approx(21.0)
+    assert contrast_ratio("#777777", "#ffffff") == pytest.approx(4.48, abs=0.005)  # WCAG's own
+    assert contrast_ratio("#336699", "#336699") == 1.0
+    assert composite("#000000", "#ffffff", 0.5) == "#808080"
+
+
+def test_the_presets_and_the_default_look() -> None:
+    names = [preset.name for preset in PRESETS]
+    assert names == ["White on black", "Yellow on black", "Black on white"]
+    assert preset_name(OverlayLook()) == "White on black"
+    assert preset_name(OverlayLook(text_color="#123456")) == CUSTOM
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda preset: preset.name)
+def test_every_preset_is_readable_and_keeps_interims_apart_from_finals(
+    preset: ColourPreset,
+) -> None:
+    assert contrast_ratio(preset.text, preset.background) >= 4.5
+    assert contrast_ratio(preset.interim, preset.background) >= 4.5
+    assert contrast_ratio(preset.text, preset.interim) >= 1.5  # and interims are in italics
+    # The panel is translucent: over a white or a black desktop, finals stay readable.
+    for desktop in ("#ffffff", "#000000"):
+        seen = composite(preset.background, desktop, OverlayLook().background_opacity)
+        assert contrast_ratio(preset.text, seen) >= 4.5, desktop
+
+
+def colours(look: OverlayLook) -> tuple[str, str, str]:
+    return look.text_color, look.interim_color, look.background_color
+
+
+def test_a_preset_chosen_in_settings_sets_the_three_colours_and_others_show_as_custom(
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    dialog = SettingsDialog(AppSettings(), OverlayLook(), [])
+    qtbot.addWidget(dialog)
+    combo = dialog.preset
+    offered = [combo.itemText(i) for i in range(combo.count())]
+    assert offered == ["White on black", "Yellow on black", "Black on white"]
+    assert combo.currentText() == "White on black"
+    yellow = PRESETS[1]
+    combo.setCurrentIndex(combo.findText(yellow.name))
+    assert colours(dialog.result_settings()[1]) == (yellow.text, yellow.interim, yellow.background)
+    assert dialog.text_colour.text() == yellow.text  # the buttons show the preset's colours
+    dialog.background_colour.set_colour("#202020")
+    assert combo.currentText() == CUSTOM
+    assert colours(dialog.result_settings()[1]) == (yellow.text, yellow.interim, "#202020")
+    combo.setCurrentIndex(combo.findText("Black on white"))
+    assert combo.findText(CUSTOM) == -1  # only there while the colours are no preset's
+    assert preset_name(dialog.result_settings()[1]) == "Black on white"
+    again = SettingsDialog(AppSettings(), OverlayLook(text_color="#ff00ff"), [])
+    qtbot.addWidget(again)
+    assert again.preset.currentText() == CUSTOM

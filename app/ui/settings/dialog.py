@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.audio.devices import CaptureDevice, DeviceList
 from app.protocol.params import MAX_SPEAKERS
+from app.ui.overlay_presets import CUSTOM, PRESETS, preset_name, with_preset
 from app.ui.settings.vocabulary import VocabularyList
 from app.ui.settings_store import FADE_MAX_S, FONT_SIZE_PT, LINES, AppSettings, OverlayLook
 
@@ -56,11 +58,19 @@ def _note(text: str) -> QLabel:
 
 
 class ColourButton(QPushButton):
+    changed = Signal()  # a new colour, picked or set
+
     def __init__(self, colour: str) -> None:
         super().__init__()
         self.colour = colour
         self.clicked.connect(self._pick)
         self._show()
+
+    def set_colour(self, colour: str) -> None:
+        if colour != self.colour:
+            self.colour = colour
+            self._show()
+            self.changed.emit()
 
     def _show(self) -> None:
         self.setText(self.colour)
@@ -72,8 +82,7 @@ class ColourButton(QPushButton):
     def _pick(self) -> None:
         chosen = QColorDialog.getColor(QColor(self.colour), self, "Choose a colour")
         if chosen.isValid():
-            self.colour = chosen.name()
-            self._show()
+            self.set_colour(chosen.name())
 
 
 class SettingsDialog(QDialog):
@@ -134,10 +143,17 @@ class SettingsDialog(QDialog):
         self.text_colour = ColourButton(self._look.text_color)
         self.interim_colour = ColourButton(self._look.interim_color)
         self.background_colour = ColourButton(self._look.background_color)
+        self.preset = QComboBox()
+        self.preset.addItems([preset.name for preset in PRESETS])
+        self.preset.currentTextChanged.connect(self._use_preset)
+        for button in (self.text_colour, self.interim_colour, self.background_colour):
+            button.changed.connect(self._show_preset)
+        self._show_preset()
         self.click_through = QCheckBox("Clicks pass through the overlay (Ctrl+Shift+T)")
         self.click_through.setChecked(self._look.click_through)
         form.addRow("Font size", self.font_size)
         form.addRow("Lines", self.lines)
+        form.addRow("Colours", self.preset)
         form.addRow("Settled text", self.text_colour)
         form.addRow("Interim text", self.interim_colour)
         form.addRow("Background", self.background_colour)
@@ -145,6 +161,36 @@ class SettingsDialog(QDialog):
         form.addRow("Fade after silence", self.fade)
         form.addRow(self.click_through)
         return page
+
+    def _colours(self) -> OverlayLook:
+        return replace(
+            self._look,
+            text_color=self.text_colour.colour,
+            interim_color=self.interim_colour.colour,
+            background_color=self.background_colour.colour,
+        )
+
+    def _use_preset(self, name: str) -> None:
+        look = with_preset(self._colours(), name)
+        for button, colour in (
+            (self.text_colour, look.text_color),
+            (self.interim_colour, look.interim_color),
+            (self.background_colour, look.background_color),
+        ):
+            with QSignalBlocker(button):  # one look at the preset once all three are set
+                button.set_colour(colour)
+        self._show_preset()
+
+    def _show_preset(self) -> None:
+        """The preset the three colours make, "Custom" (offered only then) for any others."""
+        name = preset_name(self._colours())
+        custom = self.preset.findText(CUSTOM)
+        with QSignalBlocker(self.preset):  # showing the preset is not choosing it
+            if name == CUSTOM and custom < 0:
+                self.preset.addItem(CUSTOM)
+            elif name != CUSTOM and custom >= 0:
+                self.preset.removeItem(custom)
+            self.preset.setCurrentText(name)
 
     @staticmethod
     def _device_combo(current: str) -> QComboBox:
