@@ -10,14 +10,19 @@ import pytest
 
 os.environ.setdefault("QT_API", "pyside6")
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QColor, QImage
 
+from app.domain.transcript import Segment
+from app.ui.overlay import CaptionOverlay
 from app.ui.overlay_presets import (
     CUSTOM,
     PRESETS,
     ColourPreset,
     composite,
     contrast_ratio,
+    outline_colour,
     preset_name,
+    with_preset,
 )
 from app.ui.settings import SettingsDialog
 from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
@@ -153,3 +158,77 @@ def test_a_preset_chosen_in_settings_sets_the_three_colours_and_others_show_as_c
     again = SettingsDialog(AppSettings(), OverlayLook(text_color="#ff00ff"), [])
     qtbot.addWidget(again)
     assert again.preset.currentText() == CUSTOM
+
+
+# -- the outline ----------------------------------------------------------------------------
+
+
+def test_the_outline_is_the_opposite_of_the_text() -> None:
+    assert outline_colour("#ffffff") == outline_colour("#ffff00") == "#000000"
+    assert outline_colour("#000000") == outline_colour("#3d5a80") == "#ffffff"
+
+
+def opaque_pixels(image: QImage, colour: str) -> set[tuple[int, int]]:
+    """Where `image` shows `colour` (within a small distance), fully painted."""
+    target = QColor(colour)
+    found = set()
+    for y in range(image.height()):
+        for x in range(image.width()):
+            pixel = image.pixelColor(x, y)
+            distance = (
+                abs(pixel.red() - target.red())
+                + abs(pixel.green() - target.green())
+                + abs(pixel.blue() - target.blue())
+            )
+            if pixel.alpha() > 230 and distance < 60:
+                found.add((x, y))
+    return found
+
+
+def near(point: tuple[int, int], points: set[tuple[int, int]], reach: int) -> bool:
+    x, y = point
+    return any(
+        (x + dx, y + dy) in points
+        for dx in range(-reach, reach + 1)
+        for dy in range(-reach, reach + 1)
+    )
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda preset: preset.name)
+def test_the_outline_is_drawn_around_the_letters_only_when_on(
+    qtbot,  # type: ignore[no-untyped-def]
+    preset: ColourPreset,
+) -> None:
+    # A clear panel: whatever is painted in the outline's colour is the outline.
+    look = with_preset(OverlayLook(font_size=36, background_opacity=0.0), preset.name)
+    overlay = CaptionOverlay(look)
+    qtbot.addWidget(overlay)
+    overlay.resize(420, 90)
+    overlay.add_final(Segment("Hi all", 0.0, 1.0, "Others", True, True))
+    edge = outline_colour(preset.text)
+    plain = overlay.grab().toImage()
+    assert len(opaque_pixels(plain, preset.text)) > 200
+    assert opaque_pixels(plain, edge) == set()
+    overlay.apply_look(
+        with_preset(OverlayLook(font_size=36, background_opacity=0.0, outline=True), preset.name)
+    )
+    outlined = overlay.grab().toImage()
+    letters, outline = opaque_pixels(outlined, preset.text), opaque_pixels(outlined, edge)
+    assert len(outline) > 200
+    assert all(near(point, letters, 4) for point in outline)  # around the letters, not elsewhere
+    assert len(letters) > 0.6 * len(opaque_pixels(plain, preset.text))  # not painted over
+
+
+def test_the_outline_and_never_fading_are_chosen_in_settings(qtbot) -> None:  # type: ignore[no-untyped-def]
+    dialog = SettingsDialog(AppSettings(), OverlayLook(), [])
+    qtbot.addWidget(dialog)
+    assert not dialog.outline.isChecked()
+    assert dialog.fade.specialValueText() == "Never" and dialog.fade.minimum() == 0.0
+    dialog.outline.setChecked(True)
+    dialog.fade.setValue(dialog.fade.minimum())
+    assert dialog.fade.text() == "Never"
+    look = dialog.result_settings()[1]
+    assert look.outline and look.fade_after_s == 0.0
+    again = SettingsDialog(AppSettings(), look, [])
+    qtbot.addWidget(again)
+    assert again.outline.isChecked() and again.fade.text() == "Never"

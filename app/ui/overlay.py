@@ -13,10 +13,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEasingCurve, QPoint, QPropertyAnimation, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+)
 from PySide6.QtWidgets import QSizeGrip, QWidget
 
 from app.domain.transcript import Segment
+from app.ui.overlay_presets import outline_colour
 from app.ui.settings_store import OverlayLook
 
 MAX_WORDS_KEPT = 80  # of settled text: enough for 4 long lines
@@ -223,12 +233,25 @@ class CaptionOverlay(QWidget):
                 token_font.setItalic(not token.final and not token.label)
                 if token.label:
                     token_font.setWeight(QFont.Weight.Normal)
-                painter.setFont(token_font)
                 colour = self.look.text_color if token.final else self.look.interim_color
+                self._draw_word(painter, x, y, token.text, token_font)
+                painter.setFont(token_font)
                 painter.setPen(QColor(self.look.interim_color if token.label else colour))
                 painter.drawText(x, y, token.text)
                 x += QFontMetrics(token_font).horizontalAdvance(token.text) + space
             y += line_height
+
+    def _draw_word(self, painter: QPainter, x: int, y: int, text: str, font: QFont) -> None:
+        """The outline, if on: a wide stroke along the glyphs' edges, under the letters, so
+        half of it shows around them whatever lies behind the overlay."""
+        if not self.look.outline:
+            return
+        path = QPainterPath()
+        path.addText(x, y, font, text)
+        width = max(2.0, QFontMetrics(font).height() / 9)
+        pen = QPen(QColor(outline_colour(self.look.text_color)), width)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.strokePath(path, pen)
 
     def resizeEvent(self, event: object) -> None:
         self._grip.move(

@@ -149,6 +149,9 @@ class SettingsDialog(QDialog):
         for button in (self.text_colour, self.interim_colour, self.background_colour):
             button.changed.connect(self._show_preset)
         self._show_preset()
+        self.outline = QCheckBox("Outline around the letters")
+        self.outline.setToolTip("An edge in the opposite colour: easier to read over a busy screen")
+        self.outline.setChecked(self._look.outline)
         self.click_through = QCheckBox("Clicks pass through the overlay (Ctrl+Shift+T)")
         self.click_through.setChecked(self._look.click_through)
         form.addRow("Font size", self.font_size)
@@ -158,6 +161,7 @@ class SettingsDialog(QDialog):
         form.addRow("Interim text", self.interim_colour)
         form.addRow("Background", self.background_colour)
         form.addRow("Background opacity", self.opacity)
+        form.addRow(self.outline)
         form.addRow("Fade after silence", self.fade)
         form.addRow(self.click_through)
         return page
@@ -367,6 +371,7 @@ class SettingsDialog(QDialog):
             interim_color=self.interim_colour.colour,
             background_color=self.background_colour.colour,
             click_through=self.click_through.isChecked(),
+            outline=self.outline.isChecked(),
         )
         app = replace(
             self._app,
