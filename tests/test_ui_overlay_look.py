@@ -3,16 +3,22 @@ the text outline, fade after silence or never, remembered and applied when Setti
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
+import keyring
 import pytest
 
 os.environ.setdefault("QT_API", "pyside6")
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QImage
 
+from app.credentials import ENV_VAR
 from app.domain.transcript import Segment
+from app.ui.controller import AppController
 from app.ui.overlay import CaptionOverlay
 from app.ui.overlay_presets import (
     CUSTOM,
@@ -26,6 +32,9 @@ from app.ui.overlay_presets import (
 )
 from app.ui.settings import SettingsDialog
 from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
+from tests.fake_keyring import MemoryKeyring
+from tests.ui_fixtures import controller, qloop  # noqa: F401 (pytest fixtures)
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -46,6 +55,14 @@ def edit_by_hand(store: SettingsStore, **values: str) -> SettingsStore:
     store.qsettings.endGroup()
     store.qsettings.sync()
     return reread(store)
+
+
+def final(text: str, start: float = 0.0) -> Segment:
+    return Segment(text, start, start + 1.0, "Others", True, True)
+
+
+def words(overlay: CaptionOverlay) -> list[str]:
+    return [token.text for token in overlay.tokens()]
 
 
 # -- limits ---------------------------------------------------------------------------------
@@ -204,7 +221,7 @@ def test_the_outline_is_drawn_around_the_letters_only_when_on(
     overlay = CaptionOverlay(look)
     qtbot.addWidget(overlay)
     overlay.resize(420, 90)
-    overlay.add_final(Segment("Hi all", 0.0, 1.0, "Others", True, True))
+    overlay.add_final(final("Hi all"))
     edge = outline_colour(preset.text)
     plain = overlay.grab().toImage()
     assert len(opaque_pixels(plain, preset.text)) > 200
@@ -232,3 +249,87 @@ def test_the_outline_and_never_fading_are_chosen_in_settings(qtbot) -> None:  # 
     again = SettingsDialog(AppSettings(), look, [])
     qtbot.addWidget(again)
     assert again.outline.isChecked() and again.fade.text() == "Never"
+
+
+# -- fading after silence -------------------------------------------------------------------
+
+
+def shown(qtbot, look: OverlayLook, text: str = "hello") -> CaptionOverlay:  # type: ignore[no-untyped-def]
+    overlay = CaptionOverlay(look)
+    qtbot.addWidget(overlay)
+    overlay.show()
+    overlay.add_final(final(text))
+    return overlay
+
+
+def test_never_keeps_the_captions_while_a_short_fade_clears_them(qtbot) -> None:  # type: ignore[no-untyped-def]
+    never = shown(qtbot, OverlayLook(fade_after_s=0.0))
+    fading = shown(qtbot, OverlayLook(fade_after_s=0.2))
+    qtbot.waitUntil(lambda: not fading.tokens(), timeout=3000)
+    assert words(never) == ["hello"] and never.windowOpacity() == 1.0
+
+
+def test_a_new_fade_applies_to_the_captions_already_shown(qtbot) -> None:  # type: ignore[no-untyped-def]
+    was_never = shown(qtbot, OverlayLook(fade_after_s=0.0))
+    was_fading = shown(qtbot, OverlayLook(fade_after_s=0.2))
+    was_fading.apply_look(OverlayLook(fade_after_s=0.0))
+    was_never.apply_look(OverlayLook(fade_after_s=0.2))
+    qtbot.waitUntil(lambda: not was_never.tokens(), timeout=3000)
+    fading = shown(qtbot, OverlayLook(fade_after_s=0.2))  # a clock: well past its 0.2 s
+    qtbot.waitUntil(lambda: not fading.tokens(), timeout=3000)
+    assert words(was_fading) == ["hello"] and was_fading.windowOpacity() == 1.0
+
+
+# -- Settings saved: remembered and applied at once -----------------------------------------
+
+
+@pytest.fixture
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def test_the_look_saved_in_settings_is_remembered_and_applied_to_the_overlay_at_once(
+    controller: AppController,  # noqa: F811 (a fixture)
+    qloop: asyncio.AbstractEventLoop,  # noqa: F811
+    memory_keyring: MemoryKeyring,
+) -> None:
+    overlay = controller.overlay
+    controller.store.save_look(OverlayLook(fade_after_s=30.0))
+    overlay.apply_look(controller.store.load_look())
+    overlay.show()
+    overlay.add_final(final("words before the change"))
+
+    async def scenario() -> SettingsDialog:
+        asyncio.get_running_loop().call_soon(controller.settings_dialog)
+
+        def open_dialog() -> list[SettingsDialog]:
+            return [d for d in controller.window.findChildren(SettingsDialog) if d.isVisible()]
+
+        (dialog,) = await until(open_dialog, 10, "the settings dialog")
+        dialog.preset.setCurrentText("Black on white")
+        dialog.outline.setChecked(True)
+        dialog.lines.setValue(4)
+        dialog.font_size.setValue(40)
+        dialog.fade.setValue(0.3)
+        dialog.accept()
+        await until(lambda: not controller._tasks, 10, "the settings task to end")
+        return dialog
+
+    qloop.run_until_complete(asyncio.wait_for(scenario(), 30))
+    expected = replace(
+        with_preset(OverlayLook(), "Black on white"),
+        outline=True,
+        lines=4,
+        font_size=40,
+        fade_after_s=0.3,
+    )
+    assert overlay.look == expected
+    assert reread(controller.store).load_look() == expected
+    assert overlay.caption_font().pointSize() == 40
+    # The new fade applies to the words already up, not only to the next ones.
+    qloop.run_until_complete(until(lambda: not overlay.tokens(), 5, "the captions to fade"))

@@ -65,6 +65,7 @@ class CaptionOverlay(QWidget):
         self._fade = QPropertyAnimation(self, b"windowOpacity", self)
         self._fade.setDuration(700)
         self._fade.setEasingCurve(QEasingCurve.Type.InOutQuad)
+        self._fade.finished.connect(self._after_fade)
         self._placeholder = "Captions appear here"
 
     # -- window behaviour ---------------------------------------------------------------
@@ -101,7 +102,12 @@ class CaptionOverlay(QWidget):
         self.look = look
         if click_through_changed:
             self._apply_flags()
-        self.update()
+        # A new fade counts from now for the words already up; "never" keeps them up.
+        self._fade_timer.stop()
+        if self._fade.state() == QPropertyAnimation.State.Running:
+            self._fade.stop()
+            self.setWindowOpacity(1.0)
+        self._changed(bool(self.tokens()))
 
     def dump_state(self) -> list[int]:
         rect = self.geometry()
@@ -192,11 +198,9 @@ class CaptionOverlay(QWidget):
             return
         self._fade.setStartValue(self.windowOpacity())
         self._fade.setEndValue(0.0)
-        self._fade.finished.connect(self._after_fade)
         self._fade.start()
 
     def _after_fade(self) -> None:
-        self._fade.finished.disconnect(self._after_fade)
         if self._fade.endValue() == 0.0:
             self._finals.clear()
             self._last_source = ""
