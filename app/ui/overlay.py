@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from PySide6.QtCore import QEasingCurve, QPoint, QPropertyAnimation, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -26,18 +25,12 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizeGrip, QWidget
 
 from app.domain.transcript import Segment
+from app.ui.caption_lines import Token, whole_lines_over, wrap
 from app.ui.overlay_presets import outline_colour
 from app.ui.settings_store import OverlayLook
 
-MAX_WORDS_KEPT = 80  # of settled text: enough for 4 long lines
+MAX_WORDS_KEPT = 200  # of settled text: 5 long lines and more to read back
 PADDING = 14
-
-
-@dataclass(frozen=True)
-class Token:
-    text: str
-    final: bool
-    label: bool = False  # a source label such as "Others:"
 
 
 class CaptionOverlay(QWidget):
@@ -137,7 +130,7 @@ class CaptionOverlay(QWidget):
             self._finals.extend(self._source_tokens(segment.source))
             self._last_source = segment.source or self._last_source
             self._finals.extend(Token(word, True) for word in text.split())
-            del self._finals[:-MAX_WORDS_KEPT]
+            self._let_go()
         self._changed(bool(text))
 
     def set_interim(self, segment: Segment) -> None:
@@ -162,21 +155,21 @@ class CaptionOverlay(QWidget):
             tokens.extend(interim)
         return tokens
 
-    def visible_lines(self) -> list[list[Token]]:
-        """The tokens wrapped to the overlay's width; the last `look.lines` lines."""
+    def _let_go(self) -> None:
+        """Keep about MAX_WORDS_KEPT settled words, letting go of whole lines from the top:
+        dropping single words would move words between the lines on screen at every final."""
+        excess = len(self._finals) - MAX_WORDS_KEPT
+        if excess > 0:
+            del self._finals[: whole_lines_over(self._wrap(self._finals), excess)]
+
+    def _wrap(self, tokens: list[Token]) -> list[list[Token]]:
         metrics = QFontMetrics(self.caption_font())
         width = max(50, self.width() - 2 * PADDING)
-        space = metrics.horizontalAdvance(" ")
-        lines: list[list[Token]] = [[]]
-        used = 0
-        for token in self.tokens():
-            advance = metrics.horizontalAdvance(token.text)
-            if lines[-1] and used + space + advance > width:
-                lines.append([])
-                used = 0
-            used += advance + (space if lines[-1] else 0)
-            lines[-1].append(token)
-        return [line for line in lines if line][-self.look.lines :]
+        return wrap(tokens, metrics.horizontalAdvance, metrics.horizontalAdvance(" "), width)
+
+    def visible_lines(self) -> list[list[Token]]:
+        """The tokens wrapped to the overlay's width; the last `look.lines` lines."""
+        return self._wrap(self.tokens())[-self.look.lines :]
 
     def caption_font(self) -> QFont:
         font = QFont(self.font())
