@@ -55,6 +55,7 @@ async def amain(app: QApplication, file: Path | None) -> int:
     from app.ui.engine_host import EngineHost
     from app.ui.main_window import MainWindow
     from app.ui.overlay import CaptionOverlay
+    from app.ui.overlay_keys import OverlayKeys
     from app.ui.settings_store import SettingsStore
     from app.ui.transcript_model import TranscriptModel
 
@@ -72,6 +73,7 @@ async def amain(app: QApplication, file: Path | None) -> int:
     # changed the engine or model.
     engines = EngineHost(load_engine, embedded_server)
     controller = AppController(window, overlay, model, store, engines=engines)
+    OverlayKeys(window, overlay)  # owned by the window
     geometry = store.window_state()
     if geometry is not None:
         window.restoreGeometry(geometry)

@@ -43,3 +43,19 @@ def whole_lines_over(lines: Sequence[Sequence[Token]], excess: int) -> int:
             break
         dropped += len(line)
     return dropped
+
+
+def farthest_back(lines: Sequence[Sequence[Token]], shown: int) -> int:
+    """How many lines a reader can step back from the end of `lines`, `shown` lines at a time,
+    until the first line is at the top. An empty last line stands for a live view with nothing
+    up (after a fade): one step back then shows the last words even if they would all fit."""
+    most = len(lines) - shown
+    if lines and not lines[-1] and len(lines) > 1:
+        most = max(most, 1)
+    return max(0, most)
+
+
+def lines_back(lines: Sequence[list[Token]], shown: int, back: int) -> list[list[Token]]:
+    """The `shown` lines that end `back` lines before the end of `lines`."""
+    end = len(lines) - back
+    return [line for line in lines[max(0, end - shown) : end] if line]

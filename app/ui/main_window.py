@@ -251,6 +251,7 @@ class MainWindow(QMainWindow):
         captions.addSeparator()
         captions.addAction(self.rename_action)
         view = menu.addMenu("&View")
+        self.view_menu = view  # the overlay's reading-back keys are added to it
         for action in (self.overlay_action, self.click_action, self.find_action):
             view.addAction(action)
         view.addSeparator()

@@ -4,6 +4,9 @@ Text is laid out as roll-up captions: settled words first, interim words after t
 different colour and italics. Lines are wrapped from the start of the recent text, so only the
 last line changes while someone speaks and earlier lines never jump. It fades out after a
 silence and comes back with the next word. Drag it anywhere; resize from the corner grip.
+
+A reader can step back a few lines (the words kept include those that faded) and return to
+live; while they read back, new words do not move what they read, and nothing fades.
 """
 
 from __future__ import annotations
@@ -25,16 +28,18 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizeGrip, QWidget
 
 from app.domain.transcript import Segment
-from app.ui.caption_lines import Token, whole_lines_over, wrap
+from app.ui.caption_lines import Token, farthest_back, lines_back, whole_lines_over, wrap
 from app.ui.overlay_presets import outline_colour
 from app.ui.settings_store import OverlayLook
 
 MAX_WORDS_KEPT = 200  # of settled text: 5 long lines and more to read back
 PADDING = 14
+RETURN_TO_LIVE_S = 15.0  # reading back without a key for this long returns to live
 
 
 class CaptionOverlay(QWidget):
     geometry_changed = Signal()  # after a drag or a resize ends
+    scrolled = Signal(int)  # lines back from live; 0: live
 
     def __init__(self, look: OverlayLook | None = None) -> None:
         super().__init__(None)
@@ -45,7 +50,14 @@ class CaptionOverlay(QWidget):
         self.setMinimumSize(240, 60)
         self.resize(900, 130)
         self._apply_flags()
-        self._finals: list[Token] = []
+        self._finals: list[Token] = []  # settled words kept, oldest first
+        self._live_from = 0  # where the live view starts in them: after a fade, a fresh start
+        self._held: tuple[list[Token], list[Token]] | None = None  # what is being read back
+        self._back = 0
+        self.return_to_live_s = RETURN_TO_LIVE_S
+        self._return_timer = QTimer(self)
+        self._return_timer.setSingleShot(True)
+        self._return_timer.timeout.connect(self.go_live)
         self._interims: dict[str, list[Token]] = {}
         self._last_source = ""
         self.names: Mapping[str, str] = {}  # label -> the user's name, for lines from now on
@@ -101,6 +113,8 @@ class CaptionOverlay(QWidget):
             self._fade.stop()
             self.setWindowOpacity(1.0)
         self._changed(bool(self.tokens()))
+        if self._back:
+            self._read_at(min(self._back, farthest_back(self._held_lines(), self.look.lines)))
 
     def dump_state(self) -> list[int]:
         rect = self.geometry()
@@ -119,7 +133,8 @@ class CaptionOverlay(QWidget):
 
     # -- captions -------------------------------------------------------------------------
     def _source_tokens(self, source: str) -> list[Token]:
-        if source and source != self._last_source and (self._finals or self._last_source):
+        live = self._finals[self._live_from :]
+        if source and source != self._last_source and (live or self._last_source):
             return [Token(f"{self.names.get(source, source)}:", True, label=True)]
         return []
 
@@ -143,12 +158,15 @@ class CaptionOverlay(QWidget):
 
     def clear(self) -> None:
         self._finals.clear()
+        self._live_from = 0
         self._interims.clear()
         self._last_source = ""
+        self.go_live()
         self.update()
 
     def tokens(self) -> list[Token]:
-        tokens = list(self._finals)
+        """What the live view shows: the settled words since the last fade, then interims."""
+        tokens = self._finals[self._live_from :]
         for source, interim in self._interims.items():
             if source and source != self._last_source and len(self._interims) > 1:
                 tokens.append(Token(f"{source}:", False, label=True))
@@ -159,8 +177,17 @@ class CaptionOverlay(QWidget):
         """Keep about MAX_WORDS_KEPT settled words, letting go of whole lines from the top:
         dropping single words would move words between the lines on screen at every final."""
         excess = len(self._finals) - MAX_WORDS_KEPT
-        if excess > 0:
-            del self._finals[: whole_lines_over(self._wrap(self._finals), excess)]
+        earlier = min(max(excess, 0), self._live_from)  # not on screen: any number of words
+        del self._finals[:earlier]
+        self._live_from -= earlier
+        if excess > earlier:
+            live = self._wrap(self._finals[self._live_from :])
+            dropped = whole_lines_over(live, excess - earlier)
+            del self._finals[self._live_from : self._live_from + dropped]
+
+    def kept_words(self) -> list[str]:
+        """Every settled word kept, oldest first, those that faded too."""
+        return [token.text for token in self._finals]
 
     def _wrap(self, tokens: list[Token]) -> list[list[Token]]:
         metrics = QFontMetrics(self.caption_font())
@@ -168,8 +195,60 @@ class CaptionOverlay(QWidget):
         return wrap(tokens, metrics.horizontalAdvance, metrics.horizontalAdvance(" "), width)
 
     def visible_lines(self) -> list[list[Token]]:
-        """The tokens wrapped to the overlay's width; the last `look.lines` lines."""
+        """The tokens wrapped to the overlay's width; the last `look.lines` lines, or while
+        reading back, the lines that many lines earlier."""
+        if self._back:
+            return lines_back(self._held_lines(), self.look.lines, self._back)
         return self._wrap(self.tokens())[-self.look.lines :]
+
+    # -- reading back ---------------------------------------------------------------------
+    @property
+    def lines_back(self) -> int:
+        return self._back
+
+    def hint(self) -> str:
+        if not self._back:
+            return ""
+        return f"▲ {self._back} line{'' if self._back == 1 else 's'} back — Esc: live"
+
+    def scroll_back(self) -> None:
+        """One line further back, up to the first word kept."""
+        if self._held is None:  # a copy: new words must not move what is read
+            self._held = self._finals[: self._live_from], self._finals[self._live_from :]
+        self._read_at(min(self._back + 1, farthest_back(self._held_lines(), self.look.lines)))
+
+    def scroll_forward(self) -> None:
+        if self._back:
+            self._read_at(self._back - 1)
+
+    def go_live(self) -> None:
+        self._read_at(0)
+
+    def _held_lines(self) -> list[list[Token]]:
+        earlier, live = self._held or ([], [])
+        # An empty line for a live view emptied by a fade, as `farthest_back` expects.
+        return self._wrap(earlier) + (self._wrap(live) or [[]])
+
+    def _read_at(self, back: int) -> None:
+        self._return_timer.stop()
+        if back > 0:
+            self._return_timer.start(int(self.return_to_live_s * 1000))
+            self._hold_fade()
+        else:
+            self._held = None
+        if back != self._back:
+            self._back = back
+            self.scrolled.emit(back)
+        self.update()
+
+    def _hold_fade(self) -> None:
+        """No fading while someone reads back: a fade under way is undone, and counted
+        again from when they return to live."""
+        if self._fade.state() == QPropertyAnimation.State.Running:
+            self._fade.stop()
+            self.setWindowOpacity(1.0)
+        if self.look.fade_after_s > 0 and not self._fade_timer.isActive():
+            self._fade_timer.start(int(self.look.fade_after_s * 1000))
 
     def caption_font(self) -> QFont:
         font = QFont(self.font())
@@ -186,7 +265,7 @@ class CaptionOverlay(QWidget):
         self.update()
 
     def _fade_out(self) -> None:
-        if self._interims:  # someone is still speaking
+        if self._interims or self._back:  # someone is still speaking, or reading back
             self._fade_timer.start(int(self.look.fade_after_s * 1000))
             return
         self._fade.setStartValue(self.windowOpacity())
@@ -195,7 +274,7 @@ class CaptionOverlay(QWidget):
 
     def _after_fade(self) -> None:
         if self._fade.endValue() == 0.0:
-            self._finals.clear()
+            self._live_from = len(self._finals)  # kept to read back; the next words start afresh
             self._last_source = ""
             self.setWindowOpacity(1.0)
             self.update()
@@ -237,6 +316,25 @@ class CaptionOverlay(QWidget):
                 painter.drawText(x, y, token.text)
                 x += QFontMetrics(token_font).horizontalAdvance(token.text) + space
             y += line_height
+        self._draw_hint(painter)
+
+    def _draw_hint(self, painter: QPainter) -> None:
+        """While reading back, a small note in the top right corner on an opaque patch of
+        the background: it stays readable over a line of captions under it."""
+        text = self.hint()
+        if not text:
+            return
+        font = QFont(self.font())
+        font.setPointSize(max(9, round(self.look.font_size * 0.4)))
+        metrics = QFontMetrics(font)
+        box = QRect(0, 0, metrics.horizontalAdvance(text) + 14, metrics.height() + 4)
+        box.moveTopRight(QPoint(self.width() - 10, 6))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(self.look.background_color))
+        painter.drawRoundedRect(box, 6, 6)
+        painter.setFont(font)
+        painter.setPen(QColor(self.look.interim_color))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _draw_word(self, painter: QPainter, x: int, y: int, text: str, font: QFont) -> None:
         """The outline, if on: a wide stroke along the glyphs' edges, under the letters, so
