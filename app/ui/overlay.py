@@ -310,7 +310,7 @@ class CaptionOverlay(QWidget):
                 if token.label:
                     token_font.setWeight(QFont.Weight.Normal)
                 colour = self.look.text_color if token.final else self.look.interim_color
-                self._draw_word(painter, x, y, token.text, token_font)
+                self._draw_outline(painter, x, y, token.text, token_font)
                 painter.setFont(token_font)
                 painter.setPen(QColor(self.look.interim_color if token.label else colour))
                 painter.drawText(x, y, token.text)
@@ -336,7 +336,7 @@ class CaptionOverlay(QWidget):
         painter.setPen(QColor(self.look.interim_color))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
-    def _draw_word(self, painter: QPainter, x: int, y: int, text: str, font: QFont) -> None:
+    def _draw_outline(self, painter: QPainter, x: int, y: int, text: str, font: QFont) -> None:
         """The outline, if on: a wide stroke along the glyphs' edges, under the letters, so
         half of it shows around them whatever lies behind the overlay."""
         if not self.look.outline:
