@@ -29,12 +29,17 @@ from app import APP_NAME, __version__
 log = logging.getLogger(__name__)
 
 
+def _no_dialogs() -> bool:
+    """Tests and scripts run the app with CAPTIONIST_NO_DIALOGS=1: nothing waits for a click."""
+    return bool(os.environ.get("CAPTIONIST_NO_DIALOGS"))
+
+
 def _install_excepthook() -> None:
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         text = "".join(traceback.format_exception(kind, value, tb))
         log.error("unexpected error\n%s", text)
         print(text, file=sys.stderr)
-        if QApplication.instance() is not None and not os.environ.get("CAPTIONIST_NO_DIALOGS"):
+        if QApplication.instance() is not None and not _no_dialogs():
             box = QMessageBox(
                 QMessageBox.Icon.Critical,
                 "Captionist: unexpected error",
@@ -87,6 +92,10 @@ async def amain(app: QApplication, file: Path | None) -> int:
     controller.place_overlay()
     if controller.settings.show_overlay:
         overlay.show()
+    if not controller.settings.first_run_done and file is None and not _no_dialogs():
+        from app.ui.first_run import offer_first_run
+
+        offer_first_run(controller)  # parented to the main window, which keeps it
     log.info("window shown")  # bench/startup.py times these two lines
     if sys.platform.startswith("linux"):  # an echo canceller a crash left loaded: gone
         from app.audio.echo_cancel import remove_stale_quietly

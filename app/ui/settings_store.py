@@ -74,6 +74,7 @@ class AppSettings:
     show_overlay: bool = True
     label_speakers: bool = True  # "Speaker 1", "Speaker 2" ... for the others' voices
     expected_speakers: int = 0  # how many the others are, if the user knows; 0: don't know
+    first_run_done: bool = False  # the first-run guide was completed or skipped
 
     @property
     def max_speakers(self) -> int | None:
