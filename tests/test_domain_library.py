@@ -11,12 +11,11 @@ from app.domain.journal import JournalRecords
 from app.domain.library import (
     default_title,
     format_duration,
-    numbered_utterances,
     session_start,
     summarize,
 )
 from app.domain.search_query import fts_query
-from app.domain.transcript import Segment, gap_segment, join_utterances
+from app.domain.transcript import Segment, gap_segment, join_utterances, numbered_utterances
 
 
 @pytest.mark.parametrize(

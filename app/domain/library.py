@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.domain.journal import JournalRecords
-from app.domain.transcript import Segment
+from app.domain.transcript import Segment, numbered_utterances
 
 SESSION_ID = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})(?:-(\d+))?")
 TITLE_WORDS = 8
@@ -36,35 +36,6 @@ def session_order(session_id: str) -> tuple[str, int]:
     if match is None:
         return session_id, 0
     return match.group(1), int(match.group(2) or 1)
-
-
-def numbered_utterances(finals: Sequence[Segment]) -> list[tuple[int, Segment]]:
-    """`join_utterances(finals)`, each with the index in `finals` of its first final: where a
-    search hit or an edit points, whatever way a view groups the lines."""
-    merged: list[tuple[int, Segment]] = []
-    open_parts: dict[str, tuple[int, Segment]] = {}
-    for index, segment in enumerate(finals):
-        if segment.gap_s:
-            merged.append((index, segment))  # a marker is never joined to speech
-            continue
-        first, part = open_parts.get(segment.source, (index, segment))
-        if first != index:
-            part = Segment(
-                f"{part.text.strip()} {segment.text.strip()}",
-                part.start,
-                segment.end,
-                segment.source,
-                True,
-                segment.speech_final,
-            )
-        if segment.speech_final:
-            merged.append((first, part))
-            open_parts.pop(segment.source, None)
-        else:
-            open_parts[segment.source] = (first, part)
-    merged.extend(open_parts.values())
-    merged.sort(key=lambda numbered: numbered[1].start)  # stable, as join_utterances sorts
-    return merged
 
 
 def default_title(utterances: Sequence[Segment]) -> str:

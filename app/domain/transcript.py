@@ -90,18 +90,22 @@ class Transcript:
         return join_utterances(self.finals)
 
 
-def join_utterances(finals: list[Segment]) -> list[Segment]:
+def join_utterances(finals: Sequence[Segment]) -> list[Segment]:
     """Join the finals of each source up to its speech_final; in start order."""
-    merged: list[Segment] = []
-    open_parts: dict[str, Segment] = {}
-    for segment in finals:
+    return [utterance for _first, utterance in numbered_utterances(finals)]
+
+
+def numbered_utterances(finals: Sequence[Segment]) -> list[tuple[int, Segment]]:
+    """`join_utterances(finals)`, each with the index in `finals` of its first final: where a
+    search hit or an edit points, whatever way a view groups the lines."""
+    merged: list[tuple[int, Segment]] = []
+    open_parts: dict[str, tuple[int, Segment]] = {}
+    for index, segment in enumerate(finals):
         if segment.gap_s:
-            merged.append(segment)  # a marker is never joined to speech
+            merged.append((index, segment))  # a marker is never joined to speech
             continue
-        part = open_parts.get(segment.source)
-        if part is None:
-            part = segment
-        else:
+        first, part = open_parts.get(segment.source, (index, segment))
+        if first != index:
             part = Segment(
                 f"{part.text.strip()} {segment.text.strip()}",
                 part.start,
@@ -111,12 +115,12 @@ def join_utterances(finals: list[Segment]) -> list[Segment]:
                 segment.speech_final,
             )
         if segment.speech_final:
-            merged.append(part)
+            merged.append((first, part))
             open_parts.pop(segment.source, None)
         else:
-            open_parts[segment.source] = part
+            open_parts[segment.source] = (first, part)
     merged.extend(open_parts.values())
-    merged.sort(key=lambda s: s.start)
+    merged.sort(key=lambda numbered: numbered[1].start)  # stable: equal starts keep order
     return merged
 
 

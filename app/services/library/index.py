@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from app.domain.journal import JournalRecords, decode_journal
-from app.domain.library import SessionFacts, numbered_utterances, summarize
+from app.domain.library import SessionFacts, summarize
+from app.domain.transcript import numbered_utterances
 from app.errors import SearchUnavailable
 from app.services.library.files import JournalFile
 

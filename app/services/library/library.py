@@ -19,12 +19,11 @@ from app.domain.export import ExportOptions, export
 from app.domain.journal import clean_title, encode_title
 from app.domain.library import (
     default_title,
-    numbered_utterances,
     session_order,
     session_start,
 )
 from app.domain.search_query import fts_query
-from app.domain.transcript import Segment
+from app.domain.transcript import Segment, numbered_utterances
 from app.errors import LibraryError, SessionNotFound
 from app.services.journal import read_records, sessions_dir
 from app.services.library.files import (
