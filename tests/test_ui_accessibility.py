@@ -72,3 +72,20 @@ def test_the_level_meter_reads_speech_near_its_middle() -> None:
     assert level_percent(0.001) == 0  # -60 dBFS: silence
     assert 45 <= level_percent(0.05) <= 60  # -26 dBFS: ordinary speech
     assert level_percent(1.0) == 100
+
+
+def test_the_autosave_warning_stays_readable_when_the_palette_turns_dark(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QColor, QPalette
+
+    from app.ui.accessibility import ALERT_ON_DARK, ALERT_ON_LIGHT
+
+    window = MainWindow(TranscriptModel())
+    qtbot.addWidget(window)
+    light = window.palette()
+    light.setColor(QPalette.ColorRole.Window, QColor("#f0f0f0"))
+    window.setPalette(light)
+    assert ALERT_ON_LIGHT in window.autosave_label.styleSheet()
+    dark = QPalette(light)
+    dark.setColor(QPalette.ColorRole.Window, QColor("#202124"))
+    window.setPalette(dark)  # as a system switch to dark mode does
+    assert ALERT_ON_DARK in window.autosave_label.styleSheet()

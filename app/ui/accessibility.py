@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex
-from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex
+from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QPalette
 from PySide6.QtWidgets import QAbstractButton, QLineEdit, QToolButton, QWidget
 
 from app.domain.transcript import Segment
@@ -51,6 +51,39 @@ CONTROLS: dict[str, tuple[str, str]] = {
     ),
     "level_meter": ("Input level", "How loud the audio being captioned is."),
 }
+
+
+ALERT_ON_LIGHT = "#b00020"  # red with a 7:1 contrast on white
+ALERT_ON_DARK = "#ff8a80"  # and its light twin for a dark palette
+
+
+def alert_colour(palette: QPalette) -> str:
+    """The colour for a warning that must be read (autosave failed), on this palette."""
+    return (
+        ALERT_ON_DARK
+        if palette.color(QPalette.ColorRole.Window).lightness() < 128
+        else ALERT_ON_LIGHT
+    )
+
+
+class PaletteFollower(QObject):
+    """Re-colours what the app colours itself when the system palette changes (dark, light,
+    high contrast), so that nothing is left red on dark red."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+        window.installEventFilter(self)
+        self.apply()
+
+    def apply(self) -> None:
+        colour = alert_colour(self._window.palette())
+        self._window.autosave_label.setStyleSheet(f"color: {colour}; font-weight: bold;")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.apply()
+        return False
 
 
 def describe(window: MainWindow) -> None:

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.transcript import Segment
-from app.ui.accessibility import CaptionAnnouncer, describe
+from app.ui.accessibility import CaptionAnnouncer, PaletteFollower, describe
 from app.ui.transcript_model import SegmentRole, TranscriptFilter, TranscriptModel
 
 SOURCES = (
@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         model.rowsInserted.connect(self._rows_inserted)
         describe(self)  # for screen readers: every control named, every caption announced
         self.announcer = CaptionAnnouncer(model, self.view)
+        self.palette_follower = PaletteFollower(self)  # dark, light and high-contrast palettes
 
     # -- construction ---------------------------------------------------------------------
     def _action(
@@ -212,7 +213,6 @@ class MainWindow(QMainWindow):
         # Stays until the journal can write again: a status message would scroll away.
         self.autosave_label = QLabel()
         self.autosave_label.setObjectName("autosaveProblem")
-        self.autosave_label.setStyleSheet("color: #b00020; font-weight: bold;")
         self.autosave_label.setAccessibleName("Autosave problem")
         self.autosave_label.hide()
         self.engine_label = QLabel()
