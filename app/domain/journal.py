@@ -6,7 +6,10 @@ forgiving: a torn last line (the app was killed mid-write) is skipped, never fat
 Other records are lines of their own, appended when the user acts (a journal is never
 rewritten), and the latest of each kind wins:
 - a speaker's name, `{"rename": label, "name": name}` (an empty name takes it away);
-- the session's title, `{"title": title}` (empty: back to the default, the first words).
+- the session's title, `{"title": title}` (empty: back to the default, the first words);
+- a correction of a final's words, `{"edit": {"start": s, "source": label, "text": words}}`,
+  naming the final by its label and start as its line has them (app/domain/edits.py); the
+  final's own line keeps the words heard, and readers return the final corrected.
 A reader that knows only segment lines skips them as foreign lines (they have no `text`).
 """
 
@@ -18,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.domain.edits import EditKey, apply_edits, edit_key_of
 from app.domain.transcript import Segment
 
 MAX_TITLE_CHARS = 200
@@ -37,7 +41,21 @@ def encode_line(segment: Segment) -> str:
     record = segment.to_dict()
     record["is_final"] = True
     record["speech_final"] = segment.speech_final
+    if segment.original:  # a corrected final (restored): the words heard, then the edit
+        record["text"] = segment.original
+        return json.dumps(record, ensure_ascii=False) + "\n" + encode_edit(segment, segment.text)
     return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def encode_edit(segment: Segment, text: str) -> str:
+    """The final `segment` corrected to read `text`: named by its label and start."""
+    final = {"start": round(segment.start, 3), "source": segment.source, "text": text}
+    return json.dumps({"edit": final}, ensure_ascii=False) + "\n"
+
+
+def decode_edit(final: Any) -> tuple[EditKey, str]:
+    """Raises KeyError, TypeError or ValueError for what is not an edit."""
+    return edit_key_of(str(final["source"]), float(final["start"])), str(final["text"])
 
 
 def encode_rename(label: str, name: str) -> str:
@@ -72,6 +90,7 @@ def decode_journal(lines: Iterable[str]) -> JournalRecords:
     segments: list[Segment] = []
     names: dict[str, str] = {}
     title: str | None = None
+    edits: dict[EditKey, str] = {}
     for line in lines:
         try:
             record = json.loads(line)
@@ -79,13 +98,16 @@ def decode_journal(lines: Iterable[str]) -> JournalRecords:
                 continue  # valid JSON, not one of ours
             if "rename" in record:
                 _apply_rename(names, record)
+            elif "edit" in record:
+                key, text = decode_edit(record["edit"])
+                edits[key] = text  # the latest edit of a final wins
             elif "title" in record and "text" not in record:
                 title = _decoded_title(record["title"], title)
             else:
                 segments.append(_decoded_segment(record))
         except (ValueError, KeyError, TypeError):
             continue  # a torn or foreign line
-    return JournalRecords(segments, names, title)
+    return JournalRecords(apply_edits(segments, edits), names, title)
 
 
 def _one_line(text: str) -> str:

@@ -17,6 +17,7 @@ class Segment:
     is_final: bool = True
     speech_final: bool = False
     gap_s: float = 0.0  # > 0: a marker for audio that was lost, not speech
+    original: str = ""  # the words heard, when the user corrected `text` (app/domain/edits.py)
 
     def to_dict(self) -> dict[str, object]:
         record: dict[str, object] = {
@@ -107,7 +108,7 @@ def numbered_utterances(finals: Sequence[Segment]) -> list[tuple[int, Segment]]:
         first, part = open_parts.get(segment.source, (index, segment))
         if first != index:
             part = Segment(
-                f"{part.text.strip()} {segment.text.strip()}",
+                " ".join(t for t in (part.text.strip(), segment.text.strip()) if t),
                 part.start,
                 segment.end,
                 segment.source,
@@ -121,7 +122,8 @@ def numbered_utterances(finals: Sequence[Segment]) -> list[tuple[int, Segment]]:
             open_parts[segment.source] = (first, part)
     merged.extend(open_parts.values())
     merged.sort(key=lambda numbered: numbered[1].start)  # stable: equal starts keep order
-    return merged
+    # An utterance the user removed every word of (an edit) is no caption.
+    return [(first, u) for first, u in merged if u.gap_s or u.text.strip()]
 
 
 # A new run starts this long after the last segment of the ones before it.
