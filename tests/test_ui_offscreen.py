@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 from collections.abc import Iterator
@@ -52,7 +53,7 @@ def seg(
     return Segment(text, start, start + 1.0, source, final, speech_final)
 
 
-def test_transcript_model_groups_finals_into_utterances(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+def test_transcript_model_groups_finals_into_turns(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
     model = TranscriptModel()
     qtmodeltester.check(model)
     model.append(seg("And so", 0.0, speech_final=False))
@@ -60,10 +61,17 @@ def test_transcript_model_groups_finals_into_utterances(qtmodeltester) -> None: 
     model.append(seg("Hello.", 1.5, source="You"))
     model.extend([seg("Restored.", 10.0), seg("Two.", 11.0)])
     qtmodeltester.check(model)
-    assert model.rowCount() == 4
+    assert model.rowCount() == 3  # a turn each: Others, You, the restored Others
     first = model.data(model.index(0), SegmentRole)
     assert first.text == "And so my fellow Americans." and first.end == 2.0
-    assert model.data(model.index(0)) == "[00:00]  Others: And so my fellow Americans."
+    assert model.data(model.index(0)) == "[00:00] Others: And so my fellow Americans."
+    assert model.data(model.index(2)) == "[00:10] Others: Restored. Two."
+    assert [s.text for s in model.segments] == [
+        "And so my fellow Americans.",
+        "Hello.",
+        "Restored.",
+        "Two.",
+    ]
 
 
 def test_overlay_window_flags_and_translucency(qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -186,9 +194,13 @@ def test_main_window_search_and_autoscroll_pause(qtbot) -> None:  # type: ignore
     window = MainWindow(model)
     qtbot.addWidget(window)
     window.show()
-    model.extend(
-        [seg(f"line {i} about budgets" if i % 10 == 0 else f"line {i}", i) for i in range(300)]
+    model.extend(  # two voices taking turns: a row each
+        [
+            seg(f"line {i} about budgets" if i % 10 == 0 else f"line {i}", i, source=voice)
+            for i, voice in zip(range(300), itertools.cycle(("Others", "You")), strict=False)
+        ]
     )
+    assert model.rowCount() == 300
     window.follow_live()
     assert window.following
     bar = window.view.verticalScrollBar()

@@ -22,6 +22,7 @@ from app.domain.journal import (
     JournalRecords,
     decode_journal,
     decode_session,
+    encode_edit,
     encode_line,
     encode_rename,
     encode_title,
@@ -96,6 +97,11 @@ class Journal:
         line: how the running session is renamed (the library refuses a session being written).
         Raises ValueError for a title too long to show."""
         return self._run(self._append_lines, encode_title(title).encode("utf-8"))
+
+    def submit_edit(self, final: Segment, text: str) -> Future[None]:
+        """Queue a correction of `final` (its label and start) to `text`; its line keeps the
+        words heard."""
+        return self._run(self._append_lines, encode_edit(final, text).encode("utf-8"))
 
     def append(self, segment: Segment) -> None:
         """Durable before it returns: a crash right after loses nothing. Raises AutosaveError

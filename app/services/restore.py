@@ -29,10 +29,11 @@ from app.services.journal import (
 
 @dataclass(frozen=True)
 class Restored:
-    utterances: list[Segment]  # for the panel, on the current session's timeline
+    utterances: list[Segment]  # on the current session's timeline (the note counts them)
     note: str  # what to tell the user
     autosave_warning: str | None = None  # they are not in the journal yet: why, what to do
     names: dict[str, str] = field(default_factory=dict)  # its speakers' names, renumbered
+    finals: list[Segment] = field(default_factory=list)  # for the panel: as journaled, corrected
 
 
 def last_session(directory: Path | None, current: Path | None) -> Path | None:
@@ -65,6 +66,6 @@ class SessionRestore:
             for label, name in names.items():  # behind the segments, in the writer's order
                 journal.submit_rename(label, name)
         except AutosaveError as exc:  # the journal keeps them and writes them when it can
-            return Restored(utterances, note, autosave_failed_message(exc.reason), names)
+            return Restored(utterances, note, autosave_failed_message(exc.reason), names, segments)
         dismiss_crashed(path)  # it is safe in this session's journal: not offered again
-        return Restored(utterances, note, names=names)
+        return Restored(utterances, note, names=names, finals=segments)

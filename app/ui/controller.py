@@ -37,6 +37,7 @@ from app.ui.overlay import CaptionOverlay
 from app.ui.overlay_placement import place_overlay, save_overlay_geometry
 from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
 from app.ui.speaker_naming import SpeakerNaming
+from app.ui.transcript_editing import TranscriptEditing
 from app.ui.transcript_model import TranscriptModel
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class AppController(QObject):
         self.bridge.interim.connect(self._interim)
         self.bridge.final.connect(self._final)
         self.naming = SpeakerNaming(window, overlay, self._journal)
+        self.editing = TranscriptEditing(window, self._journal)  # answers the window's Edit line…
         self._meter = QTimer(self)
         self._meter.setInterval(100)
         self._meter.timeout.connect(self._update_meter)
@@ -349,7 +351,7 @@ class AppController(QObject):
             return 0
         self._restore_after_run = None
         restored = self.restorer.restore(path, self._journal(), self.model.segments)
-        self.model.extend(restored.utterances)
+        self.model.extend(restored.finals)
         self.naming.merge(restored.names)
         self.window.statusBar().showMessage(restored.note, 8000)
         if restored.autosave_warning is not None:

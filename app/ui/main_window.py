@@ -13,13 +13,11 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListView,
     QMainWindow,
     QMenu,
     QProgressBar,
@@ -33,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.domain.transcript import Segment
 from app.ui.accessibility import CaptionAnnouncer, PaletteFollower, describe
 from app.ui.transcript_model import SegmentRole, TranscriptFilter, TranscriptModel
+from app.ui.transcript_view import TranscriptView
 
 SOURCES = (
     ("system", "System audio (others)"),
@@ -61,6 +60,7 @@ class MainWindow(QMainWindow):
     settings_requested = Signal()
     restore_requested = Signal()
     rename_requested = Signal(str)  # the label of a speaker to name ("Speaker 2", "Others")
+    edit_requested = Signal(int)  # the model row of a line to correct
     overlay_toggled = Signal(bool)
     click_through_toggled = Signal(bool)
     about_requested = Signal()
@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.set_running("IDLE", "")
         model.rowsInserted.connect(self._rows_inserted)
+        model.dataChanged.connect(self._rows_inserted)  # the last turn goes on
         describe(self)  # for screen readers: every control named, every caption announced
         self.announcer = CaptionAnnouncer(model, self.view)
         self.palette_follower = PaletteFollower(self)  # dark, light and high-contrast palettes
@@ -139,7 +140,11 @@ class MainWindow(QMainWindow):
         self.rename_action = self._action(
             "Rename speaker…", "F2", self._rename_selected, "Name the speaker of this line"
         )
-        self.addActions([self.find_action, self.copy_action, self.rename_action])
+        # F2 stays Rename; Ctrl+E is Export.
+        self.edit_action = self._action(
+            "Edit line…", "Ctrl+Shift+E", self._edit_selected, "Correct misheard words"
+        )
+        self.addActions([self.find_action, self.copy_action, self.rename_action, self.edit_action])
         icons = {
             self.start_action: QStyle.StandardPixmap.SP_MediaPlay,
             self.pause_action: QStyle.StandardPixmap.SP_MediaPause,
@@ -181,16 +186,10 @@ class MainWindow(QMainWindow):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
         layout.addWidget(self.search)
-        self.view = QListView(central)
+        self.view = TranscriptView(central)
         self.view.setModel(self.proxy)
-        self.view.setWordWrap(True)
-        self.view.setUniformItemSizes(False)
-        # Lay rows out in batches from the event loop: a long meeting (20,000 rows) would
-        # otherwise re-lay every row on each append.
-        self.view.setLayoutMode(QListView.LayoutMode.Batched)
-        self.view.setBatchSize(200)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.search.textChanged.connect(self.view.set_query)
+        self.view.doubleClicked.connect(self._edit_at)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.view.verticalScrollBar().valueChanged.connect(self._scrolled)
@@ -250,6 +249,7 @@ class MainWindow(QMainWindow):
             captions.addAction(action)
         captions.addSeparator()
         captions.addAction(self.rename_action)
+        captions.addAction(self.edit_action)
         view = menu.addMenu("&View")
         self.view_menu = view  # the overlay's reading-back keys are added to it
         for action in (self.overlay_action, self.click_action, self.find_action):
@@ -296,12 +296,20 @@ class MainWindow(QMainWindow):
         if label:
             rename = menu.addAction(f"Rename “{self.model.shown(label)}”…")
             rename.triggered.connect(lambda: self.rename_requested.emit(label))
+            menu.addAction(self.edit_action)
         menu.exec(self.view.viewport().mapToGlobal(position))
 
     def _rename_selected(self) -> None:
         label = self._label_at(self.view.currentIndex())
         if label:
             self.rename_requested.emit(label)
+
+    def _edit_selected(self) -> None:
+        self._edit_at(self.view.currentIndex())
+
+    def _edit_at(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.edit_requested.emit(self.proxy.mapToSource(index).row())
 
     def _label_at(self, index: QModelIndex) -> str:
         """The speaker label of the row at `index` ("" for none, or a gap marker)."""

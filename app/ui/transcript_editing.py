@@ -1,0 +1,65 @@
+"""Correcting misheard words: the dialog, the corrected words shown at once in the panel and
+in every export, and an edit line per changed final in the journal (app/domain/edits.py),
+beside the words heard, which stay there and in the line's tooltip."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QInputDialog
+
+from app.domain.edits import split_edit, words_of
+from app.domain.export import _short_clock
+from app.domain.transcript import Segment
+from app.domain.turns import turn_text
+from app.services.journal import Journal
+from app.ui.main_window import MainWindow
+
+
+class TranscriptEditing:
+    def __init__(self, window: MainWindow, journal: Callable[[], Journal]) -> None:
+        self.window = window
+        self._journal = journal  # the session's, opened on first use
+        self.dialog: QInputDialog | None = None  # the open one, if any (tests answer it)
+        window.edit_requested.connect(self.ask)
+
+    def ask(self, row: int) -> None:
+        """Open row `row`'s words for correcting, without blocking the captions meanwhile."""
+        parts = self.window.model.parts(row)
+        if parts[0].gap_s:
+            self.window.statusBar().showMessage("Lost audio has no words to correct", 5000)
+            return
+        shown = turn_text(parts)
+        heard = self.window.model.heard(row)
+        who = self.window.model.shown(parts[0].source)
+        dialog = QInputDialog(self.window)
+        dialog.setOption(QInputDialog.InputDialogOption.UsePlainTextEditForTextInput)
+        dialog.setWindowTitle("Edit line")
+        dialog.setLabelText(
+            f"{who} at {_short_clock(parts[0].start)}. Correct the words"
+            + (f" (heard as: “{heard}”):" if heard else "; the words heard are kept:")
+        )
+        dialog.setTextValue(shown)
+        # The finals as they were when the dialog opened: the turn may grow meanwhile.
+        dialog.textValueSelected.connect(lambda text: self.correct(parts, text))
+        dialog.open()
+        self.dialog = dialog
+
+    def correct(self, parts: list[Segment], text: str) -> bool:
+        """Spread the corrected `text` of a turn over its finals `parts`; show and journal
+        each final whose words changed."""
+        if not words_of(text):
+            self.window.statusBar().showMessage(
+                "Not corrected: a line needs a word (the words heard are still there)", 8000
+            )
+            return False
+        changed = 0
+        for part, new in zip(parts, split_edit([p.text for p in parts], text), strict=True):
+            corrected = self.window.model.correct(part, new) if new != part.text else None
+            if corrected is not None:
+                # Queued behind every final already written; a full disk keeps it for later.
+                self._journal().submit_edit(part, corrected.text)
+                changed += 1
+        message = "Corrected (hover the line for the words heard)" if changed else "No change"
+        self.window.statusBar().showMessage(message, 5000)
+        return changed > 0
