@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
-from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.domain.export import FORMATS
@@ -180,6 +180,32 @@ def highlighted_pixels(window: MainWindow) -> int:
         for y in range(0, image.height(), 2)
         for x in range(0, image.width(), 2)
     )
+
+
+def test_the_words_are_drawn_in_the_palette_text_colour_beside_their_coloured_label(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = TranscriptModel()
+    window = MainWindow(model)
+    qtbot.addWidget(window)
+    window.resize(700, 300)
+    window.show()
+    model.extend([final("Words the reader must see, right after the label chip.", 0.0, "You")])
+    view = window.view
+    qtbot.waitUntil(lambda: view.visualRect(window.proxy.index(0, 0)).height() > 0)
+    row = view.viewport().grab(view.visualRect(window.proxy.index(0, 0))).toImage()
+    ink = view.palette().color(QPalette.ColorRole.Text)
+
+    def pixels(colour: QColor, x_from: int, x_to: int) -> int:
+        return sum(
+            abs(row.pixelColor(x, y).red() - colour.red())
+            + abs(row.pixelColor(x, y).green() - colour.green())
+            + abs(row.pixelColor(x, y).blue() - colour.blue())
+            < 60
+            for y in range(row.height())
+            for x in range(x_from, min(x_to, row.width()))
+        )
+
+    assert pixels(QColor(YOU_COLOUR), 40, 200) > 100  # the chip
+    assert pixels(ink, 200, row.width()) > 30  # the words, after the label column
 
 
 def test_search_filters_the_rows_and_highlights_each_hit_in_them(qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -81,7 +81,8 @@ def decode_lines(lines: Iterable[str]) -> list[Segment]:
 
 
 def decode_session(lines: Iterable[str]) -> tuple[list[Segment], dict[str, str]]:
-    """The finals, and the speakers' names (label -> name) as last set."""
+    """The finals (as corrected: each keeps the words heard), and the speakers' names
+    (label -> name) as last set."""
     records = decode_journal(lines)
     return records.segments, records.names
 

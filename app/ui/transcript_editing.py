@@ -25,6 +25,8 @@ class TranscriptEditing:
 
     def ask(self, row: int) -> None:
         """Open row `row`'s words for correcting, without blocking the captions meanwhile."""
+        if not 0 <= row < self.window.model.rowCount():
+            return  # cleared meanwhile
         parts = self.window.model.parts(row)
         if parts[0].gap_s:
             self.window.statusBar().showMessage("Lost audio has no words to correct", 5000)

@@ -134,6 +134,7 @@ class TranscriptDelegate(QStyledItemDelegate):
         fill = label_colour(shown.label)
         bold = QFont(font)
         bold.setBold(True)
+        painter.save()  # its own pen, brush and font: the words after it keep the row's
         painter.setFont(bold)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -141,11 +142,10 @@ class TranscriptDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(chip, 4, 4)
         painter.setPen(QColor(ink_on(fill)))
         room = chip.adjusted(_PAD, 0, -_PAD, 0)
-        name = painter.fontMetrics().elidedText(
-            shown.who, Qt.TextElideMode.ElideRight, room.width()
-        )
+        elide = Qt.TextElideMode.ElideRight  # a long name: the tooltip has it all
+        name = painter.fontMetrics().elidedText(shown.who, elide, room.width())
         painter.drawText(room, Qt.AlignmentFlag.AlignVCenter, name)
-        painter.setFont(font)
+        painter.restore()
 
     def _formats(self, shown: ShownTurn) -> list[QTextLayout.FormatRange]:
         formats = []
