@@ -43,14 +43,15 @@ def test_a_rename_or_a_search_announces_nothing_and_names_are_used_after(qapp) -
     heard = announcements(model)
     model.append(Segment("Hello.", 0, 1, "Speaker 2", True, True))
     model.set_names({"Speaker 2": "Alice"})
-    model.append(Segment("Again.", 2, 3, "Speaker 2", True, True))
+    model.append(Segment("Again.", 40, 41, "Speaker 2", True, True))  # after a break: a new line
     assert heard == ["Speaker 2: Hello.", "Alice: Again."]
 
 
 def test_a_restored_session_is_announced_as_a_count_not_read_out(qapp) -> None:  # type: ignore[no-untyped-def]
     model = TranscriptModel()
     heard = announcements(model)
-    model.extend([Segment(f"line {k}", k, k + 1, "Others", True, True) for k in range(40)])
+    voices = ("Others", "You")  # taking turns: a line each
+    model.extend([Segment(f"line {k}", k, k + 1, voices[k % 2], True, True) for k in range(40)])
     model.append(gap_segment(50.0, 3.0))
     assert heard == ["40 lines added to the transcript", "[gap: 3.0 s of audio not captioned]"]
 

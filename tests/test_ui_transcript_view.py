@@ -18,6 +18,7 @@ from app.domain.export import FORMATS
 from app.domain.transcript import Segment, gap_segment
 from app.domain.turns import MAX_PAUSE_S
 from app.services.journal import Journal, read_session
+from app.services.library import SessionLibrary
 from app.ui.controller import AppController
 from app.ui.label_colours import (
     OTHERS_COLOUR,
@@ -319,6 +320,13 @@ def test_a_corrected_word_is_shown_journaled_and_exported_and_the_words_heard_ar
         "We meet in the board room",
         "We meet in the bored room",
     )
+    # The session library (and `captionist sessions`) reads the journal: corrected there too.
+    library = SessionLibrary(tmp_path / "sessions", tmp_path / "library.sqlite")
+    session = controller.journal.path.stem
+    assert "We meet in the board room at noon." in library.export(session, "txt")
+    assert [hit.session_id for hit in library.search("board")] == [session]
+    assert library.search("bored") == []
+    library.close()
 
 
 def test_a_double_click_opens_the_line_for_correcting(controller: AppController, qtbot) -> None:  # type: ignore[no-untyped-def]

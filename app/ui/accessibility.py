@@ -34,7 +34,7 @@ CONTROLS: dict[str, tuple[str, str]] = {
     "search": ("Search the transcript", "Shows only the lines with these words (Ctrl+F)."),
     "view": (
         "Transcript",
-        "Every caption so far, one line per utterance. F2 names the speaker of a line.",
+        "Every caption so far, a line per turn. F2 names its speaker, Ctrl+Shift+E corrects it.",
     ),
     "interim_label": ("Words being heard", "The caption still being heard, not final yet."),
     "live_button": ("Jump to live", "Scrolls the transcript back to the newest caption."),

@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -72,19 +72,12 @@ class MainWindow(QMainWindow):
         self.resize(760, 560)
         self.model = model
         self.proxy = TranscriptFilter(model, self)
-        self._follow = True  # autoscroll; paused while the user reads back
-        self._scroll_timer = QTimer(self)
-        self._scroll_timer.setSingleShot(True)
-        self._scroll_timer.setInterval(100)
-        self._scroll_timer.timeout.connect(self._scroll_to_live)
         self._build_actions()
         self._build_toolbar()
         self._build_central()
         self._build_status()
         self._build_menus()
         self.set_running("IDLE", "")
-        model.rowsInserted.connect(self._rows_inserted)
-        model.dataChanged.connect(self._rows_inserted)  # the last turn goes on
         describe(self)  # for screen readers: every control named, every caption announced
         self.announcer = CaptionAnnouncer(model, self.view)
         self.palette_follower = PaletteFollower(self)  # dark, light and high-contrast palettes
@@ -192,7 +185,6 @@ class MainWindow(QMainWindow):
         self.view.doubleClicked.connect(self._edit_at)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
-        self.view.verticalScrollBar().valueChanged.connect(self._scrolled)
         layout.addWidget(self.view, 1)
         row = QHBoxLayout()
         self.interim_label = QLabel(central)
@@ -202,6 +194,7 @@ class MainWindow(QMainWindow):
         self.live_button = QPushButton("Jump to live", central)
         self.live_button.setVisible(False)
         self.live_button.clicked.connect(self.follow_live)
+        self.view.following_changed.connect(lambda on: self.live_button.setVisible(not on))
         row.addWidget(self.live_button)
         layout.addLayout(row)
         self.setCentralWidget(central)
@@ -316,30 +309,13 @@ class MainWindow(QMainWindow):
         segment = index.data(SegmentRole) if index.isValid() else None
         return segment.source if isinstance(segment, Segment) and not segment.gap_s else ""
 
-    # -- autoscroll -----------------------------------------------------------------------
-    def _scrolled(self, value: int) -> None:
-        bar = self.view.verticalScrollBar()
-        self._follow = value >= bar.maximum() - 4
-        self.live_button.setVisible(not self._follow)
-
-    def _rows_inserted(self) -> None:
-        # Scrolling lays out every row: once per burst, not once per row (20,000 rows
-        # appended with a scroll each took minutes; coalesced, well under a second).
-        if self._follow and not self._scroll_timer.isActive():
-            self._scroll_timer.start()
-
-    def _scroll_to_live(self) -> None:
-        if self._follow:
-            self.view.scrollToBottom()
-
+    # -- autoscroll (app/ui/transcript_view.py) ------------------------------------------
     def follow_live(self) -> None:
-        self._follow = True
-        self.live_button.setVisible(False)
-        self.view.scrollToBottom()
+        self.view.follow_live()
 
     @property
     def following(self) -> bool:
-        return self._follow
+        return self.view.following
 
     # -- state shown --------------------------------------------------------------------
     def set_running(self, state: str, detail: str) -> None:
