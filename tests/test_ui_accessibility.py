@@ -90,3 +90,13 @@ def test_the_autosave_warning_stays_readable_when_the_palette_turns_dark(qtbot) 
     dark.setColor(QPalette.ColorRole.Window, QColor("#202124"))
     window.setPalette(dark)  # as a system switch to dark mode does
     assert ALERT_ON_DARK in window.autosave_label.styleSheet()
+
+
+def test_a_corrected_word_is_not_announced_again(qapp) -> None:  # type: ignore[no-untyped-def]
+    model = TranscriptModel()
+    heard = announcements(model)
+    final = Segment("Send it to Nguyen.", 0, 1, "Speaker 1", True, True)
+    model.append(final)
+    assert model.correct(final, "Send it to Win.") is not None
+    model.append(Segment("Thanks.", 40, 41, "Speaker 2", True, True))
+    assert heard == ["Speaker 1: Send it to Nguyen.", "Speaker 2: Thanks."]

@@ -111,7 +111,7 @@ def announce(target: QObject, text: str) -> None:
 class CaptionAnnouncer(QObject):
     """Announces each caption once, as the transcript shows it: a new line as "Alice: the
     words" (with the name the user gave the speaker), and words added to an open line as just
-    those words. A speaker renamed or a search typed announces nothing."""
+    those words. A speaker renamed, a word corrected or a search typed announces nothing."""
 
     def __init__(self, model: TranscriptModel, target: QObject, speak: Announce = announce) -> None:
         super().__init__(target)
@@ -154,6 +154,8 @@ class CaptionAnnouncer(QObject):
             if segment is None or segment.text == before:
                 continue
             self._read[row] = segment.text
-            added = segment.text[len(before) :] if segment.text.startswith(before) else segment.text
+            if not segment.text.startswith(before):
+                continue  # the user corrected a word: they know, nothing new was said
+            added = segment.text[len(before) :]
             if added.strip():
                 self._speak(self._target, added.strip())
