@@ -15,21 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from app.audio.base import AudioSource
 from app.audio.live import find_live_source
 from app.audio.replay import FileReplaySource
 from app.client.lifecycle import LinkConfig
-from app.domain.export import FORMATS, ExportOptions, export
 from app.domain.speakers import numbers_used
 from app.domain.transcript import Segment, next_run_start
 from app.errors import AudioDeviceError, CaptionError
 from app.protocol.messages import Warning, live_engine_of
 from app.services.caption_events import AUTOSAVE_FAILED, AUTOSAVE_RESUMED
 from app.services.captioning import CaptionService
-from app.services.journal import Journal, dismiss_crashed, read_journal
-from app.services.restore import SessionRestore, last_session
+from app.services.journal import Journal
 from app.ui.bridge import CaptionBridge
 from app.ui.engine_host import EngineChoice, EngineHost
 from app.ui.main_window import MainWindow
@@ -38,6 +36,7 @@ from app.ui.overlay_placement import place_overlay, save_overlay_geometry
 from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
 from app.ui.speaker_naming import SpeakerNaming
 from app.ui.transcript_editing import TranscriptEditing
+from app.ui.transcript_files import TranscriptFiles
 from app.ui.transcript_model import TranscriptModel
 
 log = logging.getLogger(__name__)
@@ -66,13 +65,10 @@ class AppController(QObject):
         self.token: str | None = None
         self.service: CaptionService | None = None
         self.journal: Journal | None = None
-        self.restorer = SessionRestore()
-        self._restore_after_run: Path | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.service_link = LinkConfig()  # reconnect, ring buffer and keepalive settings
         self._quitting = False
-        self.last_error = ""
         self.bridge = CaptionBridge()
         self.bridge.state_changed.connect(self._state_changed)
         self.bridge.warning.connect(self._warning)
@@ -80,6 +76,9 @@ class AppController(QObject):
         self.bridge.final.connect(self._final)
         self.naming = SpeakerNaming(window, overlay, self._journal)
         self.editing = TranscriptEditing(window, self._journal)  # answers the window's Edit line…
+        self.files = TranscriptFiles(self)
+        self.export_to, self.restore = self.files.export_to, self.files.restore
+        self.restore_last, self.offer_restore = self.files.restore_last, self.files.offer_restore
         self._meter = QTimer(self)
         self._meter.setInterval(100)
         self._meter.timeout.connect(self._update_meter)
@@ -98,8 +97,8 @@ class AppController(QObject):
         w.file_requested.connect(lambda path: self._spawn(self.start_file(path)))
         w.pause_requested.connect(self.toggle_pause)
         w.stop_requested.connect(self.stop)
-        w.export_requested.connect(self.export_dialog)
-        w.restore_requested.connect(self.restore_last)
+        w.export_requested.connect(self.files.export_dialog)
+        w.restore_requested.connect(self.files.restore_last)
         w.overlay_toggled.connect(self.show_overlay)
         w.click_through_toggled.connect(self.set_click_through)
         w.quit_requested.connect(self.quit)
@@ -205,8 +204,7 @@ class AppController(QObject):
         finally:
             self._meter.stop()
             self.window.set_level(0.0)
-            if self._restore_after_run is not None:
-                self.restore(self._restore_after_run)
+            self.files.run_ended()
 
     def _journal(self) -> Journal:
         """The session's journal (one per app session, across its runs and restores)."""
@@ -291,72 +289,14 @@ class AppController(QObject):
     def _save_overlay_geometry(self) -> None:
         save_overlay_geometry(self.overlay, self.store)
 
-    # -- transcript files -----------------------------------------------------------------
-    def export_dialog(self) -> None:
-        filters = ";;".join(f"{fmt.upper()} (*.{fmt})" for fmt in FORMATS)
-        default = Path(self.settings.export_folder) / f"transcript.{self.settings.export_format}"
-        path, chosen = QFileDialog.getSaveFileName(
-            self.window, "Export transcript", str(default), filters
-        )
-        if path:
-            fmt = Path(path).suffix.lstrip(".").lower()
-            if fmt not in FORMATS:
-                fmt = chosen.split(" ")[0].lower()
-                path += f".{fmt}"
-            self.export_to(Path(path), fmt)
+    # -- transcript files (export, restore): see TranscriptFiles -----------------------------
+    @property
+    def last_error(self) -> str:
+        return self.files.last_error
 
-    def export_to(self, path: Path, fmt: str) -> bool:
-        options = ExportOptions(title="Captionist transcript", names=self.naming.names)
-        text = export(self.model.segments, fmt, options)
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as exc:  # a full disk or a read-only folder: say so, lose nothing
-            self.last_error = f"Could not write {path}: {exc.strerror or exc}"
-            box = QMessageBox(
-                QMessageBox.Icon.Warning,
-                "Export failed",
-                f"{self.last_error}\n\nThe transcript is still here and in the autosave journal.",
-                QMessageBox.StandardButton.Ok,
-                self.window,
-            )
-            box.setModal(False)
-            box.show()
-            self.error_box = box
-            return False
-        self.settings.export_folder, self.settings.export_format = str(path.parent), fmt
-        self.store.save_app(self.settings)
-        self.window.statusBar().showMessage(f"Exported to {path}", 5000)
-        return True
-
-    def restore_last(self) -> None:
-        path = last_session(self.journal_dir, self.journal.path if self.journal else None)
-        if path is not None:
-            self.restore(path)
-
-    def offer_restore(self, path: Path) -> None:
-        """The last session ended without closing (a crash): offer its transcript back."""
-        from app.ui.dialogs import ask_restore
-
-        count = len(read_journal(path))
-        dismiss_crashed(path)
-        if count:
-            self.restore_box = ask_restore(self.window, count, lambda: self.restore(path))
-
-    def restore(self, path: Path) -> int:
-        """Add a saved session's transcript after what this one holds, and to its journal."""
-        if self.service is not None and self.service.running:
-            # The run's times are fixed: restored lines go after all of it, once it ends.
-            self._restore_after_run = path
-            self.window.statusBar().showMessage(f"{path.name}: restored when you stop", 8000)
-            return 0
-        self._restore_after_run = None
-        restored = self.restorer.restore(path, self._journal(), self.model.segments)
-        self.model.extend(restored.finals)
-        self.naming.merge(restored.names)
-        self.window.statusBar().showMessage(restored.note, 8000)
-        if restored.autosave_warning is not None:
-            self._warning(AUTOSAVE_FAILED, restored.autosave_warning)
-        return len(restored.utterances)
+    @property
+    def restore_box(self) -> QMessageBox | None:
+        return self.files.restore_box
 
     # -- dialogs --------------------------------------------------------------------------
     def settings_dialog(self) -> None:
