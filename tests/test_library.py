@@ -248,6 +248,18 @@ def test_retention_removes_sessions_older_than_n_days_but_never_an_open_one(
         library.apply_retention(0, now=now)
 
 
+def test_retention_spares_the_sessions_the_app_holds_open_in_a_window(
+    library: SessionLibrary,
+) -> None:
+    """A session read in the app (not being recorded, so "closed" on disk) is not removed
+    under the reader's eyes; the next retention run, once it is closed, removes it."""
+    now = datetime(2024, 5, 8, 15, 0, 0)
+    assert [s.id for s in library.expired(1, now=now, spare={TUESDAY})] == [MONDAY, TUESDAY_2]
+    assert library.apply_retention(1, now=now, spare={TUESDAY}) == [MONDAY, TUESDAY_2]
+    assert [s.id for s in library.sessions()] == [TUESDAY]
+    assert library.apply_retention(1, now=now) == [TUESDAY]
+
+
 # -- search ----------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ the app titles its own running session through its journal's writer (`Journal.su
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -208,20 +208,29 @@ class SessionLibrary:
             remove_session(session_id, self.trash_dir)
         return len(trashed)
 
-    def expired(self, keep_days: int, now: datetime | None = None) -> list[SessionSummary]:
+    def expired(
+        self, keep_days: int, now: datetime | None = None, spare: Collection[str] = ()
+    ) -> list[SessionSummary]:
         """Sessions that started more than `keep_days` ago and are not open (recording or
-        left by a crash): what `apply_retention` would remove."""
+        left by a crash) nor in `spare` (open in a window): what `apply_retention` removes."""
         cutoff = _cutoff(keep_days, now)
-        return [s for s in self.sessions() if s.started < cutoff and s.state is SessionState.CLOSED]
+        return [
+            s
+            for s in self.sessions()
+            if s.started < cutoff and s.state is SessionState.CLOSED and s.id not in spare
+        ]
 
-    def apply_retention(self, keep_days: int | None, now: datetime | None = None) -> list[str]:
+    def apply_retention(
+        self, keep_days: int | None, now: datetime | None = None, spare: Collection[str] = ()
+    ) -> list[str]:
         """Keep sessions `keep_days` days (None: forever): older ones are removed for good,
-        from the library and from the trash, never an open one. The ids removed."""
+        from the library and from the trash, never an open one nor one in `spare`. The ids
+        removed."""
         if keep_days is None:
             return []
         cutoff = _cutoff(keep_days, now)
         removed = []
-        for summary in self.expired(keep_days, now):
+        for summary in self.expired(keep_days, now, spare):
             remove_session(summary.id, self.directory)
             removed.append(summary.id)
         for journal in scan(self.trash_dir):
