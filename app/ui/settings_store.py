@@ -75,6 +75,8 @@ class AppSettings:
     label_speakers: bool = True  # "Speaker 1", "Speaker 2" ... for the others' voices
     expected_speakers: int = 0  # how many the others are, if the user knows; 0: don't know
     first_run_done: bool = False  # the first-run guide was completed or skipped
+    keep_sessions_days: int = 0  # saved sessions older than this are deleted; 0: forever
+    retention_confirmed: bool = False  # the user agreed once to the first such delete
 
     @property
     def max_speakers(self) -> int | None:

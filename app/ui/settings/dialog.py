@@ -43,6 +43,7 @@ LANGUAGES = (
     ("ja", "Japanese"),
     ("zh", "Chinese"),
 )
+KEEP_SESSIONS = ((0, "Forever"), (7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "365 days"))
 # The Accuracy choice, stored as the settings' `model`. Auto is resolved by the engine loader.
 ACCURACY = (
     ("auto", "Auto: the better model when this computer keeps up"),
@@ -353,6 +354,21 @@ class SettingsDialog(QDialog):
         row.addWidget(self.export_folder, 1)
         row.addWidget(browse)
         form.addRow("Export folder", row)
+        self.keep_sessions = QComboBox()
+        for days, text in KEEP_SESSIONS:
+            self.keep_sessions.addItem(text, days)
+        if self.keep_sessions.findData(self._app.keep_sessions_days) < 0:  # edited by hand
+            self.keep_sessions.addItem(
+                f"{self._app.keep_sessions_days} days", self._app.keep_sessions_days
+            )
+        self.keep_sessions.setCurrentIndex(
+            self.keep_sessions.findData(self._app.keep_sessions_days)
+        )
+        self.keep_sessions.setToolTip(
+            "Saved sessions older than this are deleted for good, at start and once a day; "
+            "never one open in Captionist. You are asked before the first delete."
+        )
+        form.addRow("Keep sessions", self.keep_sessions)
         return page
 
     def _choose_folder(self) -> None:
@@ -384,5 +400,6 @@ class SettingsDialog(QDialog):
             export_folder=self.export_folder.text(),
             label_speakers=self.label_speakers.isChecked(),
             expected_speakers=self.expected_speakers.value(),
+            keep_sessions_days=self.keep_sessions.currentData(),
         )
         return app, look
