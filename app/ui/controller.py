@@ -30,6 +30,7 @@ from app.services.captioning import CaptionService
 from app.services.journal import Journal
 from app.ui.bridge import CaptionBridge
 from app.ui.engine_host import EngineChoice, EngineHost
+from app.ui.library import LibraryController
 from app.ui.main_window import MainWindow
 from app.ui.overlay import CaptionOverlay
 from app.ui.overlay_placement import place_overlay, save_overlay_geometry
@@ -79,6 +80,7 @@ class AppController(QObject):
         self.files = TranscriptFiles(self)
         self.export_to, self.restore = self.files.export_to, self.files.restore
         self.restore_last, self.offer_restore = self.files.restore_last, self.files.offer_restore
+        self.library = LibraryController(self)  # File → Library…, and Keep sessions
         self._meter = QTimer(self)
         self._meter.setInterval(100)
         self._meter.timeout.connect(self._update_meter)
@@ -99,6 +101,7 @@ class AppController(QObject):
         w.stop_requested.connect(self.stop)
         w.export_requested.connect(self.files.export_dialog)
         w.restore_requested.connect(self.files.restore_last)
+        w.library_requested.connect(self.library.show)
         w.overlay_toggled.connect(self.show_overlay)
         w.click_through_toggled.connect(self.set_click_through)
         w.quit_requested.connect(self.quit)
@@ -142,6 +145,11 @@ class AppController(QObject):
             return False  # the app quit while the model loaded
         self.server_ready(host.url, host.token, host.label, host.note)
         return True
+
+    @property
+    def starting(self) -> bool:
+        """A Start is under way (the engine may be loading), before the service runs."""
+        return self._starting
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coroutine)
@@ -309,6 +317,7 @@ class AppController(QObject):
         self.settings = settings
         self.overlay.apply_look(look)
         self.window.click_action.setChecked(look.click_through)
+        self.library.settings_changed()
 
     def about(self) -> None:
         from app.ui.dialogs import AboutDialog

@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
     export_requested = Signal()
     settings_requested = Signal()
     restore_requested = Signal()
+    library_requested = Signal()
     rename_requested = Signal(str)  # the label of a speaker to name ("Speaker 2", "Others")
     edit_requested = Signal(int)  # the model row of a line to correct
     overlay_toggled = Signal(bool)
@@ -125,6 +126,9 @@ class MainWindow(QMainWindow):
         )
         self.restore_action = self._action(
             "Restore last session", None, self.restore_requested.emit
+        )
+        self.library_action = self._action(
+            "Library…", "Ctrl+L", self.library_requested.emit, "Saved sessions: search, open"
         )
         self.quit_action = self._action(
             "Quit", QKeySequence.StandardKey.Quit, self.quit_requested.emit
@@ -235,6 +239,7 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         for action in (self.open_action, self.export_action, self.restore_action):
             file_menu.addAction(action)
+        file_menu.addAction(self.library_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         captions = menu.addMenu("&Captions")

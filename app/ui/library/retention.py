@@ -1,0 +1,148 @@
+"""Keep sessions N days (Settings → Transcripts → Keep sessions): older saved sessions are
+deleted for good at start, once a day, and when the setting changes; never one being
+recorded, left open by a crash, continued or read in a window. Before the first time it
+would delete anything it asks, once, saying what and how many; "Keep them" sets it back to
+Forever, so nothing is deleted that the user did not agree to."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable, Collection, Coroutine, Sequence
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
+
+from app.errors import LibraryError
+from app.services.library import SessionLibrary, SessionSummary
+from app.ui.library.models import DATE_FORMAT
+from app.ui.settings_store import AppSettings, SettingsStore
+
+log = logging.getLogger(__name__)
+
+DAY_MS = 24 * 3600 * 1000
+LISTED = 5  # sessions named in the question; the rest are counted
+
+
+def _sessions(count: int) -> str:
+    return f"{count} saved session{'' if count == 1 else 's'}"
+
+
+def question(expired: Sequence[SessionSummary], days: int) -> str:
+    oldest_first = sorted(expired, key=lambda s: s.started)
+    lines = [f"• {s.started.strftime(DATE_FORMAT)}: {s.title}" for s in oldest_first[:LISTED]]
+    if len(expired) > LISTED:
+        lines.append(f"… and {len(expired) - LISTED} more")
+    return (
+        f"Keep sessions is set to {days} days. {_sessions(len(expired))} started more than "
+        f"{days} days ago and would be deleted for good, with their transcripts:\n\n"
+        + "\n".join(lines)
+        + "\n\nSessions open in Captionist are never deleted. Delete these now? "
+        "(Keep them sets Keep sessions back to Forever.)"
+    )
+
+
+class Retention(QObject):
+    def __init__(
+        self,
+        parent: QWidget,
+        library: Callable[[], SessionLibrary],
+        settings: Callable[[], AppSettings],
+        store: SettingsStore,
+        spare: Callable[[], Collection[str]],
+        spawn: Callable[[Coroutine[Any, Any, Any]], object],
+        notify: Callable[[str], None],
+    ) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self._library, self._settings, self._store = library, settings, store
+        self._spare, self._spawn, self._notify = spare, spawn, notify
+        self.box: QMessageBox | None = None  # the question, while it waits (tests answer it)
+        self.delete_button: QAbstractButton | None = None
+        self.keep_button: QAbstractButton | None = None
+        self._running = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(DAY_MS)
+        self.timer.timeout.connect(self.check)
+
+    def start(self) -> None:
+        """Check once the app's loop runs, then daily."""
+        self.timer.start()
+        QTimer.singleShot(0, self.check)
+
+    def check(self) -> None:
+        if self._settings().keep_sessions_days > 0 and not self._running:
+            self._spawn(self.apply())
+
+    async def apply(self) -> list[str]:
+        """Delete what is older than the setting says (asking first, the first time); the ids
+        deleted."""
+        if self._running:
+            return []
+        self._running = True
+        try:
+            return await self._apply()
+        except (LibraryError, OSError, sqlite3.Error) as exc:
+            log.warning(
+                "keeping sessions %s days failed: %s", self._settings().keep_sessions_days, exc
+            )
+            self._notify(f"Old sessions were not deleted: {exc}")
+            return []
+        finally:
+            self._running = False
+
+    async def _apply(self) -> list[str]:
+        days = self._settings().keep_sessions_days
+        if days <= 0:
+            return []
+        library = self._library()
+        expired = await asyncio.to_thread(library.expired, days, None, self._spare())
+        if not expired:
+            return []
+        if not self._settings().retention_confirmed:
+            agreed = await self._ask(expired, days)
+            settings = self._settings()
+            if settings.keep_sessions_days != days:
+                return []  # changed while asking: the next check asks about the new setting
+            if not agreed:
+                settings.keep_sessions_days = 0
+                self._store.save_app(settings)
+                self._notify("Every session is kept: Keep sessions is set back to Forever.")
+                return []
+            settings.retention_confirmed = True
+            self._store.save_app(settings)
+        removed = await asyncio.to_thread(library.apply_retention, days, None, self._spare())
+        if removed:
+            self._notify(f"Deleted {_sessions(len(removed))} older than {days} days.")
+        return removed
+
+    async def _ask(self, expired: Sequence[SessionSummary], days: int) -> bool:
+        """Non-modal: captioning goes on while the question waits."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Delete old sessions?", question(expired, days)
+        )
+        box.setParent(self._parent, box.windowFlags())
+        delete = box.addButton(
+            f"Delete {_sessions(len(expired))}", QMessageBox.ButtonRole.DestructiveRole
+        )
+        keep = box.addButton("Keep them", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.setModal(False)
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def answered(button: QAbstractButton | None) -> None:
+            if not answer.done():
+                answer.set_result(button is delete)
+
+        box.buttonClicked.connect(answered)
+        box.finished.connect(lambda _code: answered(None))
+        self.box, self.delete_button, self.keep_button = box, delete, keep
+        box.show()
+        try:
+            return await answer
+        finally:
+            self.box = self.delete_button = self.keep_button = None
+            box.deleteLater()
