@@ -84,6 +84,7 @@ class SessionViewer(QMainWindow):
         self.addActions([copy, close])
         self._wanted_row: int | None = None
         self._polls = 0
+        self._scrolled = False
         self._layout_timer = QTimer(self)
         self._layout_timer.setInterval(LAYOUT_POLL_MS)
         self._layout_timer.timeout.connect(self._scroll_when_laid_out)
@@ -104,7 +105,7 @@ class SessionViewer(QMainWindow):
         index = self.model.index(row)
         self.view.setCurrentIndex(index)
         self.view.setFocus()
-        self._wanted_row, self._polls = row, 0
+        self._wanted_row, self._polls, self._scrolled = row, 0, False
         self._scroll_when_laid_out()
         if self._wanted_row is not None:
             self._layout_timer.start()
@@ -119,10 +120,11 @@ class SessionViewer(QMainWindow):
         self._polls += 1
         last = self.model.index(self.model.rowCount() - 1)
         if self.view.visualRect(last).isValid() or self._polls > LAYOUT_POLLS:
-            if self._polls > LAYOUT_POLLS or self.row_shown(row):
+            if self._polls > LAYOUT_POLLS or (self._scrolled and self.row_shown(row)):
                 self._wanted_row = None
                 self._layout_timer.stop()
             else:
+                self._scrolled = True
                 self.view.scrollTo(
                     self.model.index(row), QAbstractItemView.ScrollHint.PositionAtCenter
                 )
