@@ -10,6 +10,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -80,6 +81,9 @@ def app(
     qloop: asyncio.AbstractEventLoop,
 ) -> Iterator[AppController]:
     yield controller
+    box = controller.library.retention.box
+    if box is not None:
+        box.close()  # a question left unanswered: as "Keep them"
     # What the test left running (an export, a listing) ends before the loop closes.
     qloop.run_until_complete(until(lambda: not controller._tasks, 20, "the library's tasks"))
     for viewer in list(controller.library.viewers.values()):
@@ -400,6 +404,13 @@ def test_keep_sessions_asks_once_and_never_touches_an_open_session(
 ) -> None:
     third = "2024-01-15T12-00-00"
     write_session(sessions, third, [Segment("Old news.", 0, 1, "Others", True, True)])
+    continued = "2024-01-20T12-00-00"  # old, but continued (added to) yesterday: kept
+    write_session(sessions, continued, [Segment("Picked up again.", 0, 1, "You", True, True)])
+    for session_id in (OLD, OLDER, third):  # last written when they were recorded
+        started = datetime.strptime(session_id, "%Y-%m-%dT%H-%M-%S").timestamp()
+        os.utime(sessions / f"{session_id}.jsonl", (started, started))
+    yesterday = (datetime.now() - timedelta(days=1)).timestamp()
+    os.utime(sessions / f"{continued}.jsonl", (yesterday, yesterday))
     app.journal = Journal(sessions / f"{OLDER}.jsonl")  # the app's current session: recording
     viewer = run(qloop, app.library.open_session(OLD))  # read in a window
     assert viewer is not None
@@ -410,6 +421,7 @@ def test_keep_sessions_asks_once_and_never_touches_an_open_session(
     assert box.isVisible() and not box.isModal()
     assert "1 saved session started more than 30 days ago" in box.text()
     assert "Old news." in box.text() and "Finance" not in box.text()
+    assert "Picked up" not in box.text()
     assert retention.keep_button is not None
     retention.keep_button.click()  # No: nothing deleted, and the setting back to Forever
     wait(qloop, lambda: retention.box is None, "the answer")
@@ -430,6 +442,7 @@ def test_keep_sessions_asks_once_and_never_touches_an_open_session(
     assert run(qloop, retention.apply()) == [OLD]
     assert retention.box is None
     assert (sessions / f"{OLDER}.jsonl").exists()
+    assert (sessions / f"{continued}.jsonl").exists()
 
 
 def test_keep_sessions_is_in_settings(qtbot: QtBot, tmp_path: Path) -> None:

@@ -1,14 +1,15 @@
-"""Keep sessions N days (Settings → Transcripts → Keep sessions): older saved sessions are
-deleted for good at start, once a day, and when the setting changes; never one being
-recorded, left open by a crash, continued or read in a window. Before the first time it
-would delete anything it asks, once, saying what and how many; "Keep them" sets it back to
-Forever, so nothing is deleted that the user did not agree to."""
+"""Keep sessions N days (Settings → Transcripts → Keep sessions): saved sessions that started
+longer ago, and were not added to since, are deleted for good at start, once a day, and when
+the setting changes; never one being recorded, left open by a crash, or read in a window.
+Before the first time it would delete anything it asks, once, saying what and how many; "Keep
+them" sets it back to Forever, so nothing is deleted that the user did not agree to."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Collection, Coroutine, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
 
 from app.errors import LibraryError
 from app.services.library import SessionLibrary, SessionSummary
+from app.services.library.files import SUFFIX
 from app.ui.library.models import DATE_FORMAT
 from app.ui.settings_store import AppSettings, SettingsStore
 
@@ -42,6 +44,22 @@ def question(expired: Sequence[SessionSummary], days: int) -> str:
         + "\n\nSessions open in Captionist are never deleted. Delete these now? "
         "(Keep them sets Keep sessions back to Forever.)"
     )
+
+
+def added_to_since(
+    library: SessionLibrary, sessions: Sequence[SessionSummary], days: int
+) -> set[str]:
+    """The sessions whose journal changed in the last `days` days: one continued recently is
+    in use, however long ago it started. (Blocking: a stat each.)"""
+    cutoff = time.time() - days * 86400
+    recent = set()
+    for session in sessions:
+        try:
+            if (library.directory / f"{session.id}{SUFFIX}").stat().st_mtime > cutoff:
+                recent.add(session.id)
+        except OSError:
+            continue  # gone meanwhile: nothing to keep
+    return recent
 
 
 class Retention(QObject):
@@ -99,6 +117,8 @@ class Retention(QObject):
             return []
         library = self._library()
         expired = await asyncio.to_thread(library.expired, days, None, self._spare())
+        recent = await asyncio.to_thread(added_to_since, library, expired, days)
+        expired = [s for s in expired if s.id not in recent]
         if not expired:
             return []
         if not self._settings().retention_confirmed:
@@ -113,7 +133,8 @@ class Retention(QObject):
                 return []
             settings.retention_confirmed = True
             self._store.save_app(settings)
-        removed = await asyncio.to_thread(library.apply_retention, days, None, self._spare())
+        spare = {*self._spare(), *recent}
+        removed = await asyncio.to_thread(library.apply_retention, days, None, spare)
         if removed:
             self._notify(f"Deleted {_sessions(len(removed))} older than {days} days.")
         return removed
