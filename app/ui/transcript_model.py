@@ -83,6 +83,10 @@ class TranscriptModel(QAbstractListModel):
             return f"corrected; heard as: {heard}" if heard else ""
         return None
 
+    def row_of_final(self, index: int) -> int:
+        """The row (turn) that shows final number `index` (in the order they came)."""
+        return max(0, bisect_right(self._heads, index) - 1)
+
     def parts(self, row: int) -> list[Segment]:
         """The finals of row `row`, in the order heard."""
         stop = self._heads[row + 1] if row + 1 < len(self._heads) else len(self._finals)

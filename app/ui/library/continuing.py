@@ -54,7 +54,7 @@ async def continue_session(app: AppController, library: SessionLibrary, session_
     app.journal = Journal(contents.path)
     app.files.restorer = SessionRestore()
     app.model.clear()
-    app.model.extend(contents.utterances)
+    app.model.extend(contents.segments)  # the finals: turns and corrections as captured
     app.naming.names = SpeakerNames()
     app.naming.merge(contents.names)
     app.window.set_interim("")

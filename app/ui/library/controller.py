@@ -112,7 +112,7 @@ class LibraryController(QObject):
         return self.window
 
     def _hit_opened(self, hit: SearchHit) -> None:
-        self._spawn(self.open_session(hit.session_id, hit.row))
+        self._spawn(self.open_session(hit.session_id, hit.final))
 
     async def load(self) -> list[SessionSummary]:
         """List every session (the first time, the index is built: "Indexing…" meanwhile)."""
@@ -155,8 +155,9 @@ class LibraryController(QObject):
         return hits
 
     # -- one session ------------------------------------------------------------------------
-    async def open_session(self, session_id: str, row: int | None = None) -> SessionViewer | None:
-        """Its transcript read-only in a window of its own (read afresh); `row` selected."""
+    async def open_session(self, session_id: str, final: int | None = None) -> SessionViewer | None:
+        """Its transcript read-only in a window of its own (read afresh); the line showing
+        final number `final` selected."""
         try:
             contents = await asyncio.to_thread(self.library.open, session_id)
         except LIBRARY_PROBLEMS as exc:
@@ -176,8 +177,8 @@ class LibraryController(QObject):
         viewer.show()
         viewer.raise_()
         viewer.activateWindow()
-        if row is not None:
-            viewer.select_row(row)
+        if final is not None:
+            viewer.select_final(final)
         return viewer
 
     def _forget(self, session_id: str, viewer: SessionViewer) -> None:

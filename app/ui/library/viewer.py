@@ -39,7 +39,7 @@ class SessionViewer(QMainWindow):
         self.setWindowTitle(f"{contents.title} ({started:%d %b %Y}): read-only")
         self.resize(720, 520)
         self.model = TranscriptModel(self)
-        self.model.extend(contents.utterances)
+        self.model.extend(contents.segments)  # grouped into turns as the main window does
         self.model.set_names(contents.names)
         central = QWidget(self)
         layout = QVBoxLayout(central)
@@ -96,6 +96,10 @@ class SessionViewer(QMainWindow):
         speakers = dict.fromkeys(contents.names.get(u.source, u.source) for u in lines if u.source)
         parts = [started.strftime(DATE_FORMAT), format_duration(length), ", ".join(speakers)]
         return " · ".join(part for part in parts if part)
+
+    def select_final(self, final: int) -> None:
+        """Select the line that shows final number `final` (a search hit's) and scroll to it."""
+        self.select_row(self.model.row_of_final(final))
 
     def select_row(self, row: int) -> None:
         """Select line `row` (an index into the session's utterances) and scroll to it once
