@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.logs import log_dir
 from app.resources import resources_dir
-from app.ui.settings.dialog import LANGUAGES, ColourButton, SettingsDialog
+from app.ui.settings.dialog import LANGUAGES, SettingsDialog
+from app.ui.settings.widgets import ColourButton
 
 __all__ = [
     "LANGUAGES",

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QSignalBlocker, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import (
     QCheckBox,
-    QColorDialog,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -17,7 +15,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -30,6 +27,7 @@ from app.audio.devices import CaptureDevice, DeviceList
 from app.protocol.params import MAX_SPEAKERS
 from app.ui.overlay_presets import CUSTOM, PRESETS, preset_name, with_preset
 from app.ui.settings.vocabulary import VocabularyList
+from app.ui.settings.widgets import ColourButton, note
 from app.ui.settings_store import FADE_MAX_S, FONT_SIZE_PT, LINES, AppSettings, OverlayLook
 
 LANGUAGES = (
@@ -50,40 +48,6 @@ ACCURACY = (
     ("tiny.en", "Fast: Whisper tiny.en, English only, light on the CPU"),
     ("base", "Better: Whisper base, more accurate, about twice the CPU"),
 )
-
-
-def _note(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    return label
-
-
-class ColourButton(QPushButton):
-    changed = Signal()  # a new colour, picked or set
-
-    def __init__(self, colour: str) -> None:
-        super().__init__()
-        self.colour = colour
-        self.clicked.connect(self._pick)
-        self._show()
-
-    def set_colour(self, colour: str) -> None:
-        if colour != self.colour:
-            self.colour = colour
-            self._show()
-            self.changed.emit()
-
-    def _show(self) -> None:
-        self.setText(self.colour)
-        self.setStyleSheet(
-            f"background: {self.colour}; color: "
-            f"{'#000' if QColor(self.colour).lightness() > 128 else '#fff'};"
-        )
-
-    def _pick(self) -> None:
-        chosen = QColorDialog.getColor(QColor(self.colour), self, "Choose a colour")
-        if chosen.isValid():
-            self.set_colour(chosen.name())
 
 
 class SettingsDialog(QDialog):
@@ -224,7 +188,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(page)
         self.microphone = self._device_combo(self._app.microphone_id)
         self.system = self._device_combo(self._app.system_id)
-        self.devices_note = _note("Looking for audio devices…")
+        self.devices_note = note("Looking for audio devices…")
         if devices is not None:
             self.show_devices(DeviceList(devices))
         self.label_speakers = QCheckBox("Tell the others apart: Speaker 1, Speaker 2 …")
@@ -250,7 +214,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.label_speakers)
         form.addRow("Expected number of speakers", self.expected_speakers)
         form.addRow(
-            _note(
+            note(
                 "System audio is what your computer plays: the other people in a call. On Linux it "
                 "is the monitor of your output device. On Windows it needs WASAPI loopback and on "
                 "macOS a loopback driver such as BlackHole; both are untested so far."
@@ -273,7 +237,7 @@ class SettingsDialog(QDialog):
         accuracy_row = QHBoxLayout()
         accuracy_row.addWidget(self.accuracy, 1)
         accuracy_row.addWidget(folder)
-        self.selection_note = _note(self._engine_note)
+        self.selection_note = note(self._engine_note)
         self.selection_note.setVisible(bool(self._engine_note))
         self.language = QComboBox()
         for code, name in LANGUAGES:
@@ -296,7 +260,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.selection_note)
         form.addRow("Language", self.language)
         form.addRow(
-            _note(
+            note(
                 "Changes to the engine, accuracy or language apply at the next Start, without "
                 "restarting the app. Fast (tiny.en) understands English only: for another "
                 "language choose Better. The API key is kept in the OS keyring, never in the "
@@ -330,7 +294,7 @@ class SettingsDialog(QDialog):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.addWidget(
-            _note(
+            note(
                 "Names and words the captions should get right: people, products, jargon. "
                 "They go to the speech engine at each Start (Deepgram receives them too)."
             )
