@@ -100,3 +100,17 @@ def test_a_corrected_word_is_not_announced_again(qapp) -> None:  # type: ignore[
     assert model.correct(final, "Send it to Win.") is not None
     model.append(Segment("Thanks.", 40, 41, "Speaker 2", True, True))
     assert heard == ["Speaker 1: Send it to Nguyen.", "Speaker 2: Thanks."]
+
+
+def test_help_lists_every_shortcut_of_the_window_from_its_actions(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from app.ui.shortcuts import ShortcutsDialog, shortcut_rows
+
+    window = MainWindow(TranscriptModel())
+    qtbot.addWidget(window)
+    rows = dict((what, keys) for keys, what in shortcut_rows(window))
+    assert rows["Start"] == "Ctrl+R" and rows["Rename speaker"] == "F2"
+    assert rows["Keyboard shortcuts"] == "F1" and rows["Edit line"] == "Ctrl+Shift+E"
+    window.export_action.setShortcut("Ctrl+Alt+X")  # a changed shortcut is listed as it is
+    assert ("Ctrl+Alt+X", "Export") in shortcut_rows(window)
+    dialog = ShortcutsDialog(window)
+    assert dialog.table.rowCount() == len(shortcut_rows(window))

@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
             "Quit", QKeySequence.StandardKey.Quit, self.quit_requested.emit
         )
         self.about_action = self._action("About Captionist", None, self.about_requested.emit)
+        self.shortcuts_action = self._action("Keyboard shortcuts", "F1", self.show_shortcuts)
         self.rename_action = self._action(
             "Rename speaker…", "F2", self._rename_selected, "Name the speaker of this line"
         )
@@ -254,7 +255,9 @@ class MainWindow(QMainWindow):
             view.addAction(action)
         view.addSeparator()
         view.addAction(self.settings_action)
-        menu.addMenu("&Help").addAction(self.about_action)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addAction(self.about_action)
 
     # -- user actions ---------------------------------------------------------------------
     def _start(self) -> None:
@@ -323,6 +326,11 @@ class MainWindow(QMainWindow):
         return self.view.following
 
     # -- state shown --------------------------------------------------------------------
+    def show_shortcuts(self) -> None:
+        from app.ui.shortcuts import ShortcutsDialog
+
+        ShortcutsDialog(self).show()
+
     def set_running(self, state: str, detail: str) -> None:
         running = state in ("CONNECTING", "STREAMING", "RECONNECTING", "PAUSED", "STOPPING")
         busy = running or state == "LOADING"  # a model loading before a Start: wait for it
