@@ -18,6 +18,8 @@ from typing import Literal
 
 log = logging.getLogger(__name__)
 Kind = Literal["microphone", "system"]
+# Who captures a device: PortAudio (sounddevice), or the OS's own system-audio API.
+Backend = Literal["portaudio", "wasapi-loopback", "screencapturekit"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class CaptureDevice:
     kind: Kind
     pulse_source: str | None = None  # PulseAudio source name (Linux)
     portaudio_device: int | str | None = None  # sounddevice device (other platforms)
+    backend: Backend = "portaudio"
 
 
 PACTL_TIMEOUT_S = 3.0  # per call; a busy or hung sound server must not hold a Start forever
