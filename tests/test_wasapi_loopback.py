@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -25,28 +24,11 @@ from app.audio.wasapi_loopback import (
 from app.errors import AudioDeviceError
 from tests import fake_pyaudiowpatch
 from tests.conftest import run
+from tests.fake_clock import FakeClock
 from tests.fake_pyaudiowpatch import FakeOutput, FakeWindows
 from tests.waiting import until
 
 SYSTEM = CaptureDevice("system:default", "System audio", "system", backend="wasapi-loopback")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def set(self, now: float) -> None:
-        with self._lock:
-            self.now = now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
 
 
 def default_of(machine: FakeWindows) -> Callable[[], str | None]:

@@ -10,17 +10,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
 
 import numpy as np
 
-from app.audio.base import OWN_VOICE, Block, Dropout, SourceInfo, merged_dropouts
-from app.audio.capture import DeviceSource
+from app.audio.base import OWN_VOICE, AudioSource, Block, Dropout, SourceInfo, merged_dropouts
 from app.audio.echo_cancel import GUARD_ONLY
+
+
+class CaptureSide(AudioSource, Protocol):
+    """A live device source: DeviceSource (PortAudio), or an OS-native system-audio one."""
+
+    @property
+    def level(self) -> float: ...
+
+    @property
+    def failure(self) -> str | None: ...
 
 
 class BothSource:
     def __init__(
-        self, microphone: DeviceSource, system: DeviceSource, *, max_skew_s: float = 0.4
+        self, microphone: CaptureSide, system: CaptureSide, *, max_skew_s: float = 0.4
     ) -> None:
         self.sides = (microphone, system)
         rate = microphone.info.sample_rate

@@ -2,14 +2,19 @@
 
 Linux: PulseAudio/PipeWire sources through `pactl`; system audio is the monitor of the
 default output. Captured through PortAudio's ALSA `pulse` device with PULSE_SOURCE naming the
-source. Windows (WASAPI loopback) and macOS (a loopback driver such as BlackHole) appear as
-plain PortAudio devices here; they are untested on this project's CI.
+source. Windows and macOS: PortAudio's devices, and first the OS's own system-audio capture,
+"System audio": WASAPI loopback of the default output (app/audio/wasapi_loopback.py) and
+ScreenCaptureKit on macOS 13+ (app/audio/screencapture_audio.py). A loopback driver such as
+BlackHole, or Windows' Stereo Mix, is listed as system audio by its name. These two systems
+are tested over doubles of their libraries only (no Windows or Mac in this project's CI).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -121,11 +126,65 @@ def portaudio_devices() -> list[CaptureDevice]:
     return devices
 
 
+NATIVE_SYSTEM_AUDIO: dict[str, str] = {
+    "wasapi-loopback": "what the default output plays (WASAPI loopback)",
+    "screencapturekit": "what the Mac plays (ScreenCaptureKit)",
+}
+LOOPBACK_DRIVER_HINT = "install a loopback driver such as BlackHole and choose it"
+
+
+def macos_major(release: str | None = None) -> int:
+    """macOS's major version (13 for Ventura), 0 when it cannot be read."""
+    release = platform.mac_ver()[0] if release is None else release
+    try:
+        return int(release.split(".")[0])
+    except ValueError:
+        return 0
+
+
+def native_system_audio(
+    system: str | None = None, mac_release: str | None = None
+) -> CaptureDevice | None:
+    """The OS's own system-audio capture, listed first as "System audio" (so it is the
+    default): Windows always (WASAPI loopback), macOS from 13 (ScreenCaptureKit's audio).
+    Listed even when its library is missing: a Start then says what to install."""
+    system = sys.platform if system is None else system
+    if system == "win32":
+        backend: Backend = "wasapi-loopback"
+    elif system == "darwin" and macos_major(mac_release) >= 13:
+        backend = "screencapturekit"
+    else:
+        return None
+    return CaptureDevice("system:default", "System audio", "system", backend=backend)
+
+
+def native_library_installed(device: CaptureDevice) -> bool:
+    module = {"wasapi-loopback": "pyaudiowpatch", "screencapturekit": "ScreenCaptureKit"}
+    name = module.get(device.backend)
+    return name is None or importlib.util.find_spec(name) is not None
+
+
+def missing_system_audio_hint(system: str | None = None) -> str:
+    """What to do when no system-audio device is found."""
+    system = sys.platform if system is None else system
+    if system == "darwin":
+        return LOOPBACK_DRIVER_HINT
+    if system == "win32":
+        return "enable Stereo Mix in the Sound settings, or reinstall Captionist"
+    return "check your sound settings"
+
+
+def loopback_driver(devices: list[CaptureDevice]) -> CaptureDevice | None:
+    """An installed loopback driver's input (BlackHole), found by its name."""
+    return next((d for d in devices if d.kind == "system" and "blackhole" in d.label.lower()), None)
+
+
 def scan_devices() -> DeviceList:
     """Every capture device, and why the sound server's are missing if they are. Blocks for
     up to a few seconds (pactl): the app calls it in a worker thread, never on its loop."""
     if not sys.platform.startswith("linux"):
-        return DeviceList(portaudio_devices())
+        native = native_system_audio()
+        return DeviceList(([native] if native else []) + portaudio_devices())
     try:
         return DeviceList(pulse_devices())
     except PactlError as exc:

@@ -7,11 +7,36 @@ import asyncio
 import sys
 
 from app.audio.base import AudioSource
-from app.audio.both import BothSource
+from app.audio.both import BothSource, CaptureSide
 from app.audio.capture import DeviceSource
-from app.audio.devices import CaptureDevice, default_device, find_device, scan_devices
+from app.audio.devices import (
+    CaptureDevice,
+    default_device,
+    find_device,
+    loopback_driver,
+    missing_system_audio_hint,
+    scan_devices,
+)
 from app.audio.echo_cancelled_mic import EchoCancelledMicrophone
 from app.errors import AudioDeviceError
+
+
+def system_source(device: CaptureDevice, devices: list[CaptureDevice]) -> CaptureSide:
+    """The source that captures `device`: the OS's own API for "System audio" on Windows and
+    macOS (imported only there), PortAudio for the rest. On macOS an installed loopback
+    driver (BlackHole) stands in when ScreenCaptureKit cannot open (no permission)."""
+    if device.backend == "wasapi-loopback":
+        from app.audio.wasapi_loopback import WasapiLoopbackSource
+
+        return WasapiLoopbackSource(device)
+    if device.backend == "screencapturekit":
+        from app.audio.fallback import FallbackSource
+        from app.audio.screencapture_audio import ScreenCaptureAudioSource
+
+        native = ScreenCaptureAudioSource(device)
+        driver = loopback_driver(devices)
+        return native if driver is None else FallbackSource(native, DeviceSource(driver))
+    return DeviceSource(device)
 
 
 def live_source(kind: str, microphone_id: str = "", system_id: str = "") -> AudioSource:
@@ -28,7 +53,9 @@ def live_source(kind: str, microphone_id: str = "", system_id: str = "") -> Audi
         if device is None:
             what = "microphone" if kind_ == "microphone" else "system-audio (monitor) source"
             why = f" ({listing.problem})" if listing.problem else ""
-            raise AudioDeviceError(what, f"no {what} found{why}; check your sound settings")
+            hint = "check your sound settings" if kind_ == "microphone" else None
+            hint = hint or missing_system_audio_hint()
+            raise AudioDeviceError(what, f"no {what} found{why}; {hint}")
         return device
 
     if kind == "both":
@@ -36,10 +63,10 @@ def live_source(kind: str, microphone_id: str = "", system_id: str = "") -> Audi
         # Linux: through the sound server's echo canceller when it has one.
         linux = sys.platform.startswith("linux")
         mic_side = EchoCancelledMicrophone(mic, system) if linux else DeviceSource(mic)
-        return BothSource(mic_side, DeviceSource(system))
+        return BothSource(mic_side, system_source(system, devices))
     if kind == "microphone":
         return DeviceSource(pick("microphone", microphone_id))
-    return DeviceSource(pick("system", system_id))
+    return system_source(pick("system", system_id), devices)
 
 
 async def find_live_source(kind: str, microphone_id: str = "", system_id: str = "") -> AudioSource:
