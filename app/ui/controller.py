@@ -109,6 +109,7 @@ class AppController(QObject):
         w.about_requested.connect(self.about)
         w.rename_requested.connect(self.naming.ask)
         self.overlay.geometry_changed.connect(self._save_overlay_geometry)
+        self.overlay.share_hiding.reported.connect(lambda text: w.statusBar().showMessage(text))
 
     # -- lifecycle ------------------------------------------------------------------------
     def server_ready(self, url: str, token: str, engine: str, note: str | None = None) -> None:

@@ -31,6 +31,7 @@ from app.domain.transcript import Segment
 from app.ui.caption_lines import Token, farthest_back, lines_back, whole_lines_over, wrap
 from app.ui.overlay_presets import outline_colour
 from app.ui.settings_store import OverlayLook
+from app.ui.share_hiding import ShareHiding
 
 MAX_WORDS_KEPT = 200  # of settled text: 5 long lines and more to read back
 PADDING = 14
@@ -72,6 +73,8 @@ class CaptionOverlay(QWidget):
         self._fade.setEasingCurve(QEasingCurve.Type.InOutQuad)
         self._fade.finished.connect(self._after_fade)
         self._placeholder = "Captions appear here"
+        self.share_hiding = ShareHiding(self)  # kept out of screen sharing, if the look says
+        self.share_hiding.set_wanted(self.look.hide_from_share)
 
     # -- window behaviour ---------------------------------------------------------------
     def _apply_flags(self) -> None:
@@ -107,6 +110,7 @@ class CaptionOverlay(QWidget):
         self.look = look
         if click_through_changed:
             self._apply_flags()
+        self.share_hiding.set_wanted(look.hide_from_share)
         # A new fade counts from now for the words already up; "never" keeps them up.
         self._fade_timer.stop()
         if self._fade.state() == QPropertyAnimation.State.Running:
@@ -289,6 +293,8 @@ class CaptionOverlay(QWidget):
             self.look.background_opacity if lines else self.look.background_opacity * 0.5
         )
         painter.setPen(Qt.PenStyle.NoPen)
+        if self.share_hiding.made_opaque:  # no alpha: the corners must be painted too
+            painter.fillRect(self.rect(), QColor(self.look.background_color))
         painter.setBrush(background)
         painter.drawRoundedRect(self.rect(), 12, 12)
         font = self.caption_font()

@@ -33,6 +33,7 @@ class OverlayLook:
     fade_after_s: float = 6.0  # 0: never
     click_through: bool = False
     outline: bool = False  # a contrasting edge around the letters
+    hide_from_share: bool = False  # kept out of screen sharing (Windows, macOS: share_hiding.py)
 
     def within_limits(self) -> OverlayLook:
         """This look with every value the overlay can show: a hand-edited settings file may

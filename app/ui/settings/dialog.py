@@ -29,6 +29,7 @@ from app.ui.overlay_presets import CUSTOM, PRESETS, preset_name, with_preset
 from app.ui.settings.vocabulary import VocabularyList
 from app.ui.settings.widgets import ColourButton, note
 from app.ui.settings_store import FADE_MAX_S, FONT_SIZE_PT, LINES, AppSettings, OverlayLook
+from app.ui.share_hiding import share_hiding_checkbox
 
 LANGUAGES = (
     ("en", "English"),
@@ -129,6 +130,8 @@ class SettingsDialog(QDialog):
         form.addRow(self.outline)
         form.addRow("Fade after silence", self.fade)
         form.addRow(self.click_through)
+        self.hide_from_share = share_hiding_checkbox(self._look.hide_from_share)
+        form.addRow(self.hide_from_share)
         return page
 
     def _colours(self) -> OverlayLook:
@@ -216,8 +219,8 @@ class SettingsDialog(QDialog):
         form.addRow(
             note(
                 "System audio is what your computer plays: the other people in a call. On Linux it "
-                "is the monitor of your output device. On Windows it needs WASAPI loopback and on "
-                "macOS a loopback driver such as BlackHole; both are untested so far."
+                "is the monitor of your output device, on Windows the loopback of the default "
+                "output, on macOS ScreenCaptureKit (or a loopback driver such as BlackHole)."
             )
         )
         return page
@@ -352,6 +355,7 @@ class SettingsDialog(QDialog):
             background_color=self.background_colour.colour,
             click_through=self.click_through.isChecked(),
             outline=self.outline.isChecked(),
+            hide_from_share=self.hide_from_share.isChecked(),
         )
         app = replace(
             self._app,
