@@ -10,7 +10,10 @@ import shutil
 import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -148,3 +151,48 @@ def test_selftest_fails_with_a_clear_report_when_the_model_is_broken(tmp_path: P
     assert result.returncode == 1
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["ok"] is False and "no-such-model" in report["error"]
+
+
+def run_spec(monkeypatch: pytest.MonkeyPatch, system: str) -> dict[str, Any]:
+    """packaging/captionist.spec as PyInstaller runs it on `system`, with what it passes to
+    Analysis and BUNDLE kept (nothing is built)."""
+    built: dict[str, Any] = {}
+
+    def keep(name: str) -> Callable[..., SimpleNamespace]:
+        def build(*args: Any, **kwargs: Any) -> SimpleNamespace:
+            built[name] = kwargs
+            return SimpleNamespace(pure=[], scripts=[], binaries=[], datas=[])
+
+        return build
+
+    pytest.importorskip("PyInstaller.utils.hooks")  # imported before sys.platform pretends
+
+    monkeypatch.setattr(sys, "platform", system)
+    spec = ROOT / "packaging" / "captionist.spec"
+    names = {n: keep(n) for n in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")}
+    exec(compile(spec.read_text(), str(spec), "exec"), {"SPECPATH": str(spec.parent), **names})
+    return built
+
+
+def test_the_mac_bundle_carries_the_usage_strings_and_the_native_libraries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import plistlib
+
+    built = run_spec(monkeypatch, "darwin")
+    plist = built["BUNDLE"]["info_plist"]
+    static = plistlib.loads((ROOT / "packaging/macos/Info.plist").read_bytes())
+    for info in (plist, static):
+        assert "microphone" in info["NSMicrophoneUsageDescription"]
+        assert "audio your Mac plays" in info["NSScreenCaptureUsageDescription"]
+    hidden = built["Analysis"]["hiddenimports"]
+    assert {"ScreenCaptureKit", "CoreMedia", "objc", "AppKit"} <= set(hidden)
+    assert "pyaudiowpatch" not in hidden
+
+
+@pytest.mark.parametrize(("system", "native"), [("win32", ["pyaudiowpatch"]), ("linux", [])])
+def test_each_bundle_carries_its_own_native_audio_library(
+    monkeypatch: pytest.MonkeyPatch, system: str, native: list[str]
+) -> None:
+    hidden = run_spec(monkeypatch, system)["Analysis"]["hiddenimports"]
+    assert hidden == ["app.main", "app.commands.selftest", "keyring.backends", *native]
