@@ -59,10 +59,10 @@ async def amain(app: QApplication, file: Path | None) -> int:
     from app.ui.controller import AppController
     from app.ui.engine_host import EngineHost
     from app.ui.main_window import MainWindow
-    from app.ui.overlay import CaptionOverlay
-    from app.ui.overlay_keys import OverlayKeys
+    from app.ui.overlay.caption_overlay import CaptionOverlay
+    from app.ui.overlay.keys import OverlayKeys
     from app.ui.settings_store import SettingsStore
-    from app.ui.transcript_model import TranscriptModel
+    from app.ui.transcript.model import TranscriptModel
 
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(

@@ -44,9 +44,9 @@ from app.domain.export import export  # noqa: E402
 from app.domain.transcript import Segment  # noqa: E402
 from app.ui.controller import AppController  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
-from app.ui.overlay import CaptionOverlay  # noqa: E402
+from app.ui.overlay.caption_overlay import CaptionOverlay  # noqa: E402
 from app.ui.settings_store import SettingsStore  # noqa: E402
-from app.ui.transcript_model import TranscriptModel  # noqa: E402
+from app.ui.transcript.model import TranscriptModel  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval" / "audio"
 

@@ -1,5 +1,5 @@
 """A double of Windows' user32 display-affinity calls, for tests on Linux: `install` puts it
-behind ctypes.WinDLL("user32") and ctypes.get_last_error, as app/ui/share_hiding.py calls
+behind ctypes.WinDLL("user32") and ctypes.get_last_error, as app/ui/overlay/share_hiding.py calls
 them. It can behave as the Windows builds reported to do: refusing the affinity on a layered
 window with per-pixel alpha (`refuses`), or, before version 2004, storing WDA_MONITOR for
 WDA_EXCLUDEFROMCAPTURE (`before_2004`)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.ui.overlay_placement import BOTTOM_MARGIN, GAP, MIN_WINDOW_H, OVERLAY_H, first_places
+from app.ui.overlay.placement import BOTTOM_MARGIN, GAP, MIN_WINDOW_H, OVERLAY_H, first_places
 
 
 def overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:

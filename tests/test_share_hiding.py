@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from app.ui.overlay import CaptionOverlay
-from app.ui.settings import SettingsDialog
-from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
-from app.ui.share_hiding import (
+from app.ui.overlay.caption_overlay import CaptionOverlay
+from app.ui.overlay.share_hiding import (
     HIDDEN,
     LINUX_TOOLTIP,
     MACOS_HIDDEN,
@@ -25,6 +23,8 @@ from app.ui.share_hiding import (
     share_hiding_checkbox,
     windows_outcome,
 )
+from app.ui.settings import SettingsDialog
+from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
 from tests import fake_appkit, fake_user32
 from tests.fake_appkit import FakeNSWindow
 from tests.fake_user32 import FakeUser32

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QWidget
 from app.domain.transcript import Segment, gap_segment
 from app.ui.accessibility import CONTROLS, CaptionAnnouncer
 from app.ui.main_window import MainWindow
-from app.ui.transcript_model import TranscriptModel
+from app.ui.transcript.model import TranscriptModel
 
 
 def test_every_listed_control_exists_and_has_a_name_and_a_description(qtbot) -> None:  # type: ignore[no-untyped-def]

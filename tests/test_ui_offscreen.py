@@ -19,9 +19,9 @@ from PySide6.QtWidgets import QApplication
 
 from app.domain.transcript import Segment
 from app.ui.main_window import MainWindow
-from app.ui.overlay import CaptionOverlay
+from app.ui.overlay.caption_overlay import CaptionOverlay
 from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
-from app.ui.transcript_model import SegmentRole, TranscriptModel
+from app.ui.transcript.model import SegmentRole, TranscriptModel
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from PySide6.QtGui import QColor, QImage
 from app.credentials import ENV_VAR
 from app.domain.transcript import Segment
 from app.ui.controller import AppController
-from app.ui.overlay import CaptionOverlay
-from app.ui.overlay_presets import (
+from app.ui.overlay.caption_overlay import CaptionOverlay
+from app.ui.overlay.presets import (
     CUSTOM,
     PRESETS,
     ColourPreset,

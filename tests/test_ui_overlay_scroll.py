@@ -14,10 +14,10 @@ from PySide6.QtGui import QColor, QKeySequence
 
 from app.domain.transcript import Segment
 from app.ui.main_window import MainWindow
-from app.ui.overlay import MAX_WORDS_KEPT, CaptionOverlay
-from app.ui.overlay_keys import OverlayKeys
+from app.ui.overlay.caption_overlay import MAX_WORDS_KEPT, CaptionOverlay
+from app.ui.overlay.keys import OverlayKeys
 from app.ui.settings_store import OverlayLook
-from app.ui.transcript_model import TranscriptModel
+from app.ui.transcript.model import TranscriptModel
 
 
 def final(text: str, start: float = 0.0) -> Segment:

@@ -18,7 +18,7 @@ from app.domain.export import FORMATS
 from app.server.server import ServerConfig, TranscriptionServer
 from app.services.journal import read_session
 from app.ui.controller import AppController
-from app.ui.transcript_model import SegmentRole
+from app.ui.transcript.model import SegmentRole
 from tests.fakes import TalkersEngine
 from tests.formats import assert_export_format
 from tests.ui_fixtures import controller, qloop  # noqa: F401 (pytest fixtures)

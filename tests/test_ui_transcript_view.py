@@ -20,7 +20,8 @@ from app.domain.turns import MAX_PAUSE_S
 from app.services.journal import Journal, read_session
 from app.services.library import SessionLibrary
 from app.ui.controller import AppController
-from app.ui.label_colours import (
+from app.ui.main_window import MainWindow
+from app.ui.transcript.label_colours import (
     OTHERS_COLOUR,
     YOU_COLOUR,
     contrast_ratio,
@@ -28,9 +29,8 @@ from app.ui.label_colours import (
     label_colour,
     palette,
 )
-from app.ui.main_window import MainWindow
-from app.ui.transcript_model import RowRole, SegmentRole, TranscriptModel
-from app.ui.transcript_view import HIGHLIGHT, highlight_ranges
+from app.ui.transcript.model import RowRole, SegmentRole, TranscriptModel
+from app.ui.transcript.view import HIGHLIGHT, highlight_ranges
 from tests import ui_fixtures
 from tests.formats import TXT_LINE, assert_export_format
 

@@ -14,9 +14,9 @@ from PySide6.QtWidgets import QApplication
 
 from app.ui.controller import AppController
 from app.ui.main_window import MainWindow
-from app.ui.overlay import CaptionOverlay
+from app.ui.overlay.caption_overlay import CaptionOverlay
 from app.ui.settings_store import SettingsStore
-from app.ui.transcript_model import TranscriptModel
+from app.ui.transcript.model import TranscriptModel
 
 
 @pytest.fixture

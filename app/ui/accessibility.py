@@ -16,7 +16,7 @@ from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QPalette
 from PySide6.QtWidgets import QAbstractButton, QLineEdit, QToolButton, QWidget
 
 from app.domain.transcript import Segment
-from app.ui.transcript_model import SegmentRole, TranscriptModel
+from app.ui.transcript.model import SegmentRole, TranscriptModel
 
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow

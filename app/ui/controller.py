@@ -32,13 +32,13 @@ from app.ui.bridge import CaptionBridge
 from app.ui.engine_host import EngineChoice, EngineHost
 from app.ui.library import LibraryController
 from app.ui.main_window import MainWindow
-from app.ui.overlay import CaptionOverlay
-from app.ui.overlay_placement import place_overlay, save_overlay_geometry
+from app.ui.overlay.caption_overlay import CaptionOverlay
+from app.ui.overlay.placement import place_overlay, save_overlay_geometry
 from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
-from app.ui.speaker_naming import SpeakerNaming
-from app.ui.transcript_editing import TranscriptEditing
-from app.ui.transcript_files import TranscriptFiles
-from app.ui.transcript_model import TranscriptModel
+from app.ui.transcript.editing import TranscriptEditing
+from app.ui.transcript.files import TranscriptFiles
+from app.ui.transcript.model import TranscriptModel
+from app.ui.transcript.naming import SpeakerNaming
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 
 from app.domain.transcript import Segment
 from app.ui.accessibility import CaptionAnnouncer, PaletteFollower, describe
-from app.ui.transcript_model import SegmentRole, TranscriptFilter, TranscriptModel
-from app.ui.transcript_view import TranscriptView
+from app.ui.transcript.model import SegmentRole, TranscriptFilter, TranscriptModel
+from app.ui.transcript.view import TranscriptView
 
 SOURCES = (
     ("system", "System audio (others)"),
@@ -317,7 +317,7 @@ class MainWindow(QMainWindow):
         segment = index.data(SegmentRole) if index.isValid() else None
         return segment.source if isinstance(segment, Segment) and not segment.gap_s else ""
 
-    # -- autoscroll (app/ui/transcript_view.py) ------------------------------------------
+    # -- autoscroll (app/ui/transcript/view.py) ------------------------------------------
     def follow_live(self) -> None:
         self.view.follow_live()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.ui.overlay_presets import PRESETS, READABLE, contrast_ratio
+from app.ui.overlay.presets import PRESETS, READABLE, contrast_ratio
 from tests.conftest import ROOT
 from tests.waiting import wait_until
 from tests.x11.test_gui_x11 import geometry, screenshot, window_ids

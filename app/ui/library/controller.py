@@ -27,7 +27,7 @@ from app.ui.library.continuing import NotNow, continue_session, is_current
 from app.ui.library.retention import Retention
 from app.ui.library.viewer import SessionViewer
 from app.ui.library.window import LibraryWindow
-from app.ui.transcript_files import ask_export_path, export_failed_box
+from app.ui.transcript.files import ask_export_path, export_failed_box
 
 if TYPE_CHECKING:
     from app.ui.controller import AppController

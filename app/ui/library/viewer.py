@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from app.domain.library import format_duration
 from app.services.library import SessionContents
 from app.ui.library.models import DATE_FORMAT
-from app.ui.transcript_model import TranscriptModel
+from app.ui.transcript.model import TranscriptModel
 
 LAYOUT_POLL_MS = 10
 LAYOUT_POLLS = 3000  # 30 s: a very long session laid out on a slow machine

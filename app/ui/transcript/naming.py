@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QInputDialog
 from app.domain.speakers import SpeakerNames
 from app.services.journal import Journal
 from app.ui.main_window import MainWindow
-from app.ui.overlay import CaptionOverlay
+from app.ui.overlay.caption_overlay import CaptionOverlay
 
 
 class SpeakerNaming:

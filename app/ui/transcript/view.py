@@ -1,5 +1,5 @@
 """The transcript panel: one row per turn in three columns, the time it began, who spoke (a
-chip in the label's colour, app/ui/label_colours.py) and the words, with search hits
+chip in the label's colour, app/ui/transcript/label_colours.py) and the words, with search hits
 highlighted.
 
 A QListView with a delegate, not a table: rows are word-wrapped paragraphs of any height,
@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.label_colours import ink_on, label_colour
-from app.ui.transcript_model import RowRole, ShownTurn, WrapRole
+from app.ui.transcript.label_colours import ink_on, label_colour
+from app.ui.transcript.model import RowRole, ShownTurn, WrapRole
 
 HIGHLIGHT = "#ffe14d"  # a search hit: black on yellow reads on a light or a dark palette
 _PAD = 4  # pixels around and between the columns

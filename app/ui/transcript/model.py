@@ -192,7 +192,7 @@ class TranscriptModel(QAbstractListModel):
 
 
 class TranscriptFilter(QSortFilterProxyModel):
-    """Case-insensitive search over the names shown and the words (app/ui/transcript_view.py
+    """Case-insensitive search over the names shown and the words (app/ui/transcript/view.py
     highlights the hits)."""
 
     def __init__(self, source: TranscriptModel, parent: Any = None) -> None:

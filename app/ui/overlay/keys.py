@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
 from app.ui.main_window import MainWindow
-from app.ui.overlay import CaptionOverlay
+from app.ui.overlay.caption_overlay import CaptionOverlay
 
 LIVE_KEY = QKeySequence("Ctrl+Shift+End")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QRect
 
 from app.ui.main_window import MainWindow
-from app.ui.overlay import CaptionOverlay
+from app.ui.overlay.caption_overlay import CaptionOverlay
 from app.ui.settings_store import SettingsStore
 
 OVERLAY_MAX_W = 900

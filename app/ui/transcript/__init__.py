@@ -1,0 +1,1 @@
+"""The transcript panel: its model and view, naming speakers, correcting words, files."""
