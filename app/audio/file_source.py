@@ -1,4 +1,8 @@
-"""Decode an audio file to float32 mono PCM (libsndfile first, FFmpeg through PyAV after)."""
+"""Decode an audio file to float32 mono PCM (libsndfile first, FFmpeg through PyAV after).
+
+The bundle leaves PyAV out (FFmpeg is ~100 MB of a 350 MB budget): there, what libsndfile
+cannot read is refused with the formats it does read and a conversion command.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,19 @@ class DecodedAudio:
         return len(self.samples) / self.sample_rate
 
 
+# What libsndfile 1.2 (bundled with the soundfile wheel) reads; the rest needs FFmpeg.
+SNDFILE_FORMATS = "WAV, FLAC, OGG (Vorbis, Opus), MP3 and AIFF"
+
+
+def without_ffmpeg(path: Path) -> str:
+    kind = path.suffix.lstrip(".").upper() or "this"
+    return (
+        f"{kind} files need FFmpeg, which this build of Captionist leaves out; it reads "
+        f"{SNDFILE_FORMATS}. Convert the file first, for example: "
+        f'ffmpeg -i "{path}" "{path.with_suffix(".flac")}"'
+    )
+
+
 def read_audio(path: str | Path) -> DecodedAudio:
     path = Path(path)
     if not path.is_file():
@@ -34,7 +51,9 @@ def read_audio(path: str | Path) -> DecodedAudio:
     except Exception as sndfile_error:  # libsndfile cannot read it: try FFmpeg
         try:
             from faster_whisper.audio import decode_audio
-
+        except ImportError as exc:  # no PyAV: the bundle
+            raise AudioFileError(str(path), without_ffmpeg(path)) from exc
+        try:
             samples = decode_audio(str(path), sampling_rate=16000)
         except Exception as exc:
             raise AudioFileError(str(path), f"{sndfile_error}; {exc}") from exc

@@ -95,8 +95,11 @@ class WhisperDecoder:
         try:
             import ctranslate2
             import tokenizers
-            from faster_whisper.feature_extractor import FeatureExtractor
-            from faster_whisper.tokenizer import Tokenizer
+
+            from app.server.asr.whisper_parts import submodule
+
+            FeatureExtractor = submodule("feature_extractor").FeatureExtractor
+            Tokenizer = submodule("tokenizer").Tokenizer
         except ImportError as exc:  # pragma: no cover - hard dependencies
             raise EngineError("whisper", f"faster-whisper is not installed: {exc}") from exc
         self._ctranslate2 = ctranslate2
@@ -121,9 +124,9 @@ class WhisperDecoder:
         code = language.split("-")[0].lower()
         if not self.multilingual:
             return code == "en"
-        from faster_whisper.tokenizer import _LANGUAGE_CODES
+        from app.server.asr.whisper_parts import submodule
 
-        return code in _LANGUAGE_CODES
+        return code in submodule("tokenizer")._LANGUAGE_CODES
 
     def _tokenizer(self, language: str):  # type: ignore[no-untyped-def]
         code = language.split("-")[0].lower() if self.multilingual else "en"

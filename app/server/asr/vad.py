@@ -6,7 +6,6 @@ state; we carry both across calls so streaming gives the same probabilities as o
 
 from __future__ import annotations
 
-import os
 import threading
 
 import numpy as np
@@ -20,9 +19,9 @@ SAMPLE_RATE = 16000
 
 
 def _model_path() -> str:
-    from faster_whisper.utils import get_assets_path
+    from app.server.asr.whisper_parts import assets_dir
 
-    return os.path.join(get_assets_path(), "silero_vad_v6.onnx")
+    return str(assets_dir() / "silero_vad_v6.onnx")
 
 
 class SileroSession:

@@ -1,0 +1,50 @@
+"""The parts of faster-whisper the engine runs, importable where PyAV is not installed.
+
+The engine uses faster-whisper's feature extractor, tokenizer, language codes and the Silero
+VAD file in its assets, never `WhisperModel` or `decode_audio`. Its package `__init__` imports
+both, and so PyAV (FFmpeg, ~100 MB) and huggingface_hub, which the bundle leaves out
+(packaging/captionist.spec). Where PyAV is missing, the package is registered without running
+that `__init__`, so its submodules import on their own. Where PyAV is installed nothing changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+
+from app.errors import EngineError
+
+PACKAGE = "faster_whisper"
+_lock = threading.Lock()
+
+
+def faster_whisper_package() -> ModuleType:
+    """faster_whisper, whole where PyAV is installed, else bare (submodules import lazily)."""
+    with _lock:
+        loaded = sys.modules.get(PACKAGE)
+        if loaded is not None:
+            return loaded
+        if importlib.util.find_spec("av") is not None:
+            return importlib.import_module(PACKAGE)
+        spec = importlib.util.find_spec(PACKAGE)
+        if spec is None or not spec.submodule_search_locations:
+            raise EngineError("whisper", "faster-whisper is not installed")
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[PACKAGE] = package
+        return package
+
+
+def submodule(name: str) -> ModuleType:
+    """faster_whisper.<name>, e.g. "tokenizer" or "feature_extractor"."""
+    faster_whisper_package()
+    return importlib.import_module(f"{PACKAGE}.{name}")
+
+
+def assets_dir() -> Path:
+    """faster-whisper's assets folder (the Silero VAD model), without importing its utils
+    (which pull in huggingface_hub)."""
+    return Path(next(iter(faster_whisper_package().__path__))) / "assets"
