@@ -21,8 +21,8 @@ run: venv
 	$(VENV)/bin/captionist
 
 lint: venv
-	$(VENV)/bin/ruff check app tests bench
-	$(VENV)/bin/ruff format --check app tests bench
+	$(VENV)/bin/ruff check app tests bench packaging
+	$(VENV)/bin/ruff format --check app tests bench packaging
 	$(VENV)/bin/mypy
 
 # Each Qt platform needs its own process (it is fixed once a QApplication exists):
@@ -41,6 +41,7 @@ bundle: venv
 	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build packaging/captionist.spec
 	cd /tmp && QT_QPA_PLATFORM=offscreen $(CURDIR)/dist/captionist/captionist --selftest
 	@du -sh dist/captionist | sed 's/^/bundle size: /'
+	@echo "five largest parts (MB):"; du -sm dist/captionist/_internal/* | sort -rn | head -5
 
 bundle-test:
 	CAPTIONIST_BUNDLE_TESTS=1 $(PYTEST) tests/bundle
