@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: venv run test lint unit e2e bench mutation bundle bundle-test icons speaker-model clean
+.PHONY: venv run test lint unit e2e bench mutation bundle bundle-test deb icons speaker-model clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bundle: venv
 
 bundle-test:
 	CAPTIONIST_BUNDLE_TESTS=1 $(PYTEST) tests/bundle
+
+# dist/captionist_<version>_amd64.deb from the bundle (`make bundle` first): /opt/captionist,
+# /usr/bin/captionist, desktop entry, metainfo, icons; Depends: from the bundle's ELF files.
+deb:
+	$(PY) packaging/make_deb.py
 
 icons: venv
 	$(PY) packaging/make_icons.py

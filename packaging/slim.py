@@ -59,6 +59,10 @@ UNUSED_QT_PLUGINS = frozenset(
 )
 # Qt's own translations: the app installs no QTranslator (its text is English).
 UNUSED_DATA_PREFIXES = ("PySide6/Qt/translations/",)
+# Part of the C library, which must be the system's own: PyInstaller copies glibc's vector maths
+# library (libsndfile links it), but that copy needs GLIBC_PRIVATE symbols of the exact glibc
+# it came from (and GLIBC_ABI_DT_RELR: glibc 2.36+), so elsewhere it would not load.
+SYSTEM_LIBRARIES = frozenset({"libmvec.so.1"})
 
 
 def qt_plugin(name: str) -> tuple[str, str] | None:
@@ -71,6 +75,8 @@ def qt_plugin(name: str) -> tuple[str, str] | None:
 
 
 def unused(name: str) -> bool:
+    if basename(name) in SYSTEM_LIBRARIES:
+        return True
     plugin = qt_plugin(name)
     if plugin is not None and (plugin[0] in UNUSED_QT_PLUGIN_TYPES or plugin in UNUSED_QT_PLUGINS):
         return True

