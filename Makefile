@@ -24,6 +24,8 @@ lint: venv
 	$(VENV)/bin/ruff check app tests bench packaging
 	$(VENV)/bin/ruff format --check app tests bench packaging
 	$(VENV)/bin/mypy
+	# The hosted-CI workflow (unrun here): checked against the GitHub workflow schema.
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 # Each Qt platform needs its own process (it is fixed once a QApplication exists):
 # offscreen unit/integration, then end-to-end (real model, servers, node), then the X11 suite
