@@ -111,3 +111,18 @@ def test_without_pyav_the_selftest_loads_the_engine_and_captions(tmp_path: Path)
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["ok"] is True and "country" in report["text"].lower()
+
+
+def test_the_open_dialog_offers_what_this_build_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from app.audio.file_source import open_dialog_filter
+
+    real = importlib.util.find_spec
+    with_av = open_dialog_filter()
+    assert "*.flac" in with_av and ("*.m4a" in with_av) == (real("av") is not None)
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "av" else real(name, *a)
+    )
+    without = open_dialog_filter()
+    assert "*.mp3" in without and "*.m4a" not in without and "*.webm" not in without

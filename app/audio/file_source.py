@@ -30,6 +30,20 @@ class DecodedAudio:
 SNDFILE_FORMATS = "WAV, FLAC, OGG (Vorbis, Opus), MP3 and AIFF"
 
 
+SNDFILE_SUFFIXES = ("wav", "flac", "ogg", "opus", "mp3", "aif", "aiff")
+FFMPEG_SUFFIXES = ("m4a", "aac", "webm", "mp4", "mkv")
+
+
+def open_dialog_filter() -> str:
+    """The Open dialog's filter: the files this build reads (FFmpeg's only where PyAV is)."""
+    import importlib.util
+
+    suffixes: tuple[str, ...] = SNDFILE_SUFFIXES
+    if importlib.util.find_spec("av") is not None:
+        suffixes += FFMPEG_SUFFIXES
+    return f"Audio ({' '.join(f'*.{s}' for s in suffixes)});;All files (*)"
+
+
 def without_ffmpeg(path: Path) -> str:
     kind = path.suffix.lstrip(".").upper() or "this"
     return (

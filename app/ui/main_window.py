@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.audio.file_source import open_dialog_filter
 from app.domain.transcript import Segment
 from app.ui.accessibility import CaptionAnnouncer, PaletteFollower, describe
 from app.ui.transcript.model import SegmentRole, TranscriptFilter, TranscriptModel
@@ -38,7 +39,6 @@ SOURCES = (
     ("microphone", "Microphone (you)"),
     ("both", "Both (you and others)"),
 )
-AUDIO_FILTER = "Audio (*.wav *.flac *.mp3 *.ogg *.m4a *.opus *.webm);;All files (*)"
 
 
 LEVEL_FLOOR_DB = -60.0  # the meter's empty end: quieter than any room
@@ -264,7 +264,8 @@ class MainWindow(QMainWindow):
         self.start_requested.emit(self.source_combo.currentData())
 
     def _open_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Caption a recording", "", AUDIO_FILTER)
+        wanted = open_dialog_filter()
+        path, _ = QFileDialog.getOpenFileName(self, "Caption a recording", "", wanted)
         if path:
             self.file_requested.emit(Path(path))
 
