@@ -88,8 +88,8 @@ async def amain(app: QApplication, file: Path | None) -> int:
     app.setWindowIcon(app_icon())
     tray = Tray(window)
     tray.show()
+    controller.place_overlay()  # before the window maps: its place is then kept
     window.show()
-    controller.place_overlay()
     if controller.settings.show_overlay:
         overlay.show()
     if not controller.settings.first_run_done and file is None and not _no_dialogs():

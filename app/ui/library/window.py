@@ -60,7 +60,7 @@ class LibraryWindow(QMainWindow):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Captionist library")
+        self.setWindowTitle("Library")  # Qt adds " — Captionist"
         self.resize(900, 560)
         self.sessions_model = SessionTableModel(self)
         self.hits_model = SearchHitModel(self)

@@ -15,6 +15,7 @@ OVERLAY_H = 130
 BOTTOM_MARGIN = 40  # above a taskbar that `availableGeometry` does not know of
 GAP = 12  # between the main window and the overlay
 MIN_WINDOW_H = 320  # shorter than this, the main window goes beside the overlay's row instead
+TITLE_BAR_ALLOWANCE = 40  # a frame's height before the window manager has drawn one
 
 Rect = tuple[int, int, int, int]  # x, y, width, height
 
@@ -41,24 +42,33 @@ def _overlap(a: Rect, b: Rect) -> bool:
 
 
 def place_overlay(overlay: CaptionOverlay, window: MainWindow, store: SettingsStore) -> None:
+    """Call before the main window is shown: a window manager keeps the place a program asks
+    for before its window maps, and would centre it over the overlay otherwise."""
     saved = store.overlay_geometry(overlay.screen_key())
     if saved:
         overlay.apply_state(saved)
         return
-    screen = overlay.screen()
+    screen = window.screen() or overlay.screen()
     if screen is None:
         return
     area = screen.availableGeometry()
-    frame = window.frameGeometry()
+    if window.isVisible():
+        frame = window.frameGeometry()
+        extra_h = frame.height() - window.height()
+        rect = (frame.x(), frame.y(), frame.width(), frame.height())
+    else:  # not decorated yet: centred, as a window manager would, with room for a title bar
+        extra_h = TITLE_BAR_ALLOWANCE
+        width, height = window.width(), window.height() + extra_h
+        x = area.x() + (area.width() - width) // 2
+        rect = (x, area.y() + (area.height() - height) // 2, width, height)
     (ox, oy, ow, oh), (wx, wy, ww, wh) = first_places(
-        (area.x(), area.y(), area.width(), area.height()),
-        (frame.x(), frame.y(), frame.width(), frame.height()),
+        (area.x(), area.y(), area.width(), area.height()), rect
     )
     overlay.setGeometry(QRect(ox, oy, ow, oh))
-    if (wx, wy, ww, wh) != (frame.x(), frame.y(), frame.width(), frame.height()):
+    if (wx, wy, ww, wh) != rect or not window.isVisible():
         window.move(wx, wy)
         # The frame (title bar, borders) is outside the widget's own height.
-        window.resize(window.width(), max(1, wh - (frame.height() - window.height())))
+        window.resize(window.width(), max(1, wh - extra_h))
 
 
 def save_overlay_geometry(overlay: CaptionOverlay, store: SettingsStore) -> None:

@@ -68,7 +68,7 @@ class SettingsDialog(QDialog):
         engine_note: str = "",
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Captionist settings")
+        self.setWindowTitle("Settings")  # Qt adds " — Captionist"
         self._has_key = has_api_key
         self._engine_note = engine_note  # why the loaded engine runs this model, if it says
         self._app = replace(app_settings)
