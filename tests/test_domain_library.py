@@ -41,6 +41,8 @@ def test_the_default_title_is_the_first_eight_words_of_what_was_said() -> None:
     assert default_title(utterances) == "Good morning everyone, let's look at the budget…"
     assert default_title(utterances[:2]) == "Good morning everyone,"
     assert default_title([]) == "(nothing said)"
+    cut_at_a_stop = [Segment("One two three four five six seven eight. Nine.", 0, 1, "You")]
+    assert default_title(cut_at_a_stop) == "One two three four five six seven eight…"
 
 
 def test_a_summary_has_the_duration_the_speakers_the_count_and_a_title() -> None:

@@ -86,7 +86,7 @@ def test_every_session_is_listed_in_the_order_they_started(library: SessionLibra
     assert monday.duration_s == pytest.approx(10.0)
     assert monday.sources == ("Speaker 1", "You", "Speaker 2")
     assert monday.speakers == ("Alice", "You", "Speaker 2")  # shown by the names given
-    assert monday.title == "Good morning, let's talk about the budget. Sure,…"
+    assert monday.title == "Good morning, let's talk about the budget. Sure…"
     assert not monday.custom_title
     assert monday.segments == 5 and monday.utterances == 4
     assert monday.size == (library.directory / f"{MONDAY}.jsonl").stat().st_size
@@ -116,7 +116,7 @@ def test_opening_a_session_reads_its_journal(library: SessionLibrary) -> None:
     assert opened.names == {"Speaker 1": "Alice"}
     assert opened.utterances == join_utterances(MONDAY_LINES)  # the rows the app shows
     assert opened.utterance_finals == [0, 2, 3, 4]
-    assert opened.title == "Good morning, let's talk about the budget. Sure,…"
+    assert opened.title == "Good morning, let's talk about the budget. Sure…"
     assert opened.path == library.directory / f"{MONDAY}.jsonl"
 
 

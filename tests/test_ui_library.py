@@ -194,7 +194,7 @@ def test_a_title_is_renamed_in_place_by_an_appended_record(
     journal = sessions / f"{OLD}.jsonl"
     before = journal.read_bytes()
     window = open_library(app, qloop, 2)
-    assert title_shown(window, OLD) == "Good morning, let's talk about the roadmap. Sure,…"
+    assert title_shown(window, OLD) == "Good morning, let's talk about the roadmap. Sure…"
     edit_title(window, qtbot, OLD, "Roadmap kick-off")
     wait(qloop, lambda: title_shown(window, OLD) == "Roadmap kick-off", "the new title")
     after = journal.read_bytes()

@@ -48,7 +48,9 @@ def default_title(utterances: Sequence[Segment]) -> str:
                 break
     if not words:
         return NO_WORDS_TITLE
-    return " ".join(words[:TITLE_WORDS]) + ("…" if len(words) > TITLE_WORDS else "")
+    title = " ".join(words[:TITLE_WORDS])
+    # "Said this.…" reads wrong: a cut title loses the stop or comma it was cut at.
+    return title.rstrip(".,;:") + "…" if len(words) > TITLE_WORDS else title
 
 
 @dataclass(frozen=True)
