@@ -88,7 +88,8 @@ async def amain(app: QApplication, file: Path | None) -> int:
     app.setWindowIcon(app_icon())
     tray = Tray(window)
     tray.show()
-    controller.place_overlay()  # before the window maps: its place is then kept
+    # Before the window maps, so that its place is kept.
+    controller.place_overlay(window_placed=geometry is not None)
     window.show()
     if controller.settings.show_overlay:
         overlay.show()

@@ -121,3 +121,17 @@ def test_a_title_too_long_for_a_list_is_refused_when_set_and_cut_when_read() -> 
         clean_title("x" * (MAX_TITLE_CHARS + 1))
     hand_written = json.dumps({"title": "y" * 1000}) + "\n"
     assert decode_journal([hand_written]).title == "y" * MAX_TITLE_CHARS
+
+
+def test_a_journal_continued_after_a_crash_mid_line_keeps_its_next_record(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from app.domain.transcript import Segment
+    from app.services.journal import Journal, read_journal
+
+    path = tmp_path / "2024-01-01T10-00-00.jsonl"
+    path.write_text(
+        '{"text": "kept", "start": 0, "end": 1, "source": "You", "is_final": true}\n{"text": "cut by the cr'
+    )
+    journal = Journal(path)  # continued
+    journal.append(Segment("after", 5.0, 6.0, "You", True, True))
+    journal.close()
+    assert [s.text for s in read_journal(path)] == ["kept", "after"]

@@ -26,3 +26,23 @@ def test_a_window_the_overlay_would_cover_is_moved_up_clear_of_it() -> None:
 def test_on_a_short_screen_the_window_is_shortened_to_the_room_above() -> None:
     overlay, window = first_places((0, 0, 1024, 480), (0, 0, 760, 560))
     assert not overlaps(overlay, window) and window[1] == 0 and window[3] > 0
+
+
+def test_a_window_the_user_placed_stays_where_they_left_it(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QSettings
+
+    from app.ui.main_window import MainWindow
+    from app.ui.overlay.caption_overlay import CaptionOverlay
+    from app.ui.overlay.placement import place_overlay
+    from app.ui.settings_store import SettingsStore
+    from app.ui.transcript.model import TranscriptModel
+
+    store = SettingsStore(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    window, overlay = MainWindow(TranscriptModel()), CaptionOverlay(store.load_look())
+    qtbot.addWidget(window)
+    qtbot.addWidget(overlay)
+    window.setGeometry(10, 25, 300, 150)  # as restoreGeometry puts it: clear of the overlay
+    place_overlay(overlay, window, store, window_placed=True)
+    assert (window.x(), window.y()) == (10, 25)
+    place_overlay(overlay, window, store, window_placed=False)  # a first start: placed anew
+    assert (window.x(), window.y()) != (10, 25)

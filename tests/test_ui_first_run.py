@@ -107,3 +107,50 @@ def test_finishing_with_click_through_turns_it_on(
     guide.next_button.click()
     assert controller.overlay.click_through and controller.store.load_look().click_through
     assert controller.store.load_app().first_run_done
+
+
+class SlowToOpen(Recorded):
+    """A device that takes a while to open, as a real one in a worker thread does."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.may_open = asyncio.Event()
+
+    async def start(self) -> None:
+        # Like DeviceSource's open in a worker thread: a cancelled wait does not stop it.
+        async def open_device() -> None:
+            await self.may_open.wait()
+            await FileReplaySource.start(self)
+
+        self.opening = asyncio.ensure_future(open_device())
+        await asyncio.shield(self.opening)
+
+
+def test_a_page_left_while_its_device_opens_still_closes_the_device(
+    qtbot, qloop: asyncio.AbstractEventLoop
+) -> None:  # type: ignore[no-untyped-def]
+    slow = SlowToOpen(Path("call.wav"), speed=1.0, audio=sound(5, 0.1))
+    guide = guide_with({"system": slow, "microphone": None})
+    qtbot.addWidget(guide)
+    guide.next_button.click()  # the level check starts opening the device...
+    listening = guide.listening
+    qloop.run_until_complete(asyncio.sleep(0.05))
+    guide.go(2)  # ...and the user moves on before it is open
+    slow.may_open.set()
+    qloop.run_until_complete(wait_cancelled(listening))
+    qloop.run_until_complete(until(lambda: slow.stopped, 5, "the late-opened device closed"))
+
+
+def test_settings_saved_while_the_guide_is_open_are_kept_when_it_finishes(
+    controller: AppController, qloop: asyncio.AbstractEventLoop
+) -> None:
+    from dataclasses import replace
+
+    guide = offer_first_run(controller)
+    # Settings → OK meanwhile: the controller gets a new settings object.
+    controller.settings = replace(controller.settings, microphone_id="pa:usb-headset")
+    controller.store.save_app(controller.settings)
+    guide.skip_button.click()
+    saved = controller.store.load_app()
+    assert saved.microphone_id == "pa:usb-headset" and saved.first_run_done
+    assert controller.settings.first_run_done

@@ -54,7 +54,8 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd: int | None = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        _end_torn_line(self._fd)  # a continued session's crash may have cut its last line
         # Held until the fd closes (or the process dies): others see the session running.
         if not try_lock(self._fd) and LOCKING:
             log.warning("%s is open in another writer: its lines may interleave", path.name)
@@ -193,6 +194,14 @@ async def written(job: Future[None]) -> None:
     """Wait for a writer job (`Journal.submit`) without blocking the loop. A cancelled wait
     leaves the job queued: its line is still written, in order."""
     await asyncio.shield(asyncio.wrap_future(job))
+
+
+def _end_torn_line(fd: int) -> None:
+    """Appends go after a newline: a line cut by a crash is ended, so that the first new
+    record is not glued to it (and skipped with it by every reader)."""
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        _write_all(fd, b"\n")
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -61,11 +61,15 @@ class SessionRestore:
         self._restored.add(key)
         utterances = join_utterances(segments)
         note = f"Restored {len(utterances)} segments from {path.name}"
+        failure: AutosaveError | None = None
         try:
             journal.extend(segments)
-            for label, name in names.items():  # behind the segments, in the writer's order
-                journal.submit_rename(label, name)
         except AutosaveError as exc:  # the journal keeps them and writes them when it can
-            return Restored(utterances, note, autosave_failed_message(exc.reason), names, segments)
+            failure = exc
+        for label, name in names.items():  # behind the segments, kept as they are if refused
+            journal.submit_rename(label, name)
+        if failure is not None:
+            warning = autosave_failed_message(failure.reason)
+            return Restored(utterances, note, warning, names, segments)
         dismiss_crashed(path)  # it is safe in this session's journal: not offered again
         return Restored(utterances, note, names=names, finals=segments)

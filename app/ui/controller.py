@@ -292,8 +292,8 @@ class AppController(QObject):
         look.click_through = enabled
         self.store.save_look(look)
 
-    def place_overlay(self) -> None:
-        place_overlay(self.overlay, self.window, self.store)
+    def place_overlay(self, *, window_placed: bool = False) -> None:
+        place_overlay(self.overlay, self.window, self.store, window_placed=window_placed)
 
     def _save_overlay_geometry(self) -> None:
         save_overlay_geometry(self.overlay, self.store)

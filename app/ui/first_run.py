@@ -229,7 +229,19 @@ class FirstRunGuide(QDialog):
     async def _listen_to(self, check: LevelCheck) -> None:
         try:
             source = await self._open_source(check.side)
-            await source.start()
+        except AudioDeviceError as exc:
+            check.show_problem(f"{exc} (Settings → Audio chooses another device)")
+            return
+        opening = asyncio.ensure_future(source.start())
+        try:
+            # Shielded: a page left while the device opens (in a worker thread) must still
+            # close it once it is open, or the microphone stays in use until the app quits.
+            await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await opening
+                await source.stop()
+            raise
         except AudioDeviceError as exc:
             check.show_problem(f"{exc} (Settings → Audio chooses another device)")
             return
@@ -266,14 +278,18 @@ def offer_first_run(controller: AppController) -> FirstRunGuide:
     whether it was completed or skipped."""
     from app.audio.live import find_live_source
 
-    settings, window = controller.settings, controller.window
+    window = controller.window
 
+    # The settings are read when used, never kept: Settings → OK (which the guide's own
+    # advice may send the user to) replaces the controller's object.
     async def open_source(side: str) -> AudioSource:
+        settings = controller.settings
         return await find_live_source(side, settings.microphone_id, settings.system_id)
 
-    guide = FirstRunGuide(settings.source, open_source, window)
+    guide = FirstRunGuide(controller.settings.source, open_source, window)
 
     def done(result: GuideResult) -> None:
+        settings = controller.settings
         settings.source = result.source
         settings.first_run_done = True
         controller.store.save_app(settings)

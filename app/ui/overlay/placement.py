@@ -41,9 +41,13 @@ def _overlap(a: Rect, b: Rect) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
-def place_overlay(overlay: CaptionOverlay, window: MainWindow, store: SettingsStore) -> None:
+def place_overlay(
+    overlay: CaptionOverlay, window: MainWindow, store: SettingsStore, *, window_placed: bool
+) -> None:
     """Call before the main window is shown: a window manager keeps the place a program asks
-    for before its window maps, and would centre it over the overlay otherwise."""
+    for before its window maps, and would centre it over the overlay otherwise.
+    `window_placed`: the window has the place the user left it in (it moves only if the
+    overlay would cover it)."""
     saved = store.overlay_geometry(overlay.screen_key())
     if saved:
         overlay.apply_state(saved)
@@ -52,10 +56,15 @@ def place_overlay(overlay: CaptionOverlay, window: MainWindow, store: SettingsSt
     if screen is None:
         return
     area = screen.availableGeometry()
-    if window.isVisible():
+    if window.isVisible() or window_placed:
         frame = window.frameGeometry()
-        extra_h = frame.height() - window.height()
-        rect = (frame.x(), frame.y(), frame.width(), frame.height())
+        extra_h = frame.height() - window.height() if window.isVisible() else TITLE_BAR_ALLOWANCE
+        rect = (
+            frame.x(),
+            frame.y(),
+            frame.width(),
+            frame.height() + (0 if window.isVisible() else extra_h),
+        )
     else:  # not decorated yet: centred, as a window manager would, with room for a title bar
         extra_h = TITLE_BAR_ALLOWANCE
         width, height = window.width(), window.height() + extra_h
@@ -65,7 +74,7 @@ def place_overlay(overlay: CaptionOverlay, window: MainWindow, store: SettingsSt
         (area.x(), area.y(), area.width(), area.height()), rect
     )
     overlay.setGeometry(QRect(ox, oy, ow, oh))
-    if (wx, wy, ww, wh) != rect or not window.isVisible():
+    if (wx, wy, ww, wh) != rect or not (window.isVisible() or window_placed):
         window.move(wx, wy)
         # The frame (title bar, borders) is outside the widget's own height.
         window.resize(window.width(), max(1, wh - extra_h))
