@@ -128,9 +128,8 @@ def test_a_journal_continued_after_a_crash_mid_line_keeps_its_next_record(tmp_pa
     from app.services.journal import Journal, read_journal
 
     path = tmp_path / "2024-01-01T10-00-00.jsonl"
-    path.write_text(
-        '{"text": "kept", "start": 0, "end": 1, "source": "You", "is_final": true}\n{"text": "cut by the cr'
-    )
+    kept = '{"text": "kept", "start": 0, "end": 1, "source": "You", "is_final": true}\n'
+    path.write_text(kept + '{"text": "cut by the cr')
     journal = Journal(path)  # continued
     journal.append(Segment("after", 5.0, 6.0, "You", True, True))
     journal.close()
