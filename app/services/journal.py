@@ -57,10 +57,12 @@ class Journal:
         self._fd: int | None = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         _end_torn_line(self._fd)  # a continued session's crash may have cut its last line
         # Held until the fd closes (or the process dies): others see the session running.
-        if not try_lock(self._fd) and LOCKING:
+        # False where another process holds it (where locks exist): see `exclusive`.
+        self.exclusive = try_lock(self._fd) or not LOCKING
+        if not self.exclusive:
             log.warning("%s is open in another writer: its lines may interleave", path.name)
         self._marker = path.with_name(path.name + OPEN_SUFFIX)
-        self._marker.touch()
+        self._marker.touch()  # another writer's session keeps its marker: see _close
         self._pending: list[bytes] = []  # lines not on disk yet, oldest first (writer only)
         self._closing = False
         # One worker: lines reach the disk in the order they were submitted.
@@ -182,7 +184,8 @@ class Journal:
         self._fd = None
         if not self._pending:
             with contextlib.suppress(OSError):
-                self._marker.unlink(missing_ok=True)
+                if self.exclusive:  # the marker of a session another writer holds stays
+                    self._marker.unlink(missing_ok=True)
 
     @property
     def closed(self) -> bool:

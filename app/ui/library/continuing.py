@@ -51,7 +51,11 @@ async def continue_session(app: AppController, library: SessionLibrary, session_
         raise NotNow("Stop captioning first: the session being captioned stays the current one.")
     earlier = app.journal
     # Opened before anything else changes: from here on its writer holds the journal's lock.
-    app.journal = Journal(contents.path)
+    journal = Journal(contents.path)
+    if not journal.exclusive:  # recording began elsewhere, or the library is moving it
+        journal.close()
+        raise SessionBusy(session_id, RECORDED_ELSEWHERE)
+    app.journal = journal
     app.files.restorer = SessionRestore()
     app.model.clear()
     app.model.extend(contents.segments)  # the finals: turns and corrections as captured
