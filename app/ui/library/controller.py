@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,7 +112,8 @@ class LibraryController(QObject):
         return self.window
 
     def _hit_opened(self, hit: SearchHit) -> None:
-        self._spawn(self.open_session(hit.session_id, hit.final))
+        words = self.window.search.text().split() if self.window is not None else []
+        self._spawn(self.open_session(hit.session_id, hit.final, words))
 
     async def load(self) -> list[SessionSummary]:
         """List every session (the first time, the index is built: "Indexing…" meanwhile)."""
@@ -155,7 +156,9 @@ class LibraryController(QObject):
         return hits
 
     # -- one session ------------------------------------------------------------------------
-    async def open_session(self, session_id: str, final: int | None = None) -> SessionViewer | None:
+    async def open_session(
+        self, session_id: str, final: int | None = None, words: Sequence[str] = ()
+    ) -> SessionViewer | None:
         """Its transcript read-only in a window of its own (read afresh); the line showing
         final number `final` selected."""
         try:
@@ -178,7 +181,7 @@ class LibraryController(QObject):
         viewer.raise_()
         viewer.activateWindow()
         if final is not None:
-            viewer.select_final(final)
+            viewer.select_final(final, words)
         return viewer
 
     def _forget(self, session_id: str, viewer: SessionViewer) -> None:

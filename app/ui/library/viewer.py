@@ -3,6 +3,7 @@ speakers' names, a search hit's line selected and scrolled to, and Export / Cont
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
@@ -25,6 +26,10 @@ from app.ui.transcript.model import TranscriptModel
 
 LAYOUT_POLL_MS = 10
 LAYOUT_POLLS = 3000  # 30 s: a very long session laid out on a slow machine
+
+
+# A sentence split by the other side's words spans a few lines at most.
+HIT_LOOKAHEAD_ROWS = 6
 
 
 class SessionViewer(QMainWindow):
@@ -97,9 +102,18 @@ class SessionViewer(QMainWindow):
         parts = [started.strftime(DATE_FORMAT), format_duration(length), ", ".join(speakers)]
         return " · ".join(part for part in parts if part)
 
-    def select_final(self, final: int) -> None:
-        """Select the line that shows final number `final` (a search hit's) and scroll to it."""
-        self.select_row(self.model.row_of_final(final))
+    def select_final(self, final: int, words: Sequence[str] = ()) -> None:
+        """Select the line that shows final number `final` (the first of a search hit's
+        sentence) and scroll to it. With the searched `words`: the first line from there that
+        holds them all, since the other side may have spoken in the middle of the sentence."""
+        row = self.model.row_of_final(final)
+        wanted = [word.lower() for word in words]
+        for candidate in range(row, min(row + HIT_LOOKAHEAD_ROWS, self.model.rowCount())):
+            text = str(self.model.data(self.model.index(candidate))).lower()
+            if wanted and all(word in text for word in wanted):
+                row = candidate
+                break
+        self.select_row(row)
 
     def select_row(self, row: int) -> None:
         """Select line `row` (an index into the session's utterances) and scroll to it once
