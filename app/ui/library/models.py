@@ -4,7 +4,7 @@ and a search's hits. Both only show what the library gave them; nothing here rea
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -28,21 +28,20 @@ STATE_NOTE = {
 CURRENT_NOTE = " (current)"  # the session in the main window
 
 
-class SessionTableModel(QAbstractTableModel):
-    """One row per session, newest first. Editing a title does not change the row: it asks
-    (`title_edited`), and the row shows the new title once the journal has it."""
+Row = TypeVar("Row")
 
-    DATE, DURATION, SPEAKERS, TITLE = range(4)
-    HEADERS = ("Date", "Duration", "Speakers", "Title")
-    title_edited = Signal(str, str)  # session id, the title typed
+
+class RowsModel(QAbstractTableModel, Generic[Row]):
+    """A table with one row per item and fixed headers: what the two tables share."""
+
+    HEADERS: tuple[str, ...] = ()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._sessions: list[SessionSummary] = []
-        self.current_id: str | None = None  # the app's current session: it writes it
+        self._rows: list[Row] = []
 
     def rowCount(self, parent: Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._sessions)
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self.HEADERS)
@@ -54,10 +53,31 @@ class SessionTableModel(QAbstractTableModel):
             return self.HEADERS[section]
         return None
 
+    def item_at(self, row: int) -> Row | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def _set_rows(self, rows: list[Row]) -> None:
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+
+class SessionTableModel(RowsModel[SessionSummary]):
+    """One row per session, newest first. Editing a title does not change the row: it asks
+    (`title_edited`), and the row shows the new title once the journal has it."""
+
+    DATE, DURATION, SPEAKERS, TITLE = range(4)
+    HEADERS = ("Date", "Duration", "Speakers", "Title")
+    title_edited = Signal(str, str)  # session id, the title typed
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.current_id: str | None = None  # the app's current session: it writes it
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._sessions):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
-        session = self._sessions[index.row()]
+        session = self._rows[index.row()]
         column = index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             if column == self.DATE:
@@ -83,7 +103,7 @@ class SessionTableModel(QAbstractTableModel):
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         if not index.isValid() or index.column() != self.TITLE:
             return False
-        session = self._sessions[index.row()]
+        session = self._rows[index.row()]
         typed = str(value).strip()
         if typed != session.title or (not typed and session.custom_title):
             self.title_edited.emit(session.id, typed)  # empty: back to the first words
@@ -92,38 +112,36 @@ class SessionTableModel(QAbstractTableModel):
     # -- what the library said ----------------------------------------------------------------
     def set_sessions(self, sessions: Sequence[SessionSummary]) -> None:
         """`sessions` as the library lists them (oldest first): shown newest first."""
-        self.beginResetModel()
-        self._sessions = list(reversed(sessions))
-        self.endResetModel()
+        self._set_rows(list(reversed(sessions)))
 
     def update(self, summary: SessionSummary) -> None:
         row = self.row_of(summary.id)
         if row is not None:
-            self._sessions[row] = summary
+            self._rows[row] = summary
             self.dataChanged.emit(self.index(row, 0), self.index(row, self.TITLE))
 
     def remove(self, session_id: str) -> None:
         row = self.row_of(session_id)
         if row is not None:
             self.beginRemoveRows(_ROOT, row, row)
-            del self._sessions[row]
+            del self._rows[row]
             self.endRemoveRows()
 
     def row_of(self, session_id: str) -> int | None:
-        for row, session in enumerate(self._sessions):
+        for row, session in enumerate(self._rows):
             if session.id == session_id:
                 return row
         return None
 
     def session_at(self, row: int) -> SessionSummary | None:
-        return self._sessions[row] if 0 <= row < len(self._sessions) else None
+        return self.item_at(row)
 
     @property
     def sessions(self) -> list[SessionSummary]:
-        return list(self._sessions)
+        return list(self._rows)
 
 
-class SearchHitModel(QAbstractTableModel):
+class SearchHitModel(RowsModel[SearchHit]):
     """A search's hits in session order, then line order, as the library found them."""
 
     SESSION, TIME, SPEAKER, TEXT = range(4)
@@ -131,26 +149,12 @@ class SearchHitModel(QAbstractTableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._hits: list[SearchHit] = []
         self._titles: dict[str, str] = {}
 
-    def rowCount(self, parent: Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._hits)
-
-    def columnCount(self, parent: Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._hits):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
-        hit = self._hits[index.row()]
+        hit = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == self.SESSION:
@@ -166,14 +170,12 @@ class SearchHitModel(QAbstractTableModel):
         return None
 
     def set_hits(self, hits: Sequence[SearchHit], titles: dict[str, str]) -> None:
-        self.beginResetModel()
-        self._hits = list(hits)
         self._titles = titles
-        self.endResetModel()
+        self._set_rows(list(hits))
 
     def hit_at(self, row: int) -> SearchHit | None:
-        return self._hits[row] if 0 <= row < len(self._hits) else None
+        return self.item_at(row)
 
     @property
     def hits(self) -> list[SearchHit]:
-        return list(self._hits)
+        return list(self._rows)
