@@ -171,9 +171,10 @@ def run_selftest() -> int:
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
         report = runner.run(selftest_report())
     report["qt_platform"] = QGuiApplication.platformName()
-    from app.ui.assets import app_icon
+    from app.ui.selftest_checks import collation_works, icon_loads
 
-    report["icon"] = not app_icon().isNull()
-    report["ok"] = bool(report["ok"] and report["icon"])
+    report["icon"] = icon_loads()
+    report["collation"] = collation_works()
+    report["ok"] = bool(report["ok"] and report["icon"] and report["collation"])
     print(json.dumps(report, ensure_ascii=False))
     return 0 if report["ok"] else 1
