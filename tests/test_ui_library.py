@@ -20,6 +20,7 @@ import pytest
 os.environ.setdefault("QT_API", "pyside6")
 
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QFileDialog, QLineEdit
 from pytestqt.qtbot import QtBot
 
@@ -32,9 +33,11 @@ from app.server.server import ServerConfig, TranscriptionServer
 from app.services.journal import OPEN_SUFFIX, Journal, read_records
 from app.ui.controller import AppController
 from app.ui.library import LibraryWindow
+from app.ui.library.hit_delegate import HIT_RANGES_ROLE
 from app.ui.library.viewer import SessionViewer
 from app.ui.settings.dialog import SettingsDialog
 from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
+from app.ui.text_highlight import HIGHLIGHT
 from tests.conftest import ROOT
 from tests.fakes import ScriptedEngine
 from tests.formats import assert_export_format
@@ -222,6 +225,16 @@ def test_the_apps_own_session_is_titled_through_its_writer(
     assert app.journal.path.with_name(app.journal.path.name + OPEN_SUFFIX).exists()
 
 
+def highlighted_pixels(view: QAbstractItemView) -> int:
+    image = view.viewport().grab().toImage()
+    target = QColor(HIGHLIGHT)
+    return sum(
+        image.pixelColor(x, y) == target
+        for y in range(0, image.height(), 2)
+        for x in range(0, image.width(), 2)
+    )
+
+
 def test_a_search_lists_hits_and_opens_the_session_at_the_line(
     app: AppController, qloop: asyncio.AbstractEventLoop, sessions: Path, qtbot: QtBot
 ) -> None:
@@ -251,6 +264,9 @@ def test_a_search_lists_hits_and_opens_the_session_at_the_line(
         ["Mon 04 Mar 2024, 10:00", "0:01", "Alice", "Good morning, let's talk about the roadmap."],
         ["Tue 05 Mar 2024, 09:00", "1:01:42", "Others", "We agreed on the roadmap here."],
     ]
+    # The searched word is painted black on yellow where it stands in the line.
+    assert window.hits_model.index(1, 3).data(HIT_RANGES_ROLE) == [(17, 7)]
+    wait(qloop, lambda: highlighted_pixels(window.hits) > 20, "the word highlighted")
     window.hits.setCurrentIndex(window.hits_model.index(1, 0))
     qtbot.keyClick(window.hits, Qt.Key.Key_Return)
     viewer = wait(qloop, lambda: app.library.viewers.get("2024-03-05T09-00-00"), "the session")

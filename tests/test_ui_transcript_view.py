@@ -21,6 +21,7 @@ from app.services.journal import Journal, read_session
 from app.services.library import SessionLibrary
 from app.ui.controller import AppController
 from app.ui.main_window import MainWindow
+from app.ui.text_highlight import HIGHLIGHT
 from app.ui.transcript.label_colours import (
     OTHERS_COLOUR,
     YOU_COLOUR,
@@ -30,7 +31,7 @@ from app.ui.transcript.label_colours import (
     palette,
 )
 from app.ui.transcript.model import RowRole, SegmentRole, TranscriptModel
-from app.ui.transcript.view import HIGHLIGHT, highlight_ranges
+from app.ui.transcript.view import highlight_ranges
 from tests import ui_fixtures
 from tests.formats import TXT_LINE, assert_export_format
 

@@ -15,7 +15,10 @@ from PySide6.QtCore import (
 )
 
 from app.domain.library import format_duration
+from app.domain.search_query import matched_spans, snippet
 from app.services.library import SearchHit, SessionState, SessionSummary
+from app.ui.library.hit_delegate import HIT_RANGES_ROLE
+from app.ui.text_highlight import utf16_ranges
 
 Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
@@ -150,6 +153,8 @@ class SearchHitModel(RowsModel[SearchHit]):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._titles: dict[str, str] = {}
+        self._typed = ""
+        self._shown: dict[int, tuple[str, list[tuple[int, int]]]] = {}
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -163,15 +168,27 @@ class SearchHitModel(RowsModel[SearchHit]):
                 return format_duration(hit.start_s)
             if column == self.SPEAKER:
                 return hit.speaker
-            return hit.text
+            return self._shown_line(index.row())[0]
+        if role == HIT_RANGES_ROLE and column == self.TEXT:
+            text, spans = self._shown_line(index.row())
+            return utf16_ranges(text, spans)
         if role == Qt.ItemDataRole.ToolTipRole:
             title = self._titles.get(hit.session_id, hit.session_id)
             return f"{title}\n{hit.text}\n(Enter or double-click to open the session here)"
         return None
 
-    def set_hits(self, hits: Sequence[SearchHit], titles: dict[str, str]) -> None:
-        self._titles = titles
+    def set_hits(self, hits: Sequence[SearchHit], titles: dict[str, str], typed: str = "") -> None:
+        """The hits of a search for `typed` (the words highlighted in each line)."""
+        self._titles, self._typed, self._shown = titles, typed, {}
         self._set_rows(list(hits))
+
+    def _shown_line(self, row: int) -> tuple[str, list[tuple[int, int]]]:
+        """A hit's line as shown (from just before its first searched word) and where those
+        words are in it; worked out once per row."""
+        if row not in self._shown:
+            text = self._rows[row].text
+            self._shown[row] = snippet(text, matched_spans(text, self._typed))
+        return self._shown[row]
 
     def hit_at(self, row: int) -> SearchHit | None:
         return self.item_at(row)

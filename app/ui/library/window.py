@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.library import SearchHit, SessionSummary
+from app.ui.library.hit_delegate import HitLineDelegate
 from app.ui.library.models import SearchHitModel, SessionTableModel
 
 SEARCH_DELAY_MS = 200  # typing pauses this long before a search runs
@@ -115,6 +116,7 @@ class LibraryWindow(QMainWindow):
             central, "Search results", "Lines found; Enter opens the session at that line."
         )
         self.hits.setModel(self.hits_model)
+        self.hits.setItemDelegateForColumn(SearchHitModel.TEXT, HitLineDelegate(self.hits))
         self.hits.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.hits.horizontalHeader()
         for column, width in ((0, 190), (1, 60), (2, 110)):
@@ -290,7 +292,7 @@ class LibraryWindow(QMainWindow):
 
     def show_hits(self, hits: Sequence[SearchHit], limit: int) -> None:
         titles = {s.id: s.title for s in self.sessions_model.sessions}
-        self.hits_model.set_hits(hits, titles)
+        self.hits_model.set_hits(hits, titles, self.search.text())
         self.pages.setCurrentWidget(self.hits)
         sessions = len({hit.session_id for hit in hits})
         if not hits:

@@ -33,10 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.text_highlight import highlight_formats, utf16_ranges
 from app.ui.transcript.label_colours import ink_on, label_colour
 from app.ui.transcript.model import RowRole, ShownTurn, WrapRole
 
-HIGHLIGHT = "#ffe14d"  # a search hit: black on yellow reads on a light or a dark palette
 _PAD = 4  # pixels around and between the columns
 _EDITED = " (corrected)"
 Index = QModelIndex | QPersistentModelIndex
@@ -47,14 +47,8 @@ def highlight_ranges(text: str, query: str) -> list[tuple[int, int]]:
     code units, as Qt counts them."""
     if not query:
         return []
-    hits = [(m.start(), m.end()) for m in re.finditer(re.escape(query), text, re.IGNORECASE)]
-    if text.isascii():
-        return [(start, end - start) for start, end in hits]
-
-    def units(position: int) -> int:
-        return len(text[:position].encode("utf-16-le")) // 2
-
-    return [(units(start), units(end) - units(start)) for start, end in hits]
+    found = re.finditer(re.escape(query), text, re.IGNORECASE)
+    return utf16_ranges(text, [(m.start(), m.end()) for m in found])
 
 
 class TranscriptDelegate(QStyledItemDelegate):
@@ -158,14 +152,7 @@ class TranscriptDelegate(QStyledItemDelegate):
         painter.restore()
 
     def _formats(self, shown: ShownTurn) -> list[QTextLayout.FormatRange]:
-        formats = []
-        for start, length in highlight_ranges(shown.text, self.query):
-            hit = QTextLayout.FormatRange()
-            hit.start, hit.length = start, length
-            hit.format = QTextCharFormat()
-            hit.format.setBackground(QColor(HIGHLIGHT))
-            hit.format.setForeground(QColor("#000000"))
-            formats.append(hit)
+        formats = highlight_formats(highlight_ranges(shown.text, self.query))
         if shown.edited:
             marker = QTextLayout.FormatRange()
             marker.start = len(shown.text.encode("utf-16-le")) // 2
