@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: venv run test lint unit e2e bench mutation bundle bundle-test deb icons speaker-model clean
+.PHONY: venv run test lint unit e2e bench mutation bundle bundle-test deb icons speaker-model vad-model clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ speaker-model: venv
 	$(PY) -m pip install -q -e '.[speaker-model]'
 	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4
 	$(PY) packaging/convert_ge2e.py
+
+# Rebuild resources/models/silero_vad_v6.npz from faster-whisper's silero_vad_v6.onnx (onnx reads
+# it; the app runs it in numpy), then pin the sha256 it prints in app/server/asr/silero_net.py.
+vad-model: venv
+	$(PY) packaging/convert_silero.py
 
 bench: venv
 	$(PY) bench/streaming.py
