@@ -126,10 +126,11 @@ async def stepped_messages(
     with the seconds of audio processed when it was emitted.
     """
     from app.server.asr.decoder import BEAM_SIZE
+    from app.server.asr.silero_net import SileroNet
     from app.server.asr.transcriber import ChannelTranscriber
-    from app.server.asr.vad import SileroSession, StreamingVad
+    from app.server.asr.vad import StreamingVad
 
-    vad = StreamingVad(SileroSession.shared())
+    vad = StreamingVad(SileroNet.shared())
     emitted: list[tuple[float, ServerMessage]] = []
     position = 0.0
 

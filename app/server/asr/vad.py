@@ -1,4 +1,4 @@
-"""Streaming Silero VAD (the ONNX model shipped in faster-whisper's assets).
+"""Streaming Silero VAD v6, run in numpy (app/server/asr/silero_net.py).
 
 The model reads 512-sample windows at 16 kHz with 64 samples of left context and an LSTM
 state; we carry both across calls so streaming gives the same probabilities as one batch.
@@ -6,63 +6,42 @@ state; we carry both across calls so streaming gives the same probabilities as o
 
 from __future__ import annotations
 
-import threading
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from app.errors import EngineError
+from app.server.asr.silero_net import SileroNet
+
+FloatArray = npt.NDArray[np.float32]
 
 WINDOW = 512  # samples at 16 kHz: 32 ms
 CONTEXT = 64
 SAMPLE_RATE = 16000
 
 
-def _model_path() -> str:
-    from app.server.asr.whisper_parts import assets_dir
+class VadNetwork(Protocol):
+    """What runs the windows: SileroNet; in tests and bench/vad_speed.py, ONNX Runtime too."""
 
-    return str(assets_dir() / "silero_vad_v6.onnx")
-
-
-class SileroSession:
-    """Shared ONNX session; one per process is enough (stateless apart from inputs)."""
-
-    _instance: SileroSession | None = None
-    _lock = threading.Lock()
-
-    def __init__(self) -> None:
-        try:
-            import onnxruntime
-        except ImportError as exc:  # pragma: no cover - a dependency of faster-whisper
-            raise EngineError("vad", "onnxruntime is not installed") from exc
-        options = onnxruntime.SessionOptions()
-        options.inter_op_num_threads = 1
-        options.intra_op_num_threads = 1
-        options.enable_cpu_mem_arena = False
-        options.log_severity_level = 4
-        self.session = onnxruntime.InferenceSession(
-            _model_path(), providers=["CPUExecutionProvider"], sess_options=options
-        )
-
-    @classmethod
-    def shared(cls) -> SileroSession:
-        with cls._lock:
-            if cls._instance is None:
-                cls._instance = cls()
-            return cls._instance
+    def run(
+        self, rows: FloatArray, h: FloatArray, c: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(n, 576) rows and the LSTM state before the first -> (n,) probabilities and the
+        state after the last (the rows are the LSTM's time steps)."""
+        ...
 
 
 class StreamingVad:
     """Feed 16 kHz float32 audio of any length; get one speech probability per 32 ms window."""
 
-    def __init__(self, session: SileroSession | None = None) -> None:
-        self._session = session or SileroSession.shared()
+    def __init__(self, net: VadNetwork | None = None) -> None:
+        self._net: VadNetwork = net or SileroNet.shared()
         self._h = np.zeros((1, 1, 128), dtype=np.float32)
         self._c = np.zeros((1, 1, 128), dtype=np.float32)
         self._context = np.zeros(CONTEXT, dtype=np.float32)
         self._pending = np.zeros(0, dtype=np.float32)
 
-    def process(self, audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    def process(self, audio: FloatArray) -> FloatArray:
         data = np.concatenate([self._pending, audio.astype(np.float32, copy=False)])
         count = len(data) // WINDOW
         self._pending = data[count * WINDOW :]
@@ -74,7 +53,5 @@ class StreamingVad:
         contexts[1:] = windows[:-1, -CONTEXT:]
         self._context = windows[-1, -CONTEXT:].copy()
         batch = np.concatenate([contexts, windows], axis=1)
-        probs, self._h, self._c = self._session.session.run(
-            None, {"input": batch, "h": self._h, "c": self._c}
-        )
-        return np.asarray(probs, dtype=np.float32).reshape(-1)
+        probabilities, self._h, self._c = self._net.run(batch, self._h, self._c)
+        return probabilities

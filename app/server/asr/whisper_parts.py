@@ -1,10 +1,11 @@
 """The parts of faster-whisper the engine runs, importable where PyAV is not installed.
 
-The engine uses faster-whisper's feature extractor, tokenizer, language codes and the Silero
-VAD file in its assets, never `WhisperModel` or `decode_audio`. Its package `__init__` imports
-both, and so PyAV (FFmpeg, ~100 MB) and huggingface_hub, which the bundle leaves out
-(packaging/captionist.spec). Where PyAV is missing, the package is registered without running
-that `__init__`, so its submodules import on their own. Where PyAV is installed nothing changes.
+The engine uses faster-whisper's feature extractor, tokenizer and language codes, never
+`WhisperModel` or `decode_audio`. Its package `__init__` imports both, and so PyAV (FFmpeg,
+~100 MB) and huggingface_hub, which the bundle leaves out (packaging/captionist.spec). Where
+PyAV is missing, the package is registered without running that `__init__`, so its submodules
+import on their own. Where PyAV is installed nothing changes. (Its Silero VAD file is not
+used at run time: packaging/convert_silero.py extracts the weights into resources/models/.)
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def submodule(name: str) -> ModuleType:
 
 
 def assets_dir() -> Path:
-    """faster-whisper's assets folder (the Silero VAD model), without importing its utils
-    (which pull in huggingface_hub)."""
+    """faster-whisper's assets folder, without importing its utils (which pull in
+    huggingface_hub): its silero_vad_v6.onnx is the reference the tests and
+    bench/vad_speed.py hold the numpy VAD to."""
     return Path(next(iter(faster_whisper_package().__path__))) / "assets"

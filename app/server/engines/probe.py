@@ -23,9 +23,10 @@ import numpy as np
 from app.protocol.pcm import FloatArray
 from app.server.asr.decoder import Decoding
 from app.server.asr.settings import TranscriberConfig
+from app.server.asr.silero_net import SileroNet
 from app.server.asr.transcriber import ChannelTranscriber
 from app.server.asr.vad import WINDOW as VAD_WINDOW
-from app.server.asr.vad import SileroSession, StreamingVad
+from app.server.asr.vad import StreamingVad
 
 RATE = 16000
 FRAME_S = 0.1  # what a live client sends at a time
@@ -80,7 +81,7 @@ async def _stream(
     give_up_above: float,
     clock: Callable[[], float],
 ) -> ProbeResult:
-    vad = StreamingVad(SileroSession.shared())
+    vad = StreamingVad(SileroNet.shared())
     calls = 0  # work done by the transcriber: each frame must finish all of its own
     speech_s = 0.0
 

@@ -25,9 +25,10 @@ from app.server.asr.decoder import Decoding, WhisperDecoder
 from app.server.asr.labelling import Label
 from app.server.asr.resample import StreamResampler
 from app.server.asr.settings import TranscriberConfig
+from app.server.asr.silero_net import SileroNet
 from app.server.asr.speaker_clusters import ClusterSettings, SpeakerClusters
 from app.server.asr.transcriber import ChannelTranscriber
-from app.server.asr.vad import SileroSession, StreamingVad
+from app.server.asr.vad import StreamingVad
 from app.server.engines import DEFAULT_THREADS
 from app.server.engines.base import Emit
 from app.server.speakers.encoder import SpeakerEncoder
@@ -55,7 +56,7 @@ class WhisperEngine:
         self.tuning = tuning or TranscriberConfig()
         self.selection_note = ""  # why this model runs, when Auto chose it
         self.decoder = WhisperDecoder(model.path, threads=threads)
-        self._vad_session = SileroSession.shared()
+        self._vad_net = SileroNet.shared()
         self._decode_pool: ThreadPoolExecutor
         self._vad_pool: ThreadPoolExecutor
         if share_threads_with is not None:
@@ -177,7 +178,7 @@ class WhisperSession:
         self._resamplers = [StreamResampler(params.sample_rate) for _ in range(params.channels)]
         self._channels: list[ChannelTranscriber] = []
         for index in range(params.channels):
-            vad = StreamingVad(engine._vad_session)
+            vad = StreamingVad(engine._vad_net)
 
             async def run_vad(audio: FloatArray, vad: StreamingVad = vad) -> FloatArray:
                 return await engine.run_vad(vad, audio)
