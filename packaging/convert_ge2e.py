@@ -1,17 +1,17 @@
-"""Convert Resemblyzer's GE2E voice encoder to the ONNX model the app ships, without torch.
+"""Convert Resemblyzer's GE2E voice encoder to the weights file the app ships, without torch.
 
     make speaker-model
-    (or: pip install onnx && pip install --no-deps resemblyzer==0.1.4
-         && python packaging/convert_ge2e.py)
+    (or: pip install --no-deps resemblyzer==0.1.4 && python packaging/convert_ge2e.py)
 
 The weights come from `resemblyzer/pretrained.pt` inside the PyPI package resemblyzer 0.1.4
 (Apache-2.0, Copyright 2019 Resemble.AI). The package is found through its metadata and never
 imported: importing it imports torch, librosa and webrtcvad. `--no-deps` keeps those out.
 
 The checkpoint is a legacy (pre-1.6, non-zip) torch.save file; a restricted unpickler reads
-it with numpy alone. The graph is written with onnx.helper:
-    mels (batch, 160, 40) -> Transpose -> LSTM x3 (hidden 256) -> last hidden state
-    -> Gemm (linear 256x256) -> Relu -> L2 normalisation -> embeds (batch, 256)
+it with numpy alone. The output, resources/models/ge2e_speaker_encoder.npz, holds the LSTM and
+linear weights in the layout app/server/speakers/ge2e_net.py computes with (numpy, float32):
+    mels (batch, 160, 40) -> LSTM x3 (hidden 256) -> last hidden state
+    -> linear 256x256 -> ReLU -> L2 normalisation -> embeds (batch, 256)
 which is resemblyzer.VoiceEncoder.forward. The output bytes depend only on the weights, so a
 rerun reproduces the committed file; print its sha256 and pin it in app/server/speakers/encoder.py.
 """
@@ -20,22 +20,21 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import io
 import pickle
 import struct
 import sys
+import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    import onnx
-
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = ROOT / "resources" / "models" / "ge2e_speaker_encoder.onnx"
+OUTPUT = ROOT / "resources" / "models" / "ge2e_speaker_encoder.npz"
 DISTRIBUTION = "resemblyzer"
 VERSION = "0.1.4"
 CHECKPOINT = "resemblyzer/pretrained.pt"
@@ -43,12 +42,8 @@ CHECKPOINT_SHA256 = "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # torch.serialization.MAGIC_NUMBER
 LEGACY_PROTOCOL = 1001
-N_MELS = 40
-HIDDEN = 256
 LAYERS = 3
-PARTIAL_FRAMES = 160
-OPSET = 17
-IR_VERSION = 8  # the IR of opset 17: loads in every onnxruntime the app allows
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say
 
 Weights = dict[str, npt.NDArray[np.float32]]
 # The storages a checkpoint may hold; anything else is refused.
@@ -176,81 +171,42 @@ def load_weights(path: Path) -> Weights:
     }
 
 
-# --- the ONNX graph ----------------------------------------------------------------------------
+# --- the weights in the app's layout ----------------------------------------------------------
 
 
-def onnx_gate_order(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """torch stacks LSTM gates as i, f, g, o; ONNX as i, o, f, c (c is torch's g)."""
+def net_gate_order(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """torch stacks LSTM gates as i, f, g, o; the app's net as i, f, o, g (sigmoids first)."""
     i, f, g, o = np.split(matrix, 4, axis=0)
-    return np.concatenate([i, o, f, g], axis=0)
+    return np.concatenate([i, f, o, g], axis=0)
 
 
-def build_model(weights: Mapping[str, npt.NDArray[np.float32]]) -> onnx.ModelProto:
-    from onnx import TensorProto, checker, helper, numpy_helper
-
-    initializers = [
-        numpy_helper.from_array(np.array([0], np.int64), "axis0"),
-        numpy_helper.from_array(np.array([1], np.int64), "axis1"),
-    ]
-    # ONNX Runtime's CPU LSTM is time-major only (layout=0).
-    nodes = [helper.make_node("Transpose", ["mels"], ["x0"], perm=[1, 0, 2])]
-    x = "x0"
+def net_weights(weights: Mapping[str, npt.NDArray[np.float32]]) -> Weights:
+    """The arrays app/server/speakers/ge2e_net.py reads: matrices transposed (inputs @ W),
+    the two LSTM biases summed, gates reordered. Values are unchanged but for that sum."""
+    arrays: Weights = {}
     for layer in range(LAYERS):
-        w = onnx_gate_order(weights[f"lstm.weight_ih_l{layer}"])[None]
-        r = onnx_gate_order(weights[f"lstm.weight_hh_l{layer}"])[None]
-        b = np.concatenate(
-            [
-                onnx_gate_order(weights[f"lstm.bias_ih_l{layer}"]),
-                onnx_gate_order(weights[f"lstm.bias_hh_l{layer}"]),
-            ]
-        )[None]
-        names = [f"lstm{layer}.W", f"lstm{layer}.R", f"lstm{layer}.B"]
-        initializers += [
-            numpy_helper.from_array(a, n) for a, n in zip((w, r, b), names, strict=True)
-        ]
-        if layer < LAYERS - 1:  # Y (time, 1, batch, hidden) feeds the next layer
-            nodes.append(helper.make_node("LSTM", [x, *names], [f"y{layer}"], hidden_size=HIDDEN))
-            nodes.append(helper.make_node("Squeeze", [f"y{layer}", "axis1"], [f"x{layer + 1}"]))
-            x = f"x{layer + 1}"
-        else:  # only the final hidden state of the last layer is used
-            nodes.append(helper.make_node("LSTM", [x, *names], ["", "h_last"], hidden_size=HIDDEN))
-    initializers += [
-        numpy_helper.from_array(weights["linear.weight"], "linear.weight"),
-        numpy_helper.from_array(weights["linear.bias"], "linear.bias"),
-    ]
-    nodes += [
-        helper.make_node("Squeeze", ["h_last", "axis0"], ["hidden"]),
-        helper.make_node(
-            "Gemm", ["hidden", "linear.weight", "linear.bias"], ["projected"], transB=1
-        ),
-        helper.make_node("Relu", ["projected"], ["rectified"]),
-        helper.make_node("LpNormalization", ["rectified"], ["embeds"], axis=1, p=2),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "ge2e_speaker_encoder",
-        [
-            helper.make_tensor_value_info(
-                "mels", TensorProto.FLOAT, ["batch", PARTIAL_FRAMES, N_MELS]
-            )
-        ],
-        [helper.make_tensor_value_info("embeds", TensorProto.FLOAT, ["batch", HIDDEN])],
-        initializers,
-    )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        ir_version=IR_VERSION,
-        producer_name="captionist packaging/convert_ge2e.py",
-        producer_version="1",
-        doc_string=(
-            f"GE2E voice encoder from {DISTRIBUTION} {VERSION} ({CHECKPOINT}, sha256 "
-            f"{CHECKPOINT_SHA256}), Apache-2.0, Copyright 2019 Resemble.AI. Converted to ONNX "
-            "(gates reordered for ONNX LSTM); input: power mel spectrogram, not logged."
-        ),
-    )
-    checker.check_model(model)
-    return model
+        w_ih, w_hh = weights[f"lstm.weight_ih_l{layer}"], weights[f"lstm.weight_hh_l{layer}"]
+        bias = weights[f"lstm.bias_ih_l{layer}"] + weights[f"lstm.bias_hh_l{layer}"]
+        arrays[f"lstm{layer}.input_weights"] = net_gate_order(w_ih).T
+        arrays[f"lstm{layer}.recurrent_weights"] = net_gate_order(w_hh).T
+        arrays[f"lstm{layer}.bias"] = net_gate_order(bias)
+    arrays["linear.weights"] = weights["linear.weight"].T
+    arrays["linear.bias"] = weights["linear.bias"]
+    return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()}
+
+
+def npz_bytes(arrays: Mapping[str, npt.NDArray[np.float32]]) -> bytes:
+    """What np.savez writes, minus what varies between runs: np.savez stamps each member with
+    the current time, so the zip is written here with a fixed one, uncompressed, in key order."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_DATE_TIME)
+            info.create_system = 3  # Unix, whatever system runs the conversion
+            info.external_attr = 0o644 << 16
+            with archive.open(info, "w") as member:
+                np.lib.format.write_array(member, arrays[name], allow_pickle=False)
+    return buffer.getvalue()
 
 
 def main() -> int:
@@ -259,7 +215,7 @@ def main() -> int:
     except ConversionError as exc:
         print(f"convert_ge2e: {exc}", file=sys.stderr)
         return 1
-    data = build_model(weights).SerializeToString()
+    data = npz_bytes(net_weights(weights))
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_bytes(data)
     print(

@@ -36,7 +36,8 @@ def checkpoint_or_skip() -> Path:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    result: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return result
 
 
 def encoder_forward(weights: dict[str, np.ndarray], mels: np.ndarray) -> np.ndarray:
@@ -62,7 +63,8 @@ def encoder_forward(weights: dict[str, np.ndarray], mels: np.ndarray) -> np.ndar
         x = outputs
     projected = h @ weights["linear.weight"].astype(np.float64).T + weights["linear.bias"]
     rectified = np.maximum(projected, 0.0)
-    return rectified / np.linalg.norm(rectified, axis=1, keepdims=True)
+    embeds: np.ndarray = rectified / np.linalg.norm(rectified, axis=1, keepdims=True)
+    return embeds
 
 
 def _hz_to_mel(hz: float) -> float:
@@ -102,4 +104,5 @@ def dft_mel_spectrogram(audio: np.ndarray) -> np.ndarray:
     frames = np.array([padded[i * 160 : i * 160 + 400] for i in range(1 + len(audio) // 160)])
     dft = np.exp(-2j * np.pi * np.outer(np.arange(201), np.arange(400)) / 400)
     power = np.abs((frames * window) @ dft.T) ** 2
-    return power @ slaney_filterbank().T
+    mel: np.ndarray = power @ slaney_filterbank().T
+    return mel

@@ -54,7 +54,7 @@ def test_diarize_is_refused_with_the_reason_when_the_speaker_model_is_corrupt(
     whisper_engine: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def corrupt() -> SpeakerEncoder:
-        raise ModelHashMismatch("ge2e", "/x/ge2e.onnx", "aa", "bb")
+        raise ModelHashMismatch("ge2e", "/x/ge2e.npz", "aa", "bb")
 
     monkeypatch.setattr(SpeakerEncoder, "shared", classmethod(lambda cls: corrupt()))
     with pytest.raises(ParamError, match=r"diarize.*speaker labels unavailable"):

@@ -1,23 +1,28 @@
-"""The shipped GE2E speaker encoder: its hash, its maths against Resemblyzer's, and its use."""
+"""The shipped GE2E speaker encoder: its hash, its maths against Resemblyzer's and against the
+ONNX model it replaced, and its use."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
-from app.errors import ModelHashMismatch, ModelNotFound
+from app.errors import EngineError, ModelHashMismatch, ModelNotFound
 from app.resources import SAMPLE, resources_dir
 from app.server.speakers.encoder import MODEL_SHA256, SpeakerEncoder, model_path, unit_mean
 from app.server.speakers.features import partial_mels
-from tests.ge2e_reference import checkpoint_or_skip, converter, encoder_forward
+from tests.ge2e_onnx import SHIPPED_ONNX_SHA256, build_model
+from tests.ge2e_reference import ROOT, checkpoint_or_skip, converter, encoder_forward
 from tests.streaming import manifest
 
-SHIPPED_SHA256 = "f600ce576f0e93d35aa31528b072fd27ccbd0afec6b20fcb61b2692362c4d1b9"
+SHIPPED_SHA256 = "59c3945d3e48bf31955fddb9d7863ed8b8f6f1a6232b8396a17fe26876e99372"
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +50,14 @@ def test_the_shipped_model_is_the_pinned_file() -> None:
     assert hashlib.sha256(model_path().read_bytes()).hexdigest() == SHIPPED_SHA256
 
 
+def test_the_converter_reproduces_the_shipped_weights_byte_for_byte() -> None:
+    convert = converter()
+    data = convert.npz_bytes(convert.net_weights(convert.load_weights(checkpoint_or_skip())))
+    assert hashlib.sha256(data).hexdigest() == SHIPPED_SHA256
+
+
 def test_a_corrupt_model_is_refused_with_a_clear_error(tmp_path: Path) -> None:
-    corrupt = tmp_path / "ge2e_speaker_encoder.onnx"
+    corrupt = tmp_path / "ge2e_speaker_encoder.npz"
     shutil.copyfile(model_path(), corrupt)
     data = bytearray(corrupt.read_bytes())
     data[len(data) // 2] ^= 0x01  # one bit in the weights
@@ -55,7 +66,43 @@ def test_a_corrupt_model_is_refused_with_a_clear_error(tmp_path: Path) -> None:
         SpeakerEncoder.load(corrupt)
     assert str(corrupt) in str(caught.value) and "will not be loaded" in str(caught.value)
     with pytest.raises(ModelNotFound, match="GE2E speaker encoder"):
-        SpeakerEncoder.load(tmp_path / "missing.onnx")
+        SpeakerEncoder.load(tmp_path / "missing.npz")
+
+
+def test_a_file_of_the_expected_hash_without_the_weights_is_refused(tmp_path: Path) -> None:
+    """A path and hash given by the caller: the file must still be the net's weights."""
+    with np.load(model_path()) as shipped:
+        weights = {name: shipped[name] for name in shipped.files}
+    del weights["lstm2.bias"]
+    buffer = io.BytesIO()
+    np.savez(buffer, **weights)
+    truncated = model_path().read_bytes()[:100_000]
+    cases = {"lacking.npz": buffer.getvalue(), "truncated.npz": truncated, "text.npz": b"text"}
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(EngineError, match="not a GE2E weights file"):
+            SpeakerEncoder.load(path, hashlib.sha256(data).hexdigest())
+
+
+def test_the_encoder_runs_without_onnx_runtime() -> None:
+    """The bundle leaves ONNX Runtime out: loading and embedding must not import it."""
+    script = (
+        "import sys; sys.modules['onnxruntime'] = None\n"  # any import of it now fails
+        "import numpy as np\n"
+        "from app.server.speakers.encoder import SpeakerEncoder\n"
+        "print(SpeakerEncoder.load().embed(np.ones(16000, np.float32)).shape)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(256,)"
 
 
 def test_embeddings_are_non_negative_unit_vectors_whatever_the_batch(
@@ -73,14 +120,33 @@ def test_embeddings_are_non_negative_unit_vectors_whatever_the_batch(
         encoder.embed_mels(np.zeros((1, 100, 40), np.float32))
 
 
-def test_the_onnx_model_computes_resemblyzers_forward_pass(encoder: SpeakerEncoder) -> None:
+def test_the_numpy_net_computes_resemblyzers_forward_pass(encoder: SpeakerEncoder) -> None:
     weights = converter().load_weights(checkpoint_or_skip())
     mels = np.concatenate([random_mels(2, seed=1), jfk_mels()])
     expected = encoder_forward(weights, mels)
-    np.testing.assert_allclose(encoder.embed_mels(mels), expected, atol=1e-4)
+    np.testing.assert_allclose(encoder.embed_mels(mels), expected, atol=1e-5)
 
 
-def test_the_onnx_model_matches_torch_when_installed(encoder: SpeakerEncoder) -> None:
+def test_the_numpy_net_gives_the_embeddings_of_the_onnx_model_it_replaced(
+    encoder: SpeakerEncoder, tmp_path: Path
+) -> None:
+    """The speaker thresholds were tuned on the ONNX model's embeddings, run by ONNX Runtime."""
+    pytest.importorskip("onnx")
+    import onnxruntime
+
+    data = build_model(converter().load_weights(checkpoint_or_skip())).SerializeToString()
+    assert hashlib.sha256(data).hexdigest() == SHIPPED_ONNX_SHA256  # the very file once shipped
+    (tmp_path / "ge2e.onnx").write_bytes(data)
+    session = onnxruntime.InferenceSession(
+        str(tmp_path / "ge2e.onnx"), providers=["CPUExecutionProvider"]
+    )
+    mels = np.concatenate([random_mels(3, seed=3), jfk_mels()])
+    (expected,) = session.run(None, {"mels": mels})
+    np.testing.assert_allclose(encoder.embed_mels(mels), expected, atol=1e-5)
+    np.testing.assert_allclose(encoder.embed_mels(mels[:1]), expected[:1], atol=1e-5)
+
+
+def test_the_numpy_net_matches_torch_when_installed(encoder: SpeakerEncoder) -> None:
     torch = pytest.importorskip("torch")
     checkpoint = checkpoint_or_skip()
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)["model_state"]
@@ -93,7 +159,7 @@ def test_the_onnx_model_matches_torch_when_installed(encoder: SpeakerEncoder) ->
         _, (hidden, _) = lstm(torch.from_numpy(mels))
         raw = torch.relu(linear(hidden[-1]))
         expected = (raw / torch.norm(raw, dim=1, keepdim=True)).numpy()
-    np.testing.assert_allclose(encoder.embed_mels(mels), expected, atol=1e-4)
+    np.testing.assert_allclose(encoder.embed_mels(mels), expected, atol=1e-5)
 
 
 def speech(eval_dir: Path, item_id: str, segment: int | None = None) -> np.ndarray:

@@ -1,20 +1,23 @@
-"""Speaker embeddings from the GE2E voice encoder (Resemblyzer 0.1.4), run by ONNX Runtime.
+"""Speaker embeddings from the GE2E voice encoder (Resemblyzer 0.1.4), computed in numpy.
 
-The ONNX file in resources/models/ is converted once from Resemblyzer's weights by
-packaging/convert_ge2e.py; it is hash-checked before it is loaded. An embedding is a (256,)
-unit vector with no negative component, so the cosine of two embeddings lies in [0, 1].
+The weights file in resources/models/ (an .npz) is converted once from Resemblyzer's weights by
+packaging/convert_ge2e.py; it is hash-checked before it is loaded, and ge2e_net.py runs it. An
+embedding is a (256,) unit vector with no negative component, so the cosine of two embeddings
+lies in [0, 1].
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import threading
+import zipfile
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
 from app.errors import EngineError, ModelHashMismatch, ModelNotFound
-from app.models.verify import sha256_of
 from app.resources import resources_dir
 from app.server.speakers.features import (
     MIN_COVERAGE,
@@ -25,11 +28,11 @@ from app.server.speakers.features import (
     normalize_volume,
     partial_mels,
 )
+from app.server.speakers.ge2e_net import EMBEDDING_SIZE, Ge2eNet
 
 MODEL_NAME = "GE2E speaker encoder"
-MODEL_FILE = "models/ge2e_speaker_encoder.onnx"
-MODEL_SHA256 = "f600ce576f0e93d35aa31528b072fd27ccbd0afec6b20fcb61b2692362c4d1b9"
-EMBEDDING_SIZE = 256
+MODEL_FILE = "models/ge2e_speaker_encoder.npz"
+MODEL_SHA256 = "59c3945d3e48bf31955fddb9d7863ed8b8f6f1a6232b8396a17fe26876e99372"
 
 
 def model_path() -> Path:
@@ -37,24 +40,13 @@ def model_path() -> Path:
 
 
 class SpeakerEncoder:
-    """`load()` once, then `embed(audio)` from any thread (an ONNX Runtime session is)."""
+    """`load()` once, then `embed(audio)` from any thread (the net keeps no state between calls)."""
 
     _shared: ClassVar[SpeakerEncoder | None] = None
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, path: Path) -> None:
-        try:
-            import onnxruntime
-        except ImportError as exc:  # pragma: no cover - a dependency of faster-whisper
-            raise EngineError("speakers", "onnxruntime is not installed") from exc
-        options = onnxruntime.SessionOptions()
-        # One thread: the cost is counted per audio second and captions come first.
-        options.inter_op_num_threads = 1
-        options.intra_op_num_threads = 1
-        options.log_severity_level = 4
-        self._session = onnxruntime.InferenceSession(
-            str(path), providers=["CPUExecutionProvider"], sess_options=options
-        )
+    def __init__(self, net: Ge2eNet) -> None:
+        self._net = net
 
     @classmethod
     def load(cls, path: Path | None = None, expected_sha256: str = MODEL_SHA256) -> SpeakerEncoder:
@@ -62,10 +54,15 @@ class SpeakerEncoder:
         path = path or model_path()
         if not path.is_file():
             raise ModelNotFound(MODEL_NAME, [str(path)])
-        actual = sha256_of(path)
+        data = path.read_bytes()  # read once: the bytes hashed are the bytes loaded
+        actual = hashlib.sha256(data).hexdigest()
         if actual != expected_sha256:
             raise ModelHashMismatch(MODEL_NAME, str(path), expected_sha256, actual)
-        return cls(path)
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+                return cls(Ge2eNet({name: arrays[name] for name in arrays.files}))
+        except (ValueError, zipfile.BadZipFile) as exc:
+            raise EngineError("speakers", f"{path} is not a GE2E weights file: {exc}") from exc
 
     @classmethod
     def shared(cls) -> SpeakerEncoder:
@@ -83,8 +80,7 @@ class SpeakerEncoder:
             )
         if len(mels) == 0:
             return np.zeros((0, EMBEDDING_SIZE), np.float32)
-        (embeds,) = self._session.run(None, {"mels": mels.astype(np.float32, copy=False)})
-        return np.asarray(embeds, dtype=np.float32)
+        return self._net.embed(mels.astype(np.float32, copy=False))
 
     def embed_partials(
         self, audio: FloatArray, rate: float = RATE, min_coverage: float = MIN_COVERAGE
