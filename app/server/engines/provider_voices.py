@@ -3,7 +3,7 @@
 With `diarize`, the cloud provider numbers the voices it hears (Deepgram: 0, 1, ... in its
 own order) and the local engine, after a failover, numbers them again from nobody. So while
 the provider serves, each of its finals is split into runs of one speaker, each run's audio is
-embedded (GE2E, off the event loop: about 0.01 CPU-s per audio second) and taught to that
+embedded (GE2E, off the event loop: about 0.015 CPU-s per audio second) and taught to that
 channel's clusters under the provider's number. A local engine that takes over labels from
 these clusters: the provider's speaker 1 stays 1, and a voice it never heard gets the next
 number. A new provider connection (a fail-back) numbers its voices afresh, so the lessons
