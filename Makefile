@@ -56,8 +56,10 @@ deb:
 icons: venv
 	$(PY) packaging/make_icons.py
 
-# Rebuild resources/models/ge2e_speaker_encoder.onnx from resemblyzer's weights (no torch), then
-# pin the sha256 it prints in app/server/speakers/encoder.py and tests/test_speaker_encoder.py.
+# Rebuild resources/models/ge2e_speaker_encoder.npz from resemblyzer's weights (numpy only, no
+# torch), then pin the sha256 it prints in app/server/speakers/encoder.py and
+# tests/test_speaker_encoder.py. onnx is for the tests only: they rebuild the ONNX model the app
+# used to ship and check the numpy net against it in onnxruntime.
 speaker-model: venv
 	$(PY) -m pip install -q -e '.[speaker-model]'
 	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4

@@ -1,7 +1,8 @@
 """What the bundle leaves out, for packaging/captionist.spec (tested in tests/test_bundle_slim.py).
 
-The app runs QtCore/QtGui/QtWidgets, the CTranslate2 engine, ONNX Runtime (speaker encoder),
-libsndfile and PortAudio. Left out: Python packages only reached through imports the
+The app runs QtCore/QtGui/QtWidgets, the CTranslate2 engine, libsndfile and PortAudio (its two
+small networks, the VAD and the speaker encoder, run in numpy). Left out: Python packages only
+reached through imports the
 app never makes, Qt plugins for platforms and features it never uses, Qt's translations, and
 then every library that only those plugins needed.
 """
