@@ -2,9 +2,8 @@
 
 The app runs QtCore/QtGui/QtWidgets, the CTranslate2 engine, libsndfile and PortAudio (its two
 small networks, the VAD and the speaker encoder, run in numpy). Left out: Python packages only
-reached through imports the
-app never makes, Qt plugins for platforms and features it never uses, Qt's translations, and
-then every library that only those plugins needed.
+reached through imports the app never makes, Qt plugins for platforms and features it never
+uses, Qt's translations, and then every library that only those plugins needed.
 """
 
 from __future__ import annotations
@@ -27,9 +26,12 @@ EXCLUDED_MODULES = [
     # only WhisperModel's downloads use it; app/models/download.py fetches by plain HTTPS.
     *["huggingface_hub", "hf_xet", "tqdm", "pydantic", "pydantic_core", "yaml", "rich"],
     *["pygments", "markdown_it", "fsspec", "httpx2", "httpcore2"],
-    # Reached only through optional imports of the above (pydantic's mypy plugin) or through
-    # ONNX Runtime's model tools (benchmarks), never through inference.
-    *["mypy", "psutil", "onnxruntime.transformers", "onnxruntime.quantization"],
+    # ONNX Runtime (35 MB): faster-whisper's VAD would import it, but the app runs the Silero VAD
+    # and the speaker encoder in numpy (app/server/asr/silero_net.py, speakers/ge2e_net.py).
+    "onnxruntime",
+    # Reached only through optional imports of the above (pydantic's mypy plugin, ONNX
+    # Runtime's model tools), never by the app.
+    *["mypy", "psutil"],
     # Qt for Python modules the app never imports (it uses QtCore, QtGui, QtWidgets).
     "PySide6.QtNetwork",
 ]

