@@ -55,12 +55,21 @@ def _model_names(value: str) -> tuple[str, ...]:
     return names
 
 
+ENGINES = ["whisper", "deepgram"]
+ENGINE_HELP = "whisper: on this computer; deepgram: Deepgram's cloud, failing over to whisper"
+TOKEN_HELP = "the bearer token clients must send (default: CAPTIONIST_TOKEN)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="captionist", description="Live captions for calls and meetings."
     )
     parser.add_argument("--version", action="version", version=f"captionist {__version__}")
-    parser.add_argument("--log-level", default=os.environ.get("CAPTIONIST_LOG", "WARNING"))
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("CAPTIONIST_LOG", "WARNING"),
+        help="DEBUG, INFO, WARNING or ERROR: what the log file keeps",
+    )
     sub = parser.add_subparsers(dest="command")
 
     gui = sub.add_parser("gui", help="the desktop app (default)")
@@ -72,9 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     serve = sub.add_parser("serve", help="run the transcription server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--engine", choices=["whisper", "deepgram"], default="whisper")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free)")
+    serve.add_argument("--engine", choices=ENGINES, default="whisper", help=ENGINE_HELP)
     serve.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
     serve.add_argument(
         "--deepgram-url",
@@ -96,14 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="with --engine deepgram: end sessions on provider errors instead of going local",
     )
-    serve.add_argument("--token", default=os.environ.get("CAPTIONIST_TOKEN"))
+    serve.add_argument("--token", default=os.environ.get("CAPTIONIST_TOKEN"), help=TOKEN_HELP)
     serve.add_argument(
         "--threads",
         type=_positive_threads,
         default=DEFAULT_THREADS,
         help=f"CPU threads per decode (default {DEFAULT_THREADS}: up to 2, as the CPU has)",
     )
-    serve.add_argument("--idle-timeout", type=float, default=20.0)
+    serve.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=20.0,
+        help="seconds without audio or KeepAlive before a session is closed",
+    )
     serve.add_argument(
         "--insecure",
         action="store_true",
@@ -121,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--cert", type=Path, help="TLS certificate (PEM): serve wss://")
     serve.add_argument("--key", type=Path, help="TLS private key (PEM) for --cert")
-    serve.add_argument("--max-sessions-per-client", type=int, default=4)
+    serve.add_argument(
+        "--max-sessions-per-client", type=int, default=4, help="open sessions one client may hold"
+    )
     serve.add_argument(
         "--max-audio-rate",
         type=float,
@@ -134,10 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     tr = sub.add_parser("transcribe", help="caption an audio file through the WebSocket path")
-    tr.add_argument("audio", type=Path)
+    tr.add_argument("audio", type=Path, help="a WAV, FLAC, Ogg (Vorbis, Opus), MP3 or AIFF file")
     tr.add_argument("--server", help="ws:// URL of a running server (default: embedded)")
-    tr.add_argument("--token", default=os.environ.get("CAPTIONIST_TOKEN"))
-    tr.add_argument("--engine", choices=["whisper", "deepgram"], default="whisper")
+    tr.add_argument("--token", default=os.environ.get("CAPTIONIST_TOKEN"), help=TOKEN_HELP)
+    tr.add_argument("--engine", choices=ENGINES, default="whisper", help=ENGINE_HELP)
     tr.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
     tr.add_argument(
         "--deepgram-url",
@@ -152,10 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --engine deepgram: end sessions on provider errors instead of going local",
     )
     tr.add_argument("--realtime", action="store_true", help="pace the audio in real time")
-    tr.add_argument("--format", dest="fmt", choices=FORMATS)
-    tr.add_argument("-o", "--output", type=Path)
+    tr.add_argument(
+        "--format", dest="fmt", choices=FORMATS, help="default: -o's extension, else txt"
+    )
+    tr.add_argument("-o", "--output", type=Path, help="write here (default: stdout)")
     tr.add_argument("--events", type=Path, help="write every message received as JSON lines")
-    tr.add_argument("--threads", type=_positive_threads, default=DEFAULT_THREADS)
+    tr.add_argument(
+        "--threads", type=_positive_threads, default=DEFAULT_THREADS, help="CPU threads per decode"
+    )
     tr.add_argument(
         "--keyterm",
         dest="keyterms",
@@ -180,8 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("devices", help="list audio capture devices")
 
     models = sub.add_parser("models", help="list, verify or install models")
-    models.add_argument("action", nargs="?", choices=["list", "verify", "install"], default="list")
-    models.add_argument("name", nargs="?")
+    models.add_argument(
+        "action",
+        nargs="?",
+        choices=["list", "verify", "install"],
+        default="list",
+        help="list the models, verify their files' sha256, or install one",
+    )
+    models.add_argument("name", nargs="?", help="tiny.en or base")
 
     from app.commands.sessions import add_sessions_parser
 

@@ -81,7 +81,7 @@ def _file_offset(elf: bytes, address: int) -> int:
             "<IIQQQQQQ", elf, table + index * size
         )
         if kind == 1 and virtual <= address < virtual + file_size:  # PT_LOAD
-            return offset + address - virtual
+            return int(offset + address - virtual)
     raise IcuDataError(f"address {address:#x} lies in no loaded segment")
 
 

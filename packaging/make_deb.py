@@ -3,8 +3,8 @@
     python packaging/make_deb.py [--bundle dist/captionist] [--out dist]
 
 Layout: /opt/captionist (the bundle), /usr/bin/captionist (a symlink into it), the desktop
-entry, the AppStream metainfo and the hicolor icons under /usr/share, the licences under
-/usr/share/doc/captionist. No maintainer scripts: Debian's desktop-file-utils and
+entry, the AppStream metainfo, the hicolor icons and the manual page under /usr/share, the
+licences under /usr/share/doc/captionist. No maintainer scripts: Debian's desktop-file-utils and
 hicolor-icon-theme refresh their caches through dpkg triggers on those folders.
 
 Depends: the Debian packages of the system libraries the bundle links to but does not carry.
@@ -30,6 +30,9 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "packaging"))
+import manpage  # noqa: E402 (packaging/manpage.py: captionist(1) from the CLI's parser)
+
 APP_ID = "io.github.captionist.Captionist"
 PACKAGE = "captionist"
 ARCH = "amd64"
@@ -223,6 +226,12 @@ def stage(bundle: Path, root: Path) -> None:
         " /usr/share/doc/captionist/THIRD-PARTY.md.\n"
     )
     (doc / "changelog.gz").write_bytes(gzip.compress(changelog(releases).encode(), mtime=0))
+    page = share / "man" / "man1" / f"{PACKAGE}.1.gz"
+    page.parent.mkdir(parents=True)
+    date = releases[0][1] if releases else "2026-12-01"
+    page.write_bytes(
+        gzip.compress(manpage.captionist_manpage(app_version(), date).encode(), mtime=0)
+    )
     overrides = share / "lintian" / "overrides" / PACKAGE
     overrides.parent.mkdir(parents=True)
     overrides.write_text(LINTIAN_OVERRIDES)

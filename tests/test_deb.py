@@ -129,6 +129,8 @@ def test_stage_lays_out_opt_usr_bin_desktop_entry_metainfo_icons_and_docs(tmp_pa
     log = gzip.decompress((doc / "changelog.gz").read_bytes()).decode()
     assert log.startswith("captionist (") and "\n -- The Captionist developers <" in log
     assert "dir-or-file-in-opt" in (share / "lintian/overrides/captionist").read_text()
+    page = gzip.decompress((share / "man/man1/captionist.1.gz").read_bytes()).decode()
+    assert page.startswith(".TH CAPTIONIST 1 ")
 
 
 def test_desktop_entry_and_metainfo_name_the_same_app_command_and_icon() -> None:

@@ -35,7 +35,9 @@ def add_sessions_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     export = actions.add_parser("export", help="a session as txt, srt, vtt, json or md")
     export.add_argument("session_id", metavar="ID", help="as `sessions list` prints it")
-    export.add_argument("--format", dest="fmt", choices=FORMATS)
+    export.add_argument(
+        "--format", dest="fmt", choices=FORMATS, help="default: -o's extension, else txt"
+    )
     export.add_argument("-o", "--output", type=Path, help="write here (default: stdout)")
 
 
