@@ -19,6 +19,7 @@ from app.protocol.params import StreamParams
 from app.protocol.pcm import encode_pcm
 
 if TYPE_CHECKING:
+    from app.server.asr.labelling import Label
     from app.server.asr.settings import TranscriberConfig
     from app.server.engines.whisper import WhisperEngine
 
@@ -117,6 +118,7 @@ async def stepped_messages(
     tuning: TranscriberConfig | None = None,
     beam_size: int | None = None,
     frame_s: float = 0.1,
+    label: Label | None = None,
 ) -> list[tuple[float, ServerMessage]]:
     """The real engine's streaming transcriber, stepped through `audio` frame by frame.
 
@@ -146,6 +148,7 @@ async def stepped_messages(
         decode=decode,
         run_vad=run_vad,
         emit=lambda message: emitted.append((position, message)),
+        label=label,
     )
     step = int(16000 * frame_s)
     for offset in range(0, len(audio), step):

@@ -6,16 +6,18 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.errors import ModelHashMismatch, ParamError
 from app.protocol.messages import Results
 from app.protocol.params import StreamParams
+from app.server.asr.speaker_turns import TurnSettings
 from app.server.engines.whisper import WhisperEngine
 from app.server.server import ServerConfig, TranscriptionServer
 from app.server.speakers.encoder import SpeakerEncoder
 from tests.conftest import run
-from tests.streaming import load, stream
+from tests.streaming import load, stepped_messages, stream
 from tests.test_e2e_cli import captionist
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
@@ -77,3 +79,33 @@ def test_the_expected_number_of_speakers_caps_the_labels(
 
     assert len(run(labels())) >= 3  # the cap below is not met by chance
     assert run(labels(max_speakers=2)) == {0, 1}
+
+
+def test_a_reply_without_a_pause_gets_the_second_voice_from_its_first_words(
+    whisper_engine: WhisperEngine, eval_dir: Path
+) -> None:
+    """LJ Speech's reader, then President Kennedy at once, no pause between them: a final that
+    holds both is cut where the voice changes, and each side keeps its own label. Labelled
+    whole (the control), Kennedy's first words go to the reader."""
+    rate = 16000
+    reader = load(eval_dir / "audio" / "pub_ljspeech_session_02.flac")[
+        int(113.463 * rate) : int(121.248 * rate)
+    ]
+    kennedy = load(eval_dir / "audio" / "pub_jfk_inaugural_01.flac")
+    silence = np.zeros(rate // 2, np.float32)
+    audio = np.concatenate([silence, reader, kennedy, silence, silence])
+    join = (len(silence) + len(reader)) / rate
+
+    def labels(turns: TurnSettings) -> tuple[set[int | None], set[int | None]]:
+        messages = run(
+            stepped_messages(whisper_engine, audio, label=whisper_engine.labeller(turns=turns))
+        )
+        words = [w for _, m in messages if isinstance(m, Results) and m.is_final for w in m.words]
+        first = {w.speaker for w in words if w.end < join - 0.5}
+        second = {w.speaker for w in words if w.start > join + 0.5}
+        return first, second
+
+    first, second = labels(TurnSettings())
+    assert len(first) == 1 and len(second) == 1 and first != second
+    whole_first, whole_second = labels(TurnSettings(max_pieces=1))
+    assert whole_second & whole_first  # the control: some of Kennedy's words under her label

@@ -10,6 +10,7 @@ import pytest
 
 from app.protocol.messages import Results, ServerMessage
 from app.server.asr.decoder import MAX_WINDOW_S, DecodedWord, Decoding
+from app.server.asr.labelling import SpeakerTurns, Turn
 from app.server.asr.settings import TranscriberConfig
 from app.server.asr.transcriber import ChannelTranscriber
 from tests.conftest import run
@@ -318,6 +319,31 @@ def test_each_final_carries_the_speaker_its_audio_was_labelled_with() -> None:
         [("w9", 1), ("w10", 1)],
     ]
     assert all(w.speaker is None for r in results if not r.is_final for w in r.words)
+
+
+def test_a_final_in_which_the_voice_changes_is_settled_as_one_final_per_turn() -> None:
+    """A reply with no pause before it: the label reports two turns, and each speaker's words
+    become a final of their own, back to back; only the last ends the utterance."""
+
+    async def by_loudness_turns(audio: np.ndarray, start: float) -> SpeakerTurns:
+        await asyncio.sleep(0)
+        louder = np.flatnonzero(audio > 0.25)  # w9 and up: another voice
+        if len(louder) == 0:
+            return (Turn(start, 0),)
+        return (Turn(start, 0), Turn(start + louder[0] / RATE, 1))
+
+    script: list[tuple[str | None, float]] = [(None, 0.5)]
+    script += [("w1", 0.4), ("w2", 0.4), ("w9", 0.4), ("w10", 0.4), (None, 1.2)]
+    results = run(transcribe_labelled(render(script), by_loudness_turns))
+    finals = [r for r in results if r.is_final and r.words]
+    assert [[(w.word, w.speaker) for w in r.words] for r in finals] == [
+        [("w1", 0), ("w2", 0)],
+        [("w9", 1), ("w10", 1)],
+    ]
+    assert [r.speech_final for r in finals] == [False, True]
+    first, second = finals
+    assert first.start + first.duration == pytest.approx(second.start)
+    assert first.words[-1].end <= second.start <= second.words[0].start
 
 
 def test_a_speaker_label_is_worked_out_while_the_final_decodes() -> None:

@@ -25,7 +25,7 @@ from app.server.asr.agreement import LocalAgreement
 from app.server.asr.context import SpeechHistory, Window
 from app.server.asr.decoder import DecodedWord, Decoding
 from app.server.asr.endpointer import Endpointer, SilenceTimeout, SpeechEnd, SpeechStart
-from app.server.asr.labelling import Label, PendingLabel
+from app.server.asr.labelling import Label, PendingLabel, Piece, SpeakerTurns, pieces
 from app.server.asr.repetition import repeated_run_at, without_repetition
 from app.server.asr.settings import (
     CONTEXT_RETRY_S,
@@ -283,9 +283,9 @@ class ChannelTranscriber:
                 cut = (cut + pending[0].start) / 2
             # Labelled once it is known what settles: a label started beside every settle
             # decode would embed the whole open span each time, most of it for nothing.
-            speaker = await self._labelling(self._commit_time, min(cut, now)).speaker()
+            turns = await self._labelling(self._commit_time, min(cut, now)).turns()
             self._commit(
-                settled, min(cut, now), speech_final=False, from_finalize=False, speaker=speaker
+                settled, min(cut, now), speech_final=False, from_finalize=False, turns=turns
             )
             self._utterance_settled = True
         elif open_s >= MAX_SPAN_S - self.config.interim_step_s:
@@ -298,7 +298,7 @@ class ChannelTranscriber:
 
     def _settle_silence(self, end: float) -> None:
         start, self._commit_time = self._commit_time, end
-        self._emit_final((), start, end, speech_final=False, from_finalize=False)
+        self._emit_final(Piece((), start, end, None), speech_final=False, from_finalize=False)
 
     def _show_interim(self, words: Sequence[DecodedWord], now: float) -> None:
         if not self.config.interim_results or not words:
@@ -315,19 +315,19 @@ class ChannelTranscriber:
         *,
         speech_final: bool,
         from_finalize: bool,
-        speaker: int | None = None,
+        turns: SpeakerTurns | None = None,
     ) -> None:
-        start = self._commit_time
-        self._emit_final(
-            words,
-            start,
-            max(end, start),
-            speech_final=speech_final,
-            from_finalize=from_finalize,
-            speaker=speaker,
-        )
-        self._history.settle(words, max(end, start))
-        self._commit_time = max(end, start)
+        """Settle `words` up to `end`: one final per speaker's turn in them, the last of
+        which ends the utterance if `speech_final`."""
+        end = max(end, self._commit_time)
+        cut = pieces(words, self._commit_time, end, turns)
+        for index, piece in enumerate(cut):
+            last = index == len(cut) - 1
+            self._emit_final(
+                piece, speech_final=speech_final and last, from_finalize=from_finalize and last
+            )
+        self._history.settle(words, end)
+        self._commit_time = end
 
     async def _finish_utterance(self, speech_end: float, *, from_finalize: bool) -> None:
         if not self._in_utterance:
@@ -341,13 +341,13 @@ class ChannelTranscriber:
             else []
         )
         if words or self._utterance_settled:
-            speaker = await labelling.speaker() if words else None
+            turns = await labelling.turns() if words else None
             self._commit(
                 words,
                 end,
                 speech_final=self.config.speech_final,
                 from_finalize=from_finalize,
-                speaker=speaker,
+                turns=turns,
             )
         else:
             self._commit_time = max(end, self._commit_time)
@@ -360,27 +360,18 @@ class ChannelTranscriber:
         if event is not None:
             await self._finish_utterance(self._now, from_finalize=from_finalize)
 
-    def _emit_final(
-        self,
-        words: Sequence[DecodedWord],
-        start: float,
-        end: float,
-        *,
-        speech_final: bool,
-        from_finalize: bool,
-        speaker: int | None = None,
-    ) -> None:
-        if words:
-            self._last_word_end = words[-1].end
+    def _emit_final(self, piece: Piece, *, speech_final: bool, from_finalize: bool) -> None:
+        if piece.words:
+            self._last_word_end = piece.words[-1].end
         self._last_interim = ""
         self._emit(
             results(
-                words,
-                self._span(start, end),
+                piece.words,
+                self._span(piece.start, piece.end),
                 is_final=True,
                 speech_final=speech_final,
                 from_finalize=from_finalize,
-                speaker=speaker,
+                speaker=piece.speaker,
             )
         )
 

@@ -22,11 +22,12 @@ from app.protocol.messages import Error
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray
 from app.server.asr.decoder import Decoding, WhisperDecoder
-from app.server.asr.labelling import Label
+from app.server.asr.labelling import Label, SpeakerTurns
 from app.server.asr.resample import StreamResampler
 from app.server.asr.settings import TranscriberConfig
 from app.server.asr.silero_net import SileroNet
 from app.server.asr.speaker_clusters import ClusterSettings, SpeakerClusters
+from app.server.asr.speaker_turns import TurnSettings, labelled_turns
 from app.server.asr.transcriber import ChannelTranscriber
 from app.server.asr.vad import StreamingVad
 from app.server.engines import DEFAULT_THREADS
@@ -128,7 +129,10 @@ class WhisperEngine:
         return await asyncio.get_running_loop().run_in_executor(self._vad_pool, embed)
 
     def labeller(
-        self, clusters: SpeakerClusters | None = None, max_speakers: int | None = None
+        self,
+        clusters: SpeakerClusters | None = None,
+        max_speakers: int | None = None,
+        turns: TurnSettings | None = None,
     ) -> Label:
         """One channel's speaker labels: its finals' voices, clustered as they come (into
         `clusters`, if given, else new ones of at most `max_speakers`). The embedding runs on
@@ -137,16 +141,14 @@ class WhisperEngine:
             clusters = SpeakerClusters(ClusterSettings(max_speakers=max_speakers))
         encoder = SpeakerEncoder.shared()
 
-        async def label(audio: FloatArray, start: float) -> int:
+        async def label(audio: FloatArray, start: float) -> int | SpeakerTurns:
             seconds = len(audio) / RATE
-            embedding = (
-                await asyncio.get_running_loop().run_in_executor(
-                    self._vad_pool, encoder.embed, audio
-                )
-                if seconds >= MIN_VOICE_S
-                else None
+            if seconds < MIN_VOICE_S:
+                return clusters.assign(None, seconds, start)
+            windows = await asyncio.get_running_loop().run_in_executor(
+                self._vad_pool, encoder.embed_partials, audio
             )
-            return clusters.assign(embedding, seconds, start)
+            return labelled_turns(clusters, windows, seconds, start, turns)
 
         return label
 
