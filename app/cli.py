@@ -57,6 +57,7 @@ def _model_names(value: str) -> tuple[str, ...]:
 
 ENGINES = ["whisper", "deepgram"]
 ENGINE_HELP = "whisper: on this computer; deepgram: Deepgram's cloud, failing over to whisper"
+THREADS_HELP = "CPU threads per decode (default: 2, or 1 on a one-core computer)"
 TOKEN_HELP = "the bearer token clients must send (default: CAPTIONIST_TOKEN)"
 
 
@@ -110,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads",
         type=_positive_threads,
         default=DEFAULT_THREADS,
-        help=f"CPU threads per decode (default {DEFAULT_THREADS}: up to 2, as the CPU has)",
+        help=THREADS_HELP,
     )
     serve.add_argument(
         "--idle-timeout",
@@ -173,9 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("-o", "--output", type=Path, help="write here (default: stdout)")
     tr.add_argument("--events", type=Path, help="write every message received as JSON lines")
-    tr.add_argument(
-        "--threads", type=_positive_threads, default=DEFAULT_THREADS, help="CPU threads per decode"
-    )
+    tr.add_argument("--threads", type=_positive_threads, default=DEFAULT_THREADS, help=THREADS_HELP)
     tr.add_argument(
         "--keyterm",
         dest="keyterms",

@@ -28,7 +28,7 @@ LIBRARY = re.compile(r"libicudata\.so\.(\d+)$")
 UNUSED_TREES = ("brkitr/", "curr/", "lang/", "rbnf/", "region/", "translit/", "unit/")
 # Of the time zone names, only what the "GMT+01:00" fallback format needs.
 KEPT_ZONE_ITEMS = frozenset({"zone/root.res", "zone/res_index.res", "zone/pool.res"})
-TOOLS = ("icupkg", "genccode", "gcc")
+TOOLS = ("icupkg", "genccode", "gcc", "nm", "strip")
 
 
 class IcuDataError(Exception):
@@ -57,12 +57,7 @@ def data_package(library: Path, version: str) -> bytes:
     if data[:6] != b"\x7fELF\x02\x01":
         raise IcuDataError(f"{library} is not a 64-bit little-endian ELF library")
     symbol = f"icudt{version}_dat"
-    listing = subprocess.run(
-        ["nm", "-D", "-S", "--defined-only", str(library)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    listing = _run(["nm", "-D", "-S", "--defined-only", str(library)], library.parent)
     for line in listing.splitlines():
         fields = line.split()
         if len(fields) == 4 and fields[3] == symbol:
@@ -87,13 +82,13 @@ def _file_offset(elf: bytes, address: int) -> int:
 
 def filtered_library(library: Path, work: Path) -> Path:
     """A copy of `library` whose data leaves out the unused items, built in `work`."""
-    missing = [tool for tool in (*TOOLS, "nm") if shutil.which(tool) is None]
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         raise IcuDataError(
             f"{', '.join(missing)} not found: apt-get install icu-devtools gcc binutils"
         )
     version = version_of(library)
-    folder = work / "icu"
+    folder = work / "icu" / library.name  # its own folder: rebuilt from scratch each time
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "filtered").mkdir(parents=True)
     # icupkg names the items inside a package after its file name: it must stay icudt<N>l.dat.

@@ -46,22 +46,27 @@ def roff(text: str) -> str:
 
 
 def option_line(action: argparse.Action) -> str:
-    """`.BR \\-\\-host " " HOST`-style: the option's spellings in bold, its value in italics."""
-    names = ", ".join(f"\\fB{roff(name)}\\fR" for name in action.option_strings)
-    if not action.option_strings:  # a positional argument
-        return f"\\fI{roff(str(action.metavar or action.dest)).upper()}\\fR"
-    if action.nargs == 0:
-        return names
+    """`\\fB\\-\\-host\\fR \\fIHOST\\fR`: the option's spellings in bold, its value in italics."""
     if action.choices is not None:
         value = "{" + ",".join(str(choice) for choice in action.choices) + "}"
     else:
-        value = str(action.metavar or action.dest.upper())
+        value = str(action.metavar or action.dest)
+    if not action.option_strings:  # a positional argument
+        return f"\\fI{roff(value if action.choices is not None else value.upper())}\\fR"
+    names = ", ".join(f"\\fB{roff(name)}\\fR" for name in action.option_strings)
+    if action.nargs == 0:
+        return names
+    if action.choices is None and action.metavar is None:
+        value = value.upper()
     return f"{names} \\fI{roff(value)}\\fR"
 
 
 def describe(action: argparse.Action) -> str:
-    """The option's help, with its default when the help does not already say it."""
+    """The option's help as argparse expands it (`%(default)s`), with its default when the
+    help does not already say it."""
     text = (action.help or "").strip()
+    if "%(" in text:
+        text = text % {**vars(action), "prog": "captionist"}
     default = action.default
     if (
         action.option_strings

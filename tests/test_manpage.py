@@ -52,6 +52,8 @@ def test_every_command_and_option_of_the_cli_is_in_the_page() -> None:
                 if option not in ("-h", "--help"):
                     assert f"\\fB{manpage.roff(option)}\\fR" in page, (title, option)
     assert "\\fB\\-\\-max\\-speakers\\fR \\fIN\\fR" in page
+    assert "%(" not in page  # argparse's placeholders expanded: "(default: tiny.en)"
+    assert "\\fI{list,verify,install}\\fR" in page  # a positional's choices
 
 
 def test_text_that_roff_would_read_as_requests_or_escapes_is_escaped() -> None:

@@ -26,6 +26,7 @@ def test_a_star_makes_a_prefix_and_quotes_make_a_phrase() -> None:
 
 def test_query_syntax_is_words_and_nothing_typed_matches_nothing() -> None:
     assert words("not this OR that", "OR") == ["OR"]
+    assert words("snake_case words", "words _ __") == ["words"]
     assert words("anything", "") == [] and words("anything", '"" *') == []
 
 

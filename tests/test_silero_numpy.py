@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from app.errors import ModelHashMismatch, ModelNotFound
+from app.errors import EngineError, ModelHashMismatch, ModelNotFound
 from app.server.asr.silero_net import MODEL_SHA256, SileroNet, model_path
 from app.server.asr.vad import CONTEXT, WINDOW, StreamingVad
 from app.server.asr.whisper_parts import assets_dir
@@ -151,6 +151,20 @@ def test_weights_that_fail_their_hash_are_refused(tmp_path: Path) -> None:
         SileroNet.load(corrupt)
     with pytest.raises(ModelNotFound):
         SileroNet.load(tmp_path / "missing.npz")
+
+
+def test_a_file_with_the_expected_hash_but_no_weights_is_refused_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    for name, content in (("garbage.npz", b"not a zip"), ("empty.npz", b"")):
+        path = tmp_path / name
+        if content:
+            path.write_bytes(content)
+        else:
+            np.savez(path, other=np.zeros(1))  # a real archive without the network's arrays
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with pytest.raises(EngineError, match="not a Silero VAD weights file"):
+            SileroNet.load(path, expected_sha256=digest)
 
 
 def test_the_converter_reproduces_the_committed_weights() -> None:

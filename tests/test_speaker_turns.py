@@ -16,8 +16,8 @@ from app.server.asr.speaker_turns import (
     WINDOW_S,
     TurnSettings,
     boundary_time_s,
-    labelled_turns,
     turn_boundaries,
+    voice_windows,
 )
 from app.server.speakers.encoder import unit_mean
 
@@ -118,7 +118,8 @@ def test_one_voice_is_labelled_exactly_as_a_whole_final_was() -> None:
     a = voice()
     one = windows((a, 8))
     clusters, reference = SpeakerClusters(), SpeakerClusters()
-    assert labelled_turns(clusters, one, 7.0, 10.0) == reference.assign(unit_mean(one), 7.0, 10.0)
+    turns = voice_windows(clusters, one, 7.0, 10.0).turns([11.0, 15.0])
+    assert turns == (Turn(10.0, reference.assign(unit_mean(one), 7.0, 10.0)),)
     assert clusters.history == reference.history
 
 
@@ -126,8 +127,21 @@ def test_each_turn_of_a_reply_is_labelled_from_its_own_windows() -> None:
     a, b = voice(), voice()
     clusters = SpeakerClusters()
     clusters.assign(unit_mean(windows((a, 6))), 5.0, 0.0)  # speaker 0 spoke before
-    turns = labelled_turns(clusters, windows((a, 5), (b, 6)), 8.5, 20.0)
-    assert isinstance(turns, tuple)
+    voices = voice_windows(clusters, windows((a, 5), (b, 6)), 8.5, 20.0)
+    assert voices.boundaries == (5,)
+    turns = voices.turns([21.0, 23.0, 26.0, 28.0])
     assert [t.speaker for t in turns] == [0, 1]
     assert turns[0].start_s == 20.0
     assert turns[1].start_s == pytest.approx(20.0 + boundary_time_s(5))
+
+
+def test_a_turn_without_words_founds_no_speaker() -> None:
+    """Laughter before the first word: its windows join the words' turn, and no label is
+    spent on it (with two speakers expected, it would take the second voice's place)."""
+    laughter, a = voice(), voice()
+    clusters = SpeakerClusters()
+    voices = voice_windows(clusters, windows((laughter, 4), (a, 6)), 8.0, 0.0)
+    assert voices.boundaries == (4,)
+    assert voices.turns([5.0, 6.5, 7.5]) == (Turn(0.0, 0),)
+    assert clusters.speaker_count == 1
+    assert len(clusters.history) == 1

@@ -323,7 +323,7 @@ def test_each_final_carries_the_speaker_its_audio_was_labelled_with() -> None:
 
 def test_a_final_in_which_the_voice_changes_is_settled_as_one_final_per_turn() -> None:
     """A reply with no pause before it: the label reports two turns, and each speaker's words
-    become a final of their own, back to back; only the last ends the utterance."""
+    become a final of their own, back to back; the first ends where the second voice begins."""
 
     async def by_loudness_turns(audio: np.ndarray, start: float) -> SpeakerTurns:
         await asyncio.sleep(0)
@@ -340,7 +340,7 @@ def test_a_final_in_which_the_voice_changes_is_settled_as_one_final_per_turn() -
         [("w1", 0), ("w2", 0)],
         [("w9", 1), ("w10", 1)],
     ]
-    assert [r.speech_final for r in finals] == [False, True]
+    assert [r.speech_final for r in finals] == [True, True]
     first, second = finals
     assert first.start + first.duration == pytest.approx(second.start)
     assert first.words[-1].end <= second.start <= second.words[0].start

@@ -31,6 +31,8 @@ def matched_spans(text: str, typed: str) -> list[tuple[int, int]]:
     spans = []
     for term, prefix in _terms(typed):
         wanted = [_folded(word) for word in _TOKEN.findall(term)]
+        if not wanted:  # "_" and the like: a term the index tokenizer reads as no word
+            continue
         for first in range(len(tokens) - len(wanted) + 1):
             run = [token[2] for token in tokens[first : first + len(wanted)]]
             if run[:-1] == wanted[:-1] and (

@@ -20,7 +20,8 @@ def utf16_ranges(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int,
         return [(start, end - start) for start, end in spans]
 
     def units(position: int) -> int:
-        return len(text[:position].encode("utf-16-le")) // 2
+        # surrogatepass: a lone surrogate (from a JSON journal) is one unit, not an error
+        return len(text[:position].encode("utf-16-le", "surrogatepass")) // 2
 
     return [(units(start), units(end) - units(start)) for start, end in spans]
 

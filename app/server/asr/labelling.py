@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from app.protocol.pcm import FloatArray
 from app.server.asr.decoder import DecodedWord
@@ -22,9 +22,18 @@ class Turn:
 
 
 SpeakerTurns = tuple[Turn, ...]
+
+
+class SpanVoices(Protocol):
+    """A span's voices, worked out from its audio, labelled once its words are known: a turn
+    that holds no word (laughter, a door) is no speaker, so it must not found a label."""
+
+    def turns(self, word_middles: Sequence[float]) -> SpeakerTurns: ...
+
+
 # Who speaks in this audio (a final's span, starting at the given channel time): one speaker,
-# or the turns of several in order.
-Label = Callable[[FloatArray, float], Coroutine[Any, Any, int | SpeakerTurns | None]]
+# the turns of several in order, or their voices, to be labelled by the words.
+Label = Callable[[FloatArray, float], Coroutine[Any, Any, int | SpeakerTurns | SpanVoices | None]]
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,9 @@ class PendingLabel:
     """The label of a span, started before the decode of the same span, awaited after it."""
 
     def __init__(
-        self, task: asyncio.Task[int | SpeakerTurns | None] | None = None, start: float = 0.0
+        self,
+        task: asyncio.Task[int | SpeakerTurns | SpanVoices | None] | None = None,
+        start: float = 0.0,
     ) -> None:
         self._task = task
         self._start = start
@@ -83,14 +94,17 @@ class PendingLabel:
             return cls()
         return cls(asyncio.get_running_loop().create_task(label(audio, start)), start)
 
-    async def turns(self) -> SpeakerTurns | None:
-        """The span's speakers in order (one turn when one voice spoke), None: unlabelled."""
+    async def turns(self, words: Sequence[DecodedWord]) -> SpeakerTurns | None:
+        """The speakers of the span's `words` in order (one turn when one voice spoke), None:
+        unlabelled."""
         if self._task is None:
             return None
         found = await self._task
         if found is None or isinstance(found, tuple):
             return found
-        return (Turn(self._start, found),)
+        if isinstance(found, int):
+            return (Turn(self._start, found),)
+        return found.turns([(w.start + w.end) / 2 for w in words])
 
     def cancel(self) -> None:
         """Nothing settled after all: the label is not needed."""

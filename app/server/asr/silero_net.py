@@ -15,7 +15,10 @@ next, and the state after the last row is returned. That is how the ONNX graph t
 
 from __future__ import annotations
 
+import hashlib
+import io
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -23,8 +26,7 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from app.errors import ModelHashMismatch, ModelNotFound
-from app.models.verify import sha256_of
+from app.errors import EngineError, ModelHashMismatch, ModelNotFound
 from app.resources import resources_dir
 
 MODEL_NAME = "Silero VAD v6"
@@ -129,11 +131,15 @@ class SileroNet:
         path = path or model_path()
         if not path.is_file():
             raise ModelNotFound(MODEL_NAME, [str(path)])
-        actual = sha256_of(path)
+        data = path.read_bytes()  # read once: the bytes hashed are the bytes loaded
+        actual = hashlib.sha256(data).hexdigest()
         if actual != expected_sha256:
             raise ModelHashMismatch(MODEL_NAME, str(path), expected_sha256, actual)
-        with np.load(path, allow_pickle=False) as archive:
-            return cls({name: archive[name] for name in archive.files})
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+                return cls({name: archive[name] for name in archive.files})
+        except (ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise EngineError("vad", f"{path} is not a Silero VAD weights file: {exc}") from exc
 
     @classmethod
     def shared(cls) -> SileroNet:

@@ -7,12 +7,14 @@ average them; the same windows show where the voice changes: split where the mea
 windows before and the mean of those after are least alike, if they are as unlike as two
 speakers' voices, and each side is long enough to trust. Each side may split again.
 
-Each piece is then labelled on its own, and the transcriber makes it a final of its own, so a
-final keeps one speaker on the wire (as Deepgram's finals, split at a turn, do).
+Once the words are known, each turn that holds some is labelled on its own and the transcriber
+makes it a final of its own, ended (speech_final) where the next voice begins: one speaker a
+final, and no client joins one speaker's words to another's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,28 +104,57 @@ def _unit_rows(vectors: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return vectors / np.where(norms > 0.0, norms, 1.0)
 
 
-def labelled_turns(
+@dataclass(frozen=True)
+class VoiceWindows:
+    """A span's window embeddings and where its voice changes, labelled into `clusters` once
+    the span's words are known (labelling.SpanVoices)."""
+
+    clusters: SpeakerClusters
+    windows: Windows
+    boundaries: tuple[int, ...]
+    start_s: float
+    duration_s: float
+
+    def turns(self, word_middles: Sequence[float]) -> SpeakerTurns:
+        """Each turn's speaker, every turn labelled in order from the mean of its own windows;
+        a turn no word's middle falls in joins the turn before it (the first, the next)."""
+        boundaries = list(self.boundaries)
+        while boundaries:
+            times = self._times(boundaries)
+            held = [
+                any(times[i] <= m - self.start_s < times[i + 1] for m in word_middles)
+                for i in range(len(times) - 1)
+            ]
+            if all(held):
+                break
+            empty = held.index(False)
+            del boundaries[max(empty - 1, 0)]
+        times = self._times(boundaries)
+        edges = [0, *boundaries, len(self.windows)]
+        return tuple(
+            Turn(
+                self.start_s + times[i],
+                self.clusters.assign(
+                    unit_mean(self.windows[edges[i] : edges[i + 1]]),
+                    times[i + 1] - times[i],
+                    self.start_s + times[i],
+                ),
+            )
+            for i in range(len(edges) - 1)
+        )
+
+    def _times(self, boundaries: list[int]) -> list[float]:
+        """Seconds into the span where each turn begins, then the span's length."""
+        return [0.0, *(boundary_time_s(b) for b in boundaries), self.duration_s]
+
+
+def voice_windows(
     clusters: SpeakerClusters,
     windows: Windows,
     duration_s: float,
     start_s: float,
     settings: TurnSettings | None = None,
-) -> int | SpeakerTurns:
-    """The speaker of a final from its windows' embeddings, or, when the voice changes in it,
-    each turn's speaker, every turn labelled in order from the mean of its own windows."""
-    boundaries = turn_boundaries(windows, settings)
-    if not boundaries:
-        return clusters.assign(unit_mean(windows), duration_s, start_s)
-    edges = [0, *boundaries, len(windows)]
-    times = [0.0, *(boundary_time_s(b) for b in boundaries), duration_s]
-    return tuple(
-        Turn(
-            start_s + times[i],
-            clusters.assign(
-                unit_mean(windows[edges[i] : edges[i + 1]]),
-                times[i + 1] - times[i],
-                start_s + times[i],
-            ),
-        )
-        for i in range(len(boundaries) + 1)
-    )
+) -> VoiceWindows:
+    """A final's voices from its windows' embeddings, to be labelled by its words."""
+    boundaries = tuple(turn_boundaries(windows, settings))
+    return VoiceWindows(clusters, windows, boundaries, start_s, duration_s)

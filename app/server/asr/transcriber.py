@@ -283,7 +283,7 @@ class ChannelTranscriber:
                 cut = (cut + pending[0].start) / 2
             # Labelled once it is known what settles: a label started beside every settle
             # decode would embed the whole open span each time, most of it for nothing.
-            turns = await self._labelling(self._commit_time, min(cut, now)).turns()
+            turns = await self._labelling(self._commit_time, min(cut, now)).turns(settled)
             self._commit(
                 settled, min(cut, now), speech_final=False, from_finalize=False, turns=turns
             )
@@ -317,14 +317,15 @@ class ChannelTranscriber:
         from_finalize: bool,
         turns: SpeakerTurns | None = None,
     ) -> None:
-        """Settle `words` up to `end`: one final per speaker's turn in them, the last of
-        which ends the utterance if `speech_final`."""
+        """Settle `words` up to `end`: one final per speaker's turn in them. A turn another
+        voice follows has ended (speech_final, so that no client joins it to that speaker's
+        next words); the last ends the utterance if `speech_final`."""
         end = max(end, self._commit_time)
         cut = pieces(words, self._commit_time, end, turns)
         for index, piece in enumerate(cut):
             last = index == len(cut) - 1
             self._emit_final(
-                piece, speech_final=speech_final and last, from_finalize=from_finalize and last
+                piece, speech_final=speech_final or not last, from_finalize=from_finalize and last
             )
         self._history.settle(words, end)
         self._commit_time = end
@@ -341,7 +342,7 @@ class ChannelTranscriber:
             else []
         )
         if words or self._utterance_settled:
-            turns = await labelling.turns() if words else None
+            turns = await labelling.turns(words) if words else None
             self._commit(
                 words,
                 end,

@@ -22,12 +22,12 @@ from app.protocol.messages import Error
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray
 from app.server.asr.decoder import Decoding, WhisperDecoder
-from app.server.asr.labelling import Label, SpeakerTurns
+from app.server.asr.labelling import Label
 from app.server.asr.resample import StreamResampler
 from app.server.asr.settings import TranscriberConfig
 from app.server.asr.silero_net import SileroNet
 from app.server.asr.speaker_clusters import ClusterSettings, SpeakerClusters
-from app.server.asr.speaker_turns import TurnSettings, labelled_turns
+from app.server.asr.speaker_turns import TurnSettings, VoiceWindows, voice_windows
 from app.server.asr.transcriber import ChannelTranscriber
 from app.server.asr.vad import StreamingVad
 from app.server.engines import DEFAULT_THREADS
@@ -141,14 +141,14 @@ class WhisperEngine:
             clusters = SpeakerClusters(ClusterSettings(max_speakers=max_speakers))
         encoder = SpeakerEncoder.shared()
 
-        async def label(audio: FloatArray, start: float) -> int | SpeakerTurns:
+        async def label(audio: FloatArray, start: float) -> int | VoiceWindows:
             seconds = len(audio) / RATE
             if seconds < MIN_VOICE_S:
                 return clusters.assign(None, seconds, start)
             windows = await asyncio.get_running_loop().run_in_executor(
                 self._vad_pool, encoder.embed_partials, audio
             )
-            return labelled_turns(clusters, windows, seconds, start, turns)
+            return voice_windows(clusters, windows, seconds, start, turns)
 
         return label
 

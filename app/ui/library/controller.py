@@ -152,7 +152,7 @@ class LibraryController(QObject):
             window.show_search_problem(str(exc))
             return []
         if searching == self._searching and window.searching():
-            window.show_hits(hits, SEARCH_LIMIT)
+            window.show_hits(hits, SEARCH_LIMIT, text)
         return hits
 
     # -- one session ------------------------------------------------------------------------

@@ -290,9 +290,10 @@ class LibraryWindow(QMainWindow):
         count = self.sessions_model.rowCount()
         return f"{count} saved session{'' if count == 1 else 's'}" if count else "No saved sessions"
 
-    def show_hits(self, hits: Sequence[SearchHit], limit: int) -> None:
+    def show_hits(self, hits: Sequence[SearchHit], limit: int, typed: str = "") -> None:
+        """A search's hits, the words `typed` for it highlighted in their lines."""
         titles = {s.id: s.title for s in self.sessions_model.sessions}
-        self.hits_model.set_hits(hits, titles, self.search.text())
+        self.hits_model.set_hits(hits, titles, typed)
         self.pages.setCurrentWidget(self.hits)
         sessions = len({hit.session_id for hit in hits})
         if not hits:
