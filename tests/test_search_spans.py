@@ -17,6 +17,12 @@ def test_whole_words_match_whatever_their_case_and_accents() -> None:
     assert words(text, "budge") == []  # a word, not a substring
 
 
+def test_words_are_cut_as_the_index_cuts_them() -> None:
+    decomposed = "my re\u0301sume\u0301 costs $5"  # accents as combining marks
+    assert words(decomposed, "resume 5") == ["re\u0301sume\u0301", "5"]
+    assert words("snake_case and a-b", "case b") == ["case", "b"]
+
+
 def test_a_star_makes_a_prefix_and_quotes_make_a_phrase() -> None:
     text = "budget budgets, the budget review; review the budget"
     assert words(text, "budget*") == ["budget", "budgets", "budget", "budget"]

@@ -12,9 +12,6 @@ import unicodedata
 
 # A phrase in quotes (with an optional prefix star after it), or a run of other characters.
 _TERM = re.compile(r'"([^"]*)"(\*?)|([^\s"]+)')
-_WORD_CHARACTER = re.compile(r"\w")
-# A word as the index's unicode61 tokenizer sees one: letters and digits ("_" separates).
-_TOKEN = re.compile(r"[^\W_]+")
 
 
 def fts_query(typed: str) -> str | None:
@@ -27,12 +24,10 @@ def matched_spans(text: str, typed: str) -> list[tuple[int, int]]:
     """Where the words a search for `typed` matched lie in `text`, as sorted, disjoint
     (start, end) character offsets: the index's matching (case and accents folded, a prefix
     for `word*`, a phrase's words in a row), for highlighting a hit."""
-    tokens = [(m.start(), m.end(), _folded(m.group())) for m in _TOKEN.finditer(text)]
+    tokens = [(start, end, _folded(text[start:end])) for start, end in _words(text)]
     spans = []
     for term, prefix in _terms(typed):
-        wanted = [_folded(word) for word in _TOKEN.findall(term)]
-        if not wanted:  # "_" and the like: a term the index tokenizer reads as no word
-            continue
+        wanted = [_folded(term[start:end]) for start, end in _words(term)]
         for first in range(len(tokens) - len(wanted) + 1):
             run = [token[2] for token in tokens[first : first + len(wanted)]]
             if run[:-1] == wanted[:-1] and (
@@ -70,7 +65,7 @@ def _terms(typed: str) -> list[tuple[str, bool]]:
     for match in _TERM.finditer(typed):
         phrase, phrase_star, word = match.groups()
         text, prefix = (phrase, bool(phrase_star)) if word is None else _word(word)
-        if _WORD_CHARACTER.search(text):  # "-" or "*" alone would match nothing
+        if _words(text):  # "-", "*" or "_" alone would match nothing
             terms.append((text, prefix))
     return terms
 
@@ -78,6 +73,23 @@ def _terms(typed: str) -> list[tuple[str, bool]]:
 def _fts_string(text: str) -> str:
     escaped = text.strip().replace('"', '""')
     return f'"{escaped}"'
+
+
+def _words(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each word as the index's unicode61 tokenizer cuts them: runs of letters,
+    digits and combining marks (so a decomposed "é" stays in its word); spaces, punctuation
+    ("_" too) and symbols separate."""
+    words, start = [], None
+    for index, character in enumerate(text):
+        category = unicodedata.category(character)
+        if category[0] in "LNM" or category == "Co":
+            start = index if start is None else start
+        elif start is not None:
+            words.append((start, index))
+            start = None
+    if start is not None:
+        words.append((start, len(text)))
+    return words
 
 
 def _folded(word: str) -> str:
