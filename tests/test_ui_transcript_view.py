@@ -21,7 +21,7 @@ from app.services.journal import Journal, read_session
 from app.services.library import SessionLibrary
 from app.ui.controller import AppController
 from app.ui.main_window import MainWindow
-from app.ui.text_highlight import HIGHLIGHT
+from app.ui.text_highlight import HIGHLIGHT, clipped
 from app.ui.transcript.label_colours import (
     OTHERS_COLOUR,
     YOU_COLOUR,
@@ -172,6 +172,11 @@ def test_every_hit_is_found_whatever_its_case_and_the_query_is_plain_text() -> N
     assert highlight_ranges("a+b or a.b", "a+b") == [(0, 3)]
     assert highlight_ranges("anything", "") == []
     assert highlight_ranges("🎉 party", "party") == [(3, 5)]  # UTF-16 offsets, as Qt counts
+
+
+def test_an_elided_line_keeps_the_highlights_of_what_is_still_shown() -> None:
+    assert clipped([(0, 4), (8, 6), (20, 3)], 10) == [(0, 4), (8, 2)]
+    assert clipped([(10, 2)], 10) == []
 
 
 def highlighted_pixels(window: MainWindow) -> int:

@@ -26,6 +26,12 @@ def utf16_ranges(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int,
     return [(units(start), units(end) - units(start)) for start, end in spans]
 
 
+def clipped(ranges: Sequence[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
+    """(start, length) ranges cut to the first `limit` UTF-16 units (the part of an elided
+    text still shown); those wholly past it dropped."""
+    return [(start, min(length, limit - start)) for start, length in ranges if start < limit]
+
+
 def highlight_formats(ranges: Sequence[tuple[int, int]]) -> list[QTextLayout.FormatRange]:
     """Black on yellow for each (start, length) range of UTF-16 code units."""
     formats = []
