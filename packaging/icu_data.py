@@ -88,8 +88,11 @@ def filtered_library(library: Path, work: Path) -> Path:
             f"{', '.join(missing)} not found: apt-get install icu-devtools gcc binutils"
         )
     version = version_of(library)
-    folder = work / "icu" / library.name  # its own folder: rebuilt from scratch each time
-    shutil.rmtree(folder, ignore_errors=True)
+    folder = work / "icu-data" / library.name  # its own folder: rebuilt from scratch each time
+    if folder.is_dir() and not folder.is_symlink():
+        shutil.rmtree(folder)
+    elif folder.exists() or folder.is_symlink():
+        folder.unlink()
     (folder / "filtered").mkdir(parents=True)
     # icupkg names the items inside a package after its file name: it must stay icudt<N>l.dat.
     package = f"icudt{version}l.dat"
