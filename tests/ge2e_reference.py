@@ -3,7 +3,6 @@ a plain numpy forward pass in torch's LSTM equations, and a DFT-by-definition me
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 from types import ModuleType
@@ -11,18 +10,13 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from tests.packaging_scripts import packaging_script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def converter() -> ModuleType:
-    """packaging/convert_ge2e.py as a module (`packaging` is not a package: it is PyPI's name)."""
-    spec = importlib.util.spec_from_file_location(
-        "convert_ge2e", ROOT / "packaging/convert_ge2e.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return packaging_script("convert_ge2e")
 
 
 def checkpoint_or_skip() -> Path:

@@ -15,17 +15,13 @@ import numpy
 import pytest
 
 from tests.conftest import ROOT
+from tests.packaging_scripts import packaging_script
 
 BUNDLE = ROOT / "dist" / "captionist" / "_internal"
 
 
 def load_slim() -> ModuleType:
-    # `packaging` is not a package here (PyPI has one of that name): load the file.
-    spec = importlib.util.spec_from_file_location("slim", ROOT / "packaging" / "slim.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return packaging_script("slim")
 
 
 slim = load_slim()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import _ctypes
 import gzip
-import importlib.util
 import shutil
 import subprocess
 from configparser import ConfigParser
@@ -17,18 +16,14 @@ from xml.etree import ElementTree
 import pytest
 
 from tests.conftest import ROOT
+from tests.packaging_scripts import packaging_script
 
 APP_ID = "io.github.captionist.Captionist"
 REAL_DEB = sorted((ROOT / "dist").glob("captionist_*_amd64.deb"))
 
 
 def load_make_deb() -> ModuleType:
-    # `packaging` is not a package here (PyPI has one of that name): load the file.
-    spec = importlib.util.spec_from_file_location("make_deb", ROOT / "packaging" / "make_deb.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return packaging_script("make_deb")
 
 
 make_deb = load_make_deb()

@@ -3,7 +3,6 @@ Qt's wheel, it still gives QtCore the collation the file dialog sorts with, and 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -14,16 +13,12 @@ import PySide6
 import pytest
 
 from tests.conftest import ROOT
+from tests.packaging_scripts import packaging_script
 from tests.test_packaging import tool
 
 
 def load_icu_data() -> ModuleType:
-    # `packaging` is not a package here (PyPI has one of that name): load the file.
-    spec = importlib.util.spec_from_file_location("icu_data", ROOT / "packaging" / "icu_data.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return packaging_script("icu_data")
 
 
 icu_data = load_icu_data()

@@ -5,7 +5,6 @@ machine's environment."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import subprocess
 from pathlib import Path
 from types import ModuleType
@@ -13,17 +12,12 @@ from types import ModuleType
 import pytest
 
 from app.cli import build_parser
-from tests.conftest import ROOT
+from tests.packaging_scripts import packaging_script
 from tests.test_packaging import tool
 
 
 def load_manpage() -> ModuleType:
-    # `packaging` is not a package here (PyPI has one of that name): load the file.
-    spec = importlib.util.spec_from_file_location("manpage", ROOT / "packaging" / "manpage.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return packaging_script("manpage")
 
 
 manpage = load_manpage()

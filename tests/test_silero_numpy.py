@@ -4,7 +4,6 @@ weights came from), its shipped weights' hash, and the converter that extracts t
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from app.errors import EngineError, ModelHashMismatch, ModelNotFound
 from app.server.asr.silero_net import MODEL_SHA256, SileroNet, model_path
 from app.server.asr.vad import CONTEXT, WINDOW, StreamingVad
 from app.server.asr.whisper_parts import assets_dir
+from tests.packaging_scripts import packaging_script
 
 ROOT = Path(__file__).resolve().parents[1]
 TOLERANCE = 1e-4  # absolute, on probabilities and on the LSTM state
@@ -31,14 +31,7 @@ EXCERPTS = [
 
 
 def converter() -> ModuleType:
-    """packaging/convert_silero.py as a module (`packaging` is not a package: it is PyPI's name)."""
-    spec = importlib.util.spec_from_file_location(
-        "convert_silero", ROOT / "packaging/convert_silero.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return packaging_script("convert_silero")
 
 
 @pytest.fixture(scope="module")

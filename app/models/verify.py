@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+
+import numpy as np
+
+from app.errors import ModelHashMismatch, ModelNotFound
 
 _CHUNK = 1 << 20
 # (path, size, mtime_ns) -> sha256: a process hashes an unchanged file once.
@@ -27,3 +33,20 @@ def sha256_of_parts(paths: Iterable[Path]) -> str:
             while chunk := handle.read(_CHUNK):
                 digest.update(chunk)
     return digest.hexdigest()
+
+
+def verified_arrays(path: Path, expected_sha256: str, name: str) -> dict[str, np.ndarray]:
+    """The arrays of the .npz file at `path`, read once so that the bytes hashed are the bytes
+    loaded; ModelNotFound or ModelHashMismatch (naming `name`) if it is missing or altered,
+    ValueError if it is no .npz archive."""
+    if not path.is_file():
+        raise ModelNotFound(name, [str(path)])
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected_sha256:
+        raise ModelHashMismatch(name, str(path), expected_sha256, actual)
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except (ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path} is not a .npz archive: {exc}") from exc

@@ -15,10 +15,7 @@ next, and the state after the last row is returned. That is how the ONNX graph t
 
 from __future__ import annotations
 
-import hashlib
-import io
 import threading
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -26,7 +23,8 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from app.errors import EngineError, ModelHashMismatch, ModelNotFound
+from app.errors import EngineError
+from app.models.verify import verified_arrays
 from app.resources import resources_dir
 
 MODEL_NAME = "Silero VAD v6"
@@ -129,16 +127,9 @@ class SileroNet:
         """The network from `path` (the shipped weights by default), refused if it fails its
         hash."""
         path = path or model_path()
-        if not path.is_file():
-            raise ModelNotFound(MODEL_NAME, [str(path)])
-        data = path.read_bytes()  # read once: the bytes hashed are the bytes loaded
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != expected_sha256:
-            raise ModelHashMismatch(MODEL_NAME, str(path), expected_sha256, actual)
         try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-                return cls({name: archive[name] for name in archive.files})
-        except (ValueError, KeyError, zipfile.BadZipFile) as exc:
+            return cls(verified_arrays(path, expected_sha256, MODEL_NAME))
+        except (ValueError, KeyError) as exc:
             raise EngineError("vad", f"{path} is not a Silero VAD weights file: {exc}") from exc
 
     @classmethod

@@ -8,16 +8,14 @@ lies in [0, 1].
 
 from __future__ import annotations
 
-import hashlib
-import io
 import threading
-import zipfile
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
-from app.errors import EngineError, ModelHashMismatch, ModelNotFound
+from app.errors import EngineError
+from app.models.verify import verified_arrays
 from app.resources import resources_dir
 from app.server.speakers.features import (
     MIN_COVERAGE,
@@ -52,16 +50,9 @@ class SpeakerEncoder:
     def load(cls, path: Path | None = None, expected_sha256: str = MODEL_SHA256) -> SpeakerEncoder:
         """The encoder from `path` (the shipped model by default), refused if it fails its hash."""
         path = path or model_path()
-        if not path.is_file():
-            raise ModelNotFound(MODEL_NAME, [str(path)])
-        data = path.read_bytes()  # read once: the bytes hashed are the bytes loaded
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != expected_sha256:
-            raise ModelHashMismatch(MODEL_NAME, str(path), expected_sha256, actual)
         try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-                return cls(Ge2eNet({name: arrays[name] for name in arrays.files}))
-        except (ValueError, zipfile.BadZipFile) as exc:
+            return cls(Ge2eNet(verified_arrays(path, expected_sha256, MODEL_NAME)))
+        except (ValueError, KeyError) as exc:
             raise EngineError("speakers", f"{path} is not a GE2E weights file: {exc}") from exc
 
     @classmethod
