@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
+from app.services.settings import AppSettings, OverlayLook
 from app.ui.overlay.caption_overlay import CaptionOverlay
 from app.ui.overlay.share_hiding import (
     HIDDEN,
@@ -24,7 +25,7 @@ from app.ui.overlay.share_hiding import (
     windows_outcome,
 )
 from app.ui.settings import SettingsDialog
-from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
+from app.ui.settings_store import SettingsStore
 from tests import fake_appkit, fake_user32
 from tests.fake_appkit import FakeNSWindow
 from tests.fake_user32 import FakeUser32

@@ -31,12 +31,13 @@ from app.domain.journal import encode_line, encode_rename, encode_title
 from app.domain.transcript import Segment, join_utterances
 from app.server.server import ServerConfig, TranscriptionServer
 from app.services.journal import OPEN_SUFFIX, Journal, read_records
+from app.services.settings import AppSettings, OverlayLook
 from app.ui.controller import AppController
 from app.ui.library import LibraryWindow
 from app.ui.library.hit_delegate import HIT_RANGES_ROLE
 from app.ui.library.viewer import SessionViewer
 from app.ui.settings.dialog import SettingsDialog
-from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
+from app.ui.settings_store import SettingsStore
 from app.ui.text_highlight import HIGHLIGHT
 from tests.conftest import ROOT
 from tests.fakes import ScriptedEngine

@@ -18,9 +18,10 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
 from app.domain.transcript import Segment
+from app.services.settings import AppSettings, OverlayLook
 from app.ui.main_window import MainWindow
 from app.ui.overlay.caption_overlay import CaptionOverlay
-from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
+from app.ui.settings_store import SettingsStore
 from app.ui.transcript.model import SegmentRole, TranscriptModel
 
 

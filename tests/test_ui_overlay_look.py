@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QImage
 
 from app.credentials import ENV_VAR
 from app.domain.transcript import Segment
+from app.services.settings import AppSettings, OverlayLook
 from app.ui.controller import AppController
 from app.ui.overlay.caption_overlay import CaptionOverlay
 from app.ui.overlay.presets import (
@@ -31,7 +32,7 @@ from app.ui.overlay.presets import (
     with_preset,
 )
 from app.ui.settings import SettingsDialog
-from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
+from app.ui.settings_store import SettingsStore
 from tests.fake_keyring import MemoryKeyring
 from tests.ui_fixtures import controller, qloop  # noqa: F401 (pytest fixtures)
 from tests.waiting import until

@@ -13,10 +13,10 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QKeySequence
 
 from app.domain.transcript import Segment
+from app.services.settings import OverlayLook
 from app.ui.main_window import MainWindow
 from app.ui.overlay.caption_overlay import MAX_WORDS_KEPT, CaptionOverlay
 from app.ui.overlay.keys import OverlayKeys
-from app.ui.settings_store import OverlayLook
 from app.ui.transcript.model import TranscriptModel
 
 

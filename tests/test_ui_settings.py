@@ -26,12 +26,13 @@ from app.commands.embedded import embedded_server
 from app.errors import ModelNotFound, ServerUnavailable
 from app.protocol.params import MAX_SPEAKERS, StreamParams
 from app.server.engines.base import Engine
+from app.services.settings import AppSettings, OverlayLook
 from app.ui.controller import AppController
 from app.ui.engine_host import EngineChoice, EngineHost
 from app.ui.main_window import MainWindow
 from app.ui.overlay.caption_overlay import CaptionOverlay
 from app.ui.settings import SettingsDialog, VocabularyList
-from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
+from app.ui.settings_store import SettingsStore
 from app.ui.transcript.model import TranscriptModel
 from tests.fakes import ScriptedEngine
 from tests.ui_fixtures import qloop  # noqa: F401 (pytest fixtures)

@@ -28,13 +28,14 @@ from app.protocol.messages import Warning, live_engine_of
 from app.services.caption_events import AUTOSAVE_FAILED, AUTOSAVE_RESUMED
 from app.services.captioning import CaptionService
 from app.services.journal import Journal
+from app.services.settings import AppSettings, OverlayLook
 from app.ui.bridge import CaptionBridge
 from app.ui.engine_host import EngineChoice, EngineHost
 from app.ui.library import LibraryController
 from app.ui.main_window import MainWindow
 from app.ui.overlay.caption_overlay import CaptionOverlay
 from app.ui.overlay.placement import place_overlay, save_overlay_geometry
-from app.ui.settings_store import AppSettings, OverlayLook, SettingsStore
+from app.ui.settings_store import SettingsStore
 from app.ui.transcript.editing import TranscriptEditing
 from app.ui.transcript.files import TranscriptFiles
 from app.ui.transcript.model import TranscriptModel

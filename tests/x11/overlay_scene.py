@@ -16,9 +16,9 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.domain.transcript import Segment
+from app.services.settings import OverlayLook
 from app.ui.overlay.caption_overlay import CaptionOverlay
 from app.ui.overlay.presets import with_preset
-from app.ui.settings_store import OverlayLook
 
 # Not the whole screen: openbox would take a screen-sized window for a full-screen one and
 # stack it above the windows that stay on top.

@@ -19,8 +19,9 @@ from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
 from app.errors import LibraryError
 from app.services.library import SessionLibrary, SessionSummary
 from app.services.library.files import SUFFIX
+from app.services.settings import AppSettings
 from app.ui.library.models import DATE_FORMAT
-from app.ui.settings_store import AppSettings, SettingsStore
+from app.ui.settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,10 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizeGrip, QWidget
 
 from app.domain.transcript import Segment
+from app.services.settings import OverlayLook
 from app.ui.overlay.lines import Token, farthest_back, lines_back, whole_lines_over, wrap
 from app.ui.overlay.presets import outline_colour
 from app.ui.overlay.share_hiding import ShareHiding
-from app.ui.settings_store import OverlayLook
 
 MAX_WORDS_KEPT = 200  # of settled text: 5 long lines and more to read back
 PADDING = 14

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from app.ui.settings_store import OverlayLook
+from app.services.settings import OverlayLook
 
 
 @dataclass(frozen=True)

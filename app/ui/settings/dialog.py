@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
 
 from app.audio.devices import CaptureDevice, DeviceList
 from app.protocol.params import MAX_SPEAKERS
+from app.services.settings import FADE_MAX_S, FONT_SIZE_PT, LINES, AppSettings, OverlayLook
 from app.ui.overlay.presets import CUSTOM, PRESETS, preset_name, with_preset
 from app.ui.overlay.share_hiding import share_hiding_checkbox
 from app.ui.settings.vocabulary import VocabularyList
 from app.ui.settings.widgets import ColourButton, note
-from app.ui.settings_store import FADE_MAX_S, FONT_SIZE_PT, LINES, AppSettings, OverlayLook
 
 LANGUAGES = (
     ("en", "English"),
