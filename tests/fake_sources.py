@@ -44,6 +44,8 @@ class StallingQueueSource:
         self.stall_at, self.stalled_blocks, self.max_blocks = stall_at, stalled_blocks, max_blocks
         self.queue: BlockQueue | None = None
         self.level = 0.0
+        self.failure: str | None = None
+        self.echo_cancelling = ""
         self._captured_ids = {id(block) for block in self.captured}
         self._taken = 0  # captured blocks the consumer took (silence put in for a drop is not)
         self._took = asyncio.Event()
@@ -127,6 +129,8 @@ class StereoSource:
         self.pause_s = pause_s  # between blocks: > 0 paces the stream as a live capture
         self.info = SourceInfo("both", rate, 2, labels)
         self.level = 0.0
+        self.failure: str | None = None
+        self.echo_cancelling = ""
 
     async def start(self) -> None:
         return None

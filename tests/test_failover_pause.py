@@ -52,6 +52,7 @@ class PausingSource:
         self.paused_at: float | None = None  # monotonic times of the presses
         self.resumed_at: float | None = None
         self.dropouts = self.inner.dropouts  # a file never drops audio
+        self.level, self.failure, self.echo_cancelling = 0.0, None, ""
 
     async def start(self) -> None:
         await self.inner.start()

@@ -52,7 +52,21 @@ def merged_dropouts(dropouts: Iterable[Dropout]) -> list[Dropout]:
 
 
 class AudioSource(Protocol):
+    """What the captioning service reads of a source; every backend declares all of it."""
+
     info: SourceInfo
+
+    @property
+    def level(self) -> float:
+        """RMS of the latest block, 0..1, for the level meter (0 before the first block)."""
+
+    @property
+    def failure(self) -> str | None:
+        """Why the blocks ended before a stop was asked for (a device unplugged); else None."""
+
+    @property
+    def echo_cancelling(self) -> str:
+        """How the microphone's echo of the others is cancelled (Both mode); "" elsewhere."""
 
     @property
     def dropouts(self) -> Sequence[Dropout]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from typing import Protocol
 
 import numpy as np
 
@@ -18,19 +17,9 @@ from app.audio.base import OWN_VOICE, AudioSource, Block, Dropout, SourceInfo, m
 from app.audio.echo_cancel import GUARD_ONLY
 
 
-class CaptureSide(AudioSource, Protocol):
-    """A live device source: DeviceSource (PortAudio), or an OS-native system-audio one."""
-
-    @property
-    def level(self) -> float: ...
-
-    @property
-    def failure(self) -> str | None: ...
-
-
 class BothSource:
     def __init__(
-        self, microphone: CaptureSide, system: CaptureSide, *, max_skew_s: float = 0.4
+        self, microphone: AudioSource, system: AudioSource, *, max_skew_s: float = 0.4
     ) -> None:
         self.sides = (microphone, system)
         rate = microphone.info.sample_rate
@@ -55,7 +44,7 @@ class BothSource:
     @property
     def echo_cancelling(self) -> str:
         """Which echo cancelling the microphone has: the sound server's, or the guard only."""
-        return str(getattr(self.sides[0], "echo_cancelling", GUARD_ONLY))
+        return self.sides[0].echo_cancelling or GUARD_ONLY
 
     @property
     def failure(self) -> str | None:

@@ -28,6 +28,7 @@ class DeviceSource:
         default_label = OWN_VOICE if device.kind == "microphone" else "Others"
         self.info = SourceInfo(device.label, sample_rate, 1, (label or default_label,))
         self.failure: str | None = None
+        self.echo_cancelling = ""  # a plain device: none of its own (EchoCancelledMicrophone)
         self._stream: Any = None
         self._queue: BlockQueue | None = None
         self._first_block = asyncio.Event()

@@ -9,15 +9,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 
-from app.audio.base import Block, Dropout
-from app.audio.both import CaptureSide
+from app.audio.base import AudioSource, Block, Dropout
 from app.errors import AudioDeviceError
 
 log = logging.getLogger(__name__)
 
 
 class FallbackSource:
-    def __init__(self, primary: CaptureSide, fallback: CaptureSide) -> None:
+    def __init__(self, primary: AudioSource, fallback: AudioSource) -> None:
         self.sources = (primary, fallback)
         self.active = primary
         self.info = primary.info
@@ -34,6 +33,10 @@ class FallbackSource:
     @property
     def failure(self) -> str | None:
         return self.active.failure
+
+    @property
+    def echo_cancelling(self) -> str:
+        return self.active.echo_cancelling
 
     async def start(self) -> None:
         primary, fallback = self.sources

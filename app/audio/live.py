@@ -7,7 +7,7 @@ import asyncio
 import sys
 
 from app.audio.base import AudioSource
-from app.audio.both import BothSource, CaptureSide
+from app.audio.both import BothSource
 from app.audio.capture import DeviceSource
 from app.audio.devices import (
     CaptureDevice,
@@ -21,7 +21,7 @@ from app.audio.echo_cancelled_mic import EchoCancelledMicrophone
 from app.errors import AudioDeviceError
 
 
-def system_source(device: CaptureDevice, devices: list[CaptureDevice]) -> CaptureSide:
+def system_source(device: CaptureDevice, devices: list[CaptureDevice]) -> AudioSource:
     """The source that captures `device`: the OS's own API for "System audio" on Windows and
     macOS (imported only there), PortAudio for the rest. On macOS an installed loopback
     driver (BlackHole) stands in when ScreenCaptureKit cannot open (no permission)."""

@@ -46,6 +46,7 @@ class NativeCaptureSource:
         self.device = device
         self.info = SourceInfo(device.label, sample_rate, 1, (label or "Others",))
         self.failure: str | None = None
+        self.echo_cancelling = ""  # system audio: nothing to cancel
         self.reopened = 0  # how often the capture followed a change
         self.checked_at: float | None = None  # when the watcher last asked (its clock)
         self._clock = clock

@@ -17,6 +17,8 @@ BLOCK_S = 0.1
 
 class FileReplaySource:
     dropouts: tuple[Dropout, ...] = ()  # it waits for its consumer: it never drops
+    failure: str | None = None  # a file that cannot be read fails its start instead
+    echo_cancelling = ""
 
     def __init__(
         self,

@@ -129,7 +129,7 @@ class CaptionService:
         self._set_state(CaptionState.CONNECTING, source.info.label)
         try:
             await source.start()
-            self.figures.echo_cancelling = str(getattr(source, "echo_cancelling", ""))
+            self.figures.echo_cancelling = source.echo_cancelling
             info = source.info
             params = StreamParams(
                 sample_rate=info.sample_rate,
@@ -157,8 +157,7 @@ class CaptionService:
                 sender.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sender  # re-raises what the sender failed with
-            failure = getattr(source, "failure", None)
-            self._set_state(CaptionState.IDLE, failure or "")
+            self._set_state(CaptionState.IDLE, source.failure or "")
         except CaptionError as exc:
             self._set_state(CaptionState.ERROR, str(exc))
             raise
