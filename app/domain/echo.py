@@ -12,6 +12,11 @@ Others twin. A You final that matches nothing yet is held until the Others chann
 settled past its end (+ `margin_s`), or, when Others says nothing, until the stream clock is
 `max_hold_s` past its end. Cost: the user's own sentences show that much later while the
 others speak, and up to `max_hold_s` later when they are silent; Others finals never wait.
+
+Order: what one call returns is in start-time order, so a held You final released by an
+Others final that started after it comes out before it (a tie keeps the Others final first).
+An Others final that comes while an earlier You final is still held is shown at once, ahead
+of it: Others finals never wait.
 """
 
 from __future__ import annotations
@@ -69,10 +74,13 @@ class EchoGuard:
         self._others_settled = max(self._others_settled, until)
         return self._release(lambda s: self._others_settled >= s.end + self.rule.margin_s)
 
-    def offer(self, segment: Segment, channel: str | None = None) -> list[Segment]:
+    def offer(
+        self, segment: Segment, channel: str | None = None, *, until: float | None = None
+    ) -> list[Segment]:
         """Take a final of `channel` (its source unless given: a final labelled with a voice,
-        "Speaker 2", is still on the Others channel); return the finals to show now, in order
-        (the echo is never among them)."""
+        "Speaker 2", is still on the Others channel); return the finals to show now, in start
+        order (the echo is never among them). `until`: where the final's message says its
+        channel has settled to, when that is past its last word (the trailing silence)."""
         channel = segment.source if channel is None else channel
         if channel == self.others:
             self._others_finals.append(segment)
@@ -83,7 +91,8 @@ class EchoGuard:
             held = [s for s in self._held if not self._is_echo(s)]
             self.dropped += len(self._held) - len(held)
             self._held = held
-            return [segment, *self.settle(channel, segment.end)]
+            released = self.settle(channel, max(segment.end, until or segment.end))
+            return _in_start_order([segment, *released])  # a tie: the Others final first
         if channel != self.you:
             return [segment]
         if self._is_echo(segment):
@@ -105,7 +114,7 @@ class EchoGuard:
     def _release(self, due: Callable[[Segment], bool]) -> list[Segment]:
         out = [s for s in self._held if due(s)]
         self._held = [s for s in self._held if not due(s)]
-        return out
+        return _in_start_order(out)
 
     def _is_echo(self, you: Segment) -> bool:
         words = normalised_words(you.text)
@@ -119,3 +128,7 @@ class EchoGuard:
         overlapping.sort(key=lambda s: s.start)
         share = echo_share(words, [w for s in overlapping for w in normalised_words(s.text)])
         return share >= (1.0 if len(words) <= 2 else self.rule.min_share)
+
+
+def _in_start_order(finals: list[Segment]) -> list[Segment]:
+    return sorted(finals, key=lambda s: s.start)  # stable: ties keep the order they came in
