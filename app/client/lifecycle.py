@@ -5,6 +5,9 @@ the ring; when it dies, the stream reconnects with backoff, replays the audio si
 the last final (words in flight are not lost), drains what was captured meanwhile faster than
 real time, and shifts every timestamp onto the stream's clock. Overflow drops the oldest audio,
 and the gap is reported with its length. States: connecting, streaming, reconnecting, failed.
+
+This is the driver: sockets, tasks, sleeps and the clock. What to do and when is decided by
+the pure LinkMachine (app/client/link_machine.py), fed every event with `time.monotonic()`.
 """
 
 from __future__ import annotations
@@ -15,75 +18,47 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
-from enum import Enum
+from dataclasses import replace
 
-from app.client.backoff import Backoff
+from app.client.link_machine import (
+    FINAL_CLOSE_CODES,
+    RETRYABLE_HTTP,
+    Action,
+    Confirm,
+    Deliver,
+    Drop,
+    GiveUp,
+    LinkConfig,
+    LinkMachine,
+    LinkState,
+    LinkStats,
+    OutageBegan,
+    Reconnect,
+    ReportGaps,
+    SendCloseStream,
+    SendKeepAlive,
+    Stalled,
+    StateChanged,
+)
 from app.client.ring import AudioRing, Gap
 from app.client.streamer import StreamClient
-from app.errors import ClientError, HandshakeRejected, ServerClosed, ServerUnavailable
-from app.protocol.close_codes import CloseCode
-from app.protocol.messages import Control, Results, ServerMessage, encode
+from app.errors import ClientError
+from app.protocol.messages import Control, ServerMessage, encode
 from app.protocol.params import StreamParams
-from app.protocol.timeline import REPLAY_CONTEXT_S, shifted, without_settled_words
+
+__all__ = [
+    "FINAL_CLOSE_CODES",
+    "RETRYABLE_HTTP",
+    "LinkConfig",
+    "LinkState",
+    "LinkStats",
+    "ReconnectingStream",
+]
 
 log = logging.getLogger(__name__)
 
-# Refusals that a retry cannot fix: bad request, auth, wrong path, policy.
-RETRYABLE_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
-FINAL_CLOSE_CODES = frozenset(
-    {1002, 1003, 1007, 1008, 1009, 1010, CloseCode.RATE_LIMIT, 4400, 4401, 4403}
-)
-
-
-class LinkState(Enum):
-    CONNECTING = "connecting"
-    STREAMING = "streaming"
-    RECONNECTING = "reconnecting"
-    FAILED = "failed"
-    CLOSED = "closed"
-
-
-@dataclass(frozen=True)
-class LinkConfig:
-    ring_s: float = 120.0  # audio held while disconnected (and for replay)
-    replay_cover_s: float = 30.0  # sent audio kept for replay when no final settles it
-    replay_context_s: float = REPLAY_CONTEXT_S  # settled audio a replay starts with
-    # A file waits for the server to settle; one silent this long does not report progress.
-    quiet_server_s: float = 10.0
-    frame_s: float = 0.1  # live frames, as Deepgram recommends
-    drain_frame_s: float = 0.5  # larger frames while catching up after an outage
-    keepalive_s: float = 4.0  # a KeepAlive after this long without audio (pause, silence)
-    # A dead peer is noticed within interval + timeout + the 1 s close timeout: 7 s.
-    ping_interval_s: float = 2.5
-    ping_timeout_s: float = 3.5
-    open_timeout_s: float = 5.0
-    backoff_initial_s: float = 0.5
-    backoff_cap_s: float = 4.0  # a restarted server is found again within seconds
-    give_up_after_s: float | None = 300.0  # continuously unreachable this long: failed
-    # Before the first connection (None: as above). A command-line run wants a fast answer
-    # for a mistyped URL; the app keeps trying and shows it.
-    first_connect_give_up_s: float | None = None
-
-
-@dataclass
-class LinkStats:
-    connects: int = 0
-    replayed_s: float = 0.0
-    outages: list[float] = field(default_factory=list)  # seconds from loss to streaming again
-    last_error: str = ""
-
-
 StateCallback = Callable[[LinkState, str], None]
 GapCallback = Callable[[Gap], None]
-
-
-def _retryable(exc: ClientError) -> bool:
-    if isinstance(exc, HandshakeRejected):
-        return exc.status in RETRYABLE_HTTP
-    if isinstance(exc, ServerClosed):
-        return exc.code not in FINAL_CLOSE_CODES
-    return isinstance(exc, ServerUnavailable)
 
 
 class ReconnectingStream:
@@ -110,22 +85,19 @@ class ReconnectingStream:
             params.channels,
             lead_in_s=self.config.replay_context_s,
         )
-        self.backoff = Backoff(
-            initial_s=self.config.backoff_initial_s,
-            cap_s=self.config.backoff_cap_s,
-            rng=rng or random.Random(),
-        )
-        self.state = LinkState.CONNECTING
-        self.stats = LinkStats()
-        self._settled_s = [0.0] * params.channels  # end of the last final, per channel
-        self._offset_s = 0.0  # stream time of this connection's first sample
+        self.machine = LinkMachine(self.config, params.channels, rng=rng, now=time.monotonic())
         self._gaps_reported = 0
-        self._sent_at_loss: int | None = None
         self._audio = asyncio.Event()
-        self._finishing = False
         self._drained = asyncio.Event()  # set when audio was sent or settled
-        self._heard_at = time.monotonic()  # the server's last message
         self._aborts: set[asyncio.Future[None]] = set()
+
+    @property
+    def state(self) -> LinkState:
+        return self.machine.state
+
+    @property
+    def stats(self) -> LinkStats:
+        return self.machine.stats
 
     # -- producer side ---------------------------------------------------------------------
     def push(self, pcm: bytes) -> None:
@@ -135,22 +107,25 @@ class ReconnectingStream:
 
     def finish(self) -> None:
         """No more audio: send what is held, CloseStream, and end `messages()`."""
-        self._finishing = True
+        self._run(self.machine.finish(time.monotonic()))
         self._audio.set()
+
+    def pause(self) -> None:
+        """The audio stops on purpose (the user's Pause): KeepAlives go on, and the server's
+        silence until audio comes again is not a stall."""
+        self._run(self.machine.pause(time.monotonic()))
+
+    def resume(self) -> None:
+        self._run(self.machine.resume(time.monotonic()))
 
     async def wait_for_room(self, ahead_s: float) -> None:
         """Backpressure for sources that can wait (files): nothing is dropped. Holds back
         while more than `ahead_s` is unsent, and while the server has not settled what a
         reconnect could replay (`replay_cover_s`), so a lost connection loses no audio. A
         server silent for `quiet_server_s` (one that does not report progress) is not waited for."""
-        while self.state is not LinkState.FAILED:
-            unsettled_limit = max(ahead_s, self.config.replay_cover_s - ahead_s)
-            waiting_on_server = (
-                self.ring.unsettled_s > unsettled_limit
-                and time.monotonic() - self._heard_at < self.config.quiet_server_s
-            )
-            if self.ring.unsent_s <= ahead_s and not waiting_on_server:
-                return
+        while self.machine.holds_back(
+            time.monotonic(), ahead_s, self.ring.unsent_s, self.ring.unsettled_s
+        ):
             self._drained.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._drained.wait(), 1.0)
@@ -159,11 +134,38 @@ class ReconnectingStream:
     def lost_s(self) -> float:
         return self.ring.lost_s
 
-    # -- connection loop -------------------------------------------------------------------
-    def _set_state(self, state: LinkState, detail: str = "") -> None:
-        self.state = state
-        self.on_state(state, detail)
+    # -- carrying out the machine's decisions ----------------------------------------------
+    def _run(self, actions: list[Action]) -> None:
+        """The decisions that need no socket; the send loop and `frames` take the others."""
+        for action in actions:
+            if isinstance(action, StateChanged):
+                self.on_state(action.state, action.detail)
+            elif isinstance(action, OutageBegan):
+                self.ring.connection_lost()  # all held audio goes to the next server
+            elif isinstance(action, ReportGaps):
+                self._report_gaps()
+            elif isinstance(action, Confirm):
+                self._confirm(action.settled_s)
+            elif isinstance(action, GiveUp):
+                self._drained.set()  # a waiting source learns the stream failed
+            elif isinstance(action, Stalled):
+                log.info("the server has said nothing for %.1f s of audio", action.silent_s)
+            elif isinstance(action, Drop):
+                raise action.error
 
+    def _report_gaps(self) -> None:
+        gaps = self.ring.gaps
+        for gap in gaps[self._gaps_reported :]:
+            self.on_gap(gap)
+        self._gaps_reported = len(gaps)
+        self.ring.seal_gaps()
+
+    def _confirm(self, settled_s: float) -> None:
+        self.ring.confirm(self.ring.frame_at(settled_s))
+        self.ring.release(self.ring.sent - self.ring.frame_at(self.config.replay_cover_s))
+        self._drained.set()
+
+    # -- connection loop -------------------------------------------------------------------
     async def messages(self) -> AsyncIterator[ServerMessage]:
         """Server messages on the stream's clock, across reconnects, until the stream ends."""
         async for _, message in self.frames():
@@ -175,10 +177,11 @@ class ReconnectingStream:
 
         Raises the last ClientError when the server refuses for good or stays unreachable.
         """
-        down_since: float | None = None
         while True:
             try:
-                resume_at = self.ring.seconds(self.ring.rewind(self.ring.start))
+                # The ring holds nothing older than the machine's point, but maybe less.
+                replay = self.machine.replay_from()
+                resume_at = self.ring.seconds(self.ring.rewind(self.ring.frame_at(replay.seconds)))
                 client = StreamClient(
                     self.url,
                     replace(self.params, stream_offset_s=resume_at),
@@ -188,58 +191,19 @@ class ReconnectingStream:
                     ping_timeout=self.config.ping_timeout_s,
                 )
                 async with client:
-                    self._connected(down_since)
-                    down_since = None
+                    self._run(self.machine.connected(time.monotonic(), resume_at))
                     async for frame in self._session(client):
                         yield frame
-                    if self._finishing and self.ring.unsent_s == 0:
-                        self._report_gaps()
-                        self._set_state(LinkState.CLOSED)
-                        return
-                    raise ServerClosed(1000, "server ended the stream early")
+                    self._run(self.machine.ended(time.monotonic(), self.ring.unsent_s))
+                    return  # closed; an early end raised above
             except ClientError as exc:
-                self.stats.last_error = str(exc)
-                if down_since is None:
-                    down_since = time.monotonic()
-                    self._sent_at_loss = self.ring.sent
-                    self.ring.connection_lost()  # all held audio goes to the next server
-                if not _retryable(exc) or self._gave_up(down_since):
-                    self._set_state(LinkState.FAILED, str(exc))
-                    self._drained.set()
+                actions = self.machine.lost(time.monotonic(), exc)
+                self._run(actions)
+                delays = [action.after_s for action in actions if isinstance(action, Reconnect)]
+                if not delays:  # given up
                     raise
-                delay = self.backoff.next_delay()
-                self._set_state(
-                    LinkState.RECONNECTING if self.stats.connects else LinkState.CONNECTING,
-                    f"{exc}; retrying in {delay:.1f} s (attempt {self.backoff.attempt})",
-                )
-                log.info("stream lost (%s); reconnecting in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
-
-    def _gave_up(self, down_since: float) -> bool:
-        limit = self.config.give_up_after_s
-        if self.stats.connects == 0 and self.config.first_connect_give_up_s is not None:
-            limit = self.config.first_connect_give_up_s
-        return limit is not None and time.monotonic() - down_since > limit
-
-    def _connected(self, down_since: float | None) -> None:
-        self.stats.connects += 1
-        start = self.ring.rewind(self.ring.start)
-        self._offset_s = self.ring.seconds(start)
-        if self._sent_at_loss is not None:
-            self.stats.replayed_s += max(0.0, self.ring.seconds(self._sent_at_loss - start))
-            self._sent_at_loss = None
-        if down_since is not None:
-            self.stats.outages.append(time.monotonic() - down_since)
-        self.backoff.reset()
-        self._report_gaps()
-        self._set_state(LinkState.STREAMING)
-
-    def _report_gaps(self) -> None:
-        gaps = self.ring.gaps
-        for gap in gaps[self._gaps_reported :]:
-            self.on_gap(gap)
-        self._gaps_reported = len(gaps)
-        self.ring.seal_gaps()
+                log.info("stream lost (%s); reconnecting in %.1f s", exc, delays[0])
+                await asyncio.sleep(delays[0])
 
     async def _session(
         self, client: StreamClient
@@ -249,14 +213,15 @@ class ReconnectingStream:
         sender.add_done_callback(lambda task: self._abort_on_failure(task, client))
         try:
             async for raw, received in client.frames():
-                self._heard_at = time.monotonic()
-                if received is None:
-                    yield raw, None
-                    continue
-                message = shifted(received, self._offset_s)
-                if isinstance(message, Results):
-                    message = self._settle(message)
-                yield (raw if message is received else encode(message)), message
+                message: ServerMessage | None = None
+                for action in self.machine.received(time.monotonic(), received):
+                    if isinstance(action, Deliver):
+                        message = action.message
+                    else:
+                        self._run([action])
+                if message is not None and message is not received:
+                    raw = encode(message)  # shifted or trimmed: the frame must say the same
+                yield raw, message
             if not sender.done():
                 sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -266,31 +231,16 @@ class ReconnectingStream:
             with contextlib.suppress(asyncio.CancelledError, ClientError):
                 await sender
 
-    def _settle(self, results: Results) -> Results:
-        channel = min(results.channel, len(self._settled_s) - 1)
-        results = without_settled_words(results, self._settled_s[channel])
-        if results.is_final:
-            self._settled_s[channel] = max(
-                self._settled_s[channel], results.start + results.duration
-            )
-            self._confirm()
-        return results
-
-    def _confirm(self) -> None:
-        self.ring.confirm(self.ring.frame_at(min(self._settled_s)))
-        self.ring.release(self.ring.sent - self.ring.frame_at(self.config.replay_cover_s))
-        self._drained.set()
-
     async def _send_loop(self, client: StreamClient) -> None:
         live_frames = max(1, round(self.params.sample_rate * self.config.frame_s))
         drain_frames = max(1, round(self.params.sample_rate * self.config.drain_frame_s))
-        last_sent = opened = time.monotonic()
+        opened = time.monotonic()
         sent_s = 0.0  # on this connection, as the server's rate limit counts it
         while True:
             if self.ring.unsent_s > 0:
                 catching_up = self.ring.unsent_s > 2 * self.config.frame_s
                 frames = drain_frames if catching_up else live_frames
-                if self.ring.unsent_s < self.config.frame_s and not self._finishing:
+                if self.ring.unsent_s < self.config.frame_s and not self.machine.finishing:
                     await self._wait_audio(self.config.frame_s)
                     continue
                 _, pcm = self.ring.take(frames)
@@ -301,21 +251,21 @@ class ReconnectingStream:
                         await asyncio.sleep(wait)
                 await client.send_audio(pcm)
                 sent_s += chunk_s
-                last_sent = time.monotonic()
-                self._confirm()
+                sent_until_s = self.ring.seconds(self.ring.sent)
+                self._run(self.machine.audio_sent(time.monotonic(), sent_until_s))
                 if self.ring.unsent_s < self.config.frame_s * 2:
                     self._drained.set()
                 continue
             self._drained.set()
-            if self._finishing:
+            actions = self.machine.tick(time.monotonic())
+            self._run(actions)
+            if any(isinstance(action, SendCloseStream) for action in actions):
                 await client.send_control(Control.CLOSE_STREAM)
                 return
-            idle = time.monotonic() - last_sent
-            if idle >= self.config.keepalive_s:
+            if any(isinstance(action, SendKeepAlive) for action in actions):
                 await client.send_control(Control.KEEP_ALIVE)
-                last_sent = time.monotonic()
                 continue
-            await self._wait_audio(self.config.keepalive_s - idle)
+            await self._wait_audio(self.machine.keepalive_in(time.monotonic()))
 
     async def _wait_audio(self, seconds: float) -> None:
         self._audio.clear()

@@ -16,9 +16,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from app.errors import HandshakeRejected, ProtocolError, ServerClosed, ServerUnavailable
+from app.logs import SECRETS, secret_safe_logger
 from app.protocol.messages import Control, ServerMessage, encode_control, parse_server_message
 from app.protocol.pacing import HEADER, AudioRate
 from app.protocol.params import StreamParams
+
+_wire_log = secret_safe_logger(__name__)  # the handshake carries the token
 
 
 def stream_url(base: str, params: StreamParams) -> str:
@@ -45,6 +48,7 @@ class StreamClient:
         self.url = stream_url(url, params)
         self.params = params
         self.token = token
+        SECRETS.hide(token)  # wherever it shows up in a log record (a URL, an error)
         self.open_timeout = open_timeout
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
@@ -62,6 +66,7 @@ class StreamClient:
                 ping_interval=self.ping_interval,
                 ping_timeout=self.ping_timeout,
                 close_timeout=1,  # a dead peer must not hold up the reconnect
+                logger=_wire_log,
             )
         except InvalidStatus as exc:
             raise _rejected(self.base_url, exc) from exc
