@@ -433,7 +433,8 @@ def test_a_message_is_one_compact_line_of_utf8_json() -> None:
 @pytest.mark.parametrize("code", [PROVIDER_FAILOVER, PROVIDER_FAILBACK])
 def test_a_provider_switch_names_the_engine_now_live(code: str) -> None:
     warning = provider_switch(code, "deepgram", "whisper failed: 1011: engine gone")
-    assert warning == Warning(code, "switched to deepgram: whisper failed: 1011: engine gone")
+    text = "switched to deepgram: whisper failed: 1011: engine gone"  # for people, as before
+    assert warning == Warning(code, text, engine="deepgram")
     assert live_engine_of(warning) == "deepgram"
 
 

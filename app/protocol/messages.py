@@ -166,10 +166,15 @@ class Metadata:
 @dataclass(frozen=True)
 class Warning:
     code: str
-    message: str
+    message: str  # for people: shown, never parsed
+    # After an engine switch, the engine now live; on the wire only then (Deepgram ignores it).
+    engine: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "Warning", "code": self.code, "message": self.message}
+        wire: dict[str, Any] = {"type": "Warning", "code": self.code, "message": self.message}
+        if self.engine is not None:
+            wire["engine"] = self.engine
+        return wire
 
 
 @dataclass(frozen=True)
@@ -204,20 +209,16 @@ PROVIDER_FAILBACK = "PROVIDER_FAILBACK"
 MODEL_STEP_DOWN = "MODEL_STEP_DOWN"
 MODEL_STEP_UP = "MODEL_STEP_UP"
 ENGINE_SWITCHES = (PROVIDER_FAILOVER, PROVIDER_FAILBACK, MODEL_STEP_DOWN, MODEL_STEP_UP)
-_SWITCHED = "switched to "
 
 
 def provider_switch(code: str, live_engine: str, reason: str) -> Warning:
     """The Warning a server sends when a session moves to another engine."""
-    return Warning(code, f"{_SWITCHED}{live_engine}: {reason}")
+    return Warning(code, f"switched to {live_engine}: {reason}", engine=live_engine)
 
 
 def live_engine_of(warning: Warning) -> str | None:
     """Which engine is live after an engine switch warning (None for other warnings)."""
-    if warning.code not in ENGINE_SWITCHES:
-        return None
-    text = warning.message.removeprefix(_SWITCHED)
-    return text.split(": ", 1)[0] or None
+    return warning.engine or None
 
 
 class Control(Enum):
@@ -389,7 +390,8 @@ def parse_server_message(text: str) -> ServerMessage | None:
             extra={k: v for k, v in payload.items() if k not in _METADATA_FIELDS},
         )
     if kind == "Warning":
-        return Warning(str(payload.get("code", "")), str(payload.get("message", "")))
+        code, message = str(payload.get("code", "")), str(payload.get("message", ""))
+        return Warning(code, message, _text(payload, "engine") or None)
     if kind == "Error":
         # Deepgram's `description` says what went wrong (its `message` may echo a bad frame).
         message = payload.get("description") or payload.get("message") or ""

@@ -4,8 +4,8 @@ The session keeps the audio since the end of the last final. When the provider f
 a local session, replays that audio (no word in flight is lost, none is doubled), tells the
 client with a `Warning` (PROVIDER_FAILOVER) and goes on. Meanwhile it probes the provider; once
 a probe connects it fails back at the next utterance end (PROVIDER_FAILBACK), so no utterance
-is split between two engines. The replay and the relay of the engines' words are
-`handover.Handover`'s, shared with Auto's model step-down.
+is split between two engines. How a switch goes (the replay, the relay, the warning) is
+`switching.SwitchingSession`'s, shared with Auto's model step-down; this module says when.
 
 With `diarize`, the local engine learns the provider's speakers while the provider serves
 (`provider_voices`), and labels from them once it takes over: the same voice, the same number.
@@ -16,35 +16,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
-from app.protocol.messages import PROVIDER_FAILBACK, PROVIDER_FAILOVER, Results, provider_switch
+from app.protocol.messages import PROVIDER_FAILBACK, PROVIDER_FAILOVER, Results
 from app.protocol.params import StreamParams
-from app.protocol.pcm import FloatArray
 from app.server.asr.speaker_clusters import ClusterSettings
 from app.server.engines.base import Emit, Engine, EngineSession, LabellingEngine
 from app.server.engines.deepgram import DeepgramEngine, DeepgramSession, ProviderFailure
-from app.server.engines.handover import Handover
 from app.server.engines.provider_voices import ProviderVoices
+from app.server.engines.switching import SwitchingSession, live_name, open_labelling
 
 log = logging.getLogger(__name__)
 MAX_PROBE_S = 300.0
 
 
-class FailoverSession:
+class FailoverSession(SwitchingSession):
     def __init__(
         self, engine: FailoverEngine, params: StreamParams, emit: Emit, probe_every_s: float
     ) -> None:
+        super().__init__(params, emit)
         self.engine = engine
-        self.params = params
-        self.emit = emit
         self.probe_every_s = probe_every_s
-        self._handover = Handover(
-            params.sample_rate,
-            emit,
-            self._at_utterance_end,
-            channels=params.channels,
-            on_final=self._heard_final,
-        )
         fallback = engine.fallback
         self._voices: ProviderVoices | None = None
         if params.diarize and isinstance(fallback, LabellingEngine):
@@ -55,15 +47,14 @@ class FailoverSession:
                 self._handover.audio,
                 ClusterSettings(max_speakers=params.max_speakers),
             )
-        self._closing = False
         self._probe: asyncio.Task[None] | None = None
         self._ready: DeepgramSession | None = None  # a probe that connected
         self._failovers = 0
-        self._live: EngineSession = self._open_primary()
         self.on_primary = True
+        self._start(self._primary(None))
 
     # -- engines ---------------------------------------------------------------------------
-    def _open_primary(self, ready: DeepgramSession | None = None) -> EngineSession:
+    def _primary(self, ready: DeepgramSession | None) -> Callable[[Emit], DeepgramSession]:
         def open_primary(relay: Emit) -> DeepgramSession:
             generation = self._handover.generation
 
@@ -76,17 +67,16 @@ class FailoverSession:
             ready.on_failure = on_failure
             return ready
 
-        return self._handover.take_over(open_primary)
+        return open_primary
 
+    def _open_fallback(self, relay: Emit) -> EngineSession:
+        speakers = self._voices.clusters if self._voices is not None else None
+        return open_labelling(self.engine.fallback, self.params, relay, speakers)
+
+    # -- when to switch --------------------------------------------------------------------
     def _heard_final(self, final: Results) -> None:
         if self.on_primary and self._voices is not None:
             self._voices.hear(final)
-
-    def _open_fallback(self, relay: Emit) -> EngineSession:
-        fallback = self.engine.fallback
-        if self._voices is not None and isinstance(fallback, LabellingEngine):
-            return fallback.open_session(self.params, relay, self._voices.clusters)
-        return fallback.open_session(self.params, relay)
 
     def _at_utterance_end(self) -> None:
         if not self.on_primary and self._ready is not None:
@@ -99,12 +89,9 @@ class FailoverSession:
         if generation != self._handover.generation or not self.on_primary:
             return
         log.warning("provider failed (%s): failing over to the local engine", failure)
-        old = self._live
         self.on_primary = False  # first: the replay's finals are the local engine's
-        self._live = self._handover.take_over(self._open_fallback)
-        old.abort()
-        live = f"{self.engine.fallback.name} {self.engine.fallback.model_name} (local)"
-        self.emit(provider_switch(PROVIDER_FAILOVER, live, str(failure)))
+        live = f"{live_name(self.engine.fallback)} (local)"
+        self._switch(self._open_fallback, PROVIDER_FAILOVER, live, str(failure))
         self._failovers += 1
         if not self._closing:
             self._probe = asyncio.create_task(self._probe_primary())
@@ -112,14 +99,11 @@ class FailoverSession:
     def _fail_back(self) -> None:
         ready, self._ready = self._ready, None
         assert ready is not None
-        old = self._live
         if self._voices is not None:
             self._voices.restart()  # the new connection numbers the voices afresh
         self.on_primary = True  # first: the replay's finals are the provider's
-        self._live = self._open_primary(ready)
-        old.abort()
-        live = f"{self.engine.primary.name} {self.engine.primary.model_name}"
-        self.emit(provider_switch(PROVIDER_FAILBACK, live, "the provider is back"))
+        live = live_name(self.engine.primary)
+        self._switch(self._primary(ready), PROVIDER_FAILBACK, live, "the provider is back")
 
     async def _probe_primary(self) -> None:
         """Connect to the provider now and then; keep the first connection that works."""
@@ -144,43 +128,14 @@ class FailoverSession:
         if not self._closing and not self.on_primary:
             self._probe = asyncio.create_task(self._probe_primary())
 
-    # -- EngineSession ---------------------------------------------------------------------
-    def feed(self, channels: list[FloatArray]) -> None:
-        self._live.feed(self._handover.keep(channels))
-
-    def finalize(self) -> None:
-        self._live.finalize()
-
-    async def close(self) -> None:
-        self._closing = True
-        while True:  # a failure during close moves the rest to the local engine
-            live = self._live
-            await live.close()
-            if live is self._live:
-                break
-        self._stop_probe()
-        self._stop_lessons()
-
-    def abort(self) -> None:
-        self._closing = True
-        self._live.abort()
-        self._stop_probe()
-        self._stop_lessons()
-
-    def _stop_probe(self) -> None:
+    def _stop_watching(self) -> None:
         if self._probe is not None:
             self._probe.cancel()
         if self._ready is not None:
             self._ready.abort()
             self._ready = None
-
-    def _stop_lessons(self) -> None:
         if self._voices is not None:
             self._voices.cancel()
-
-    @property
-    def backlog_s(self) -> float:
-        return self._live.backlog_s
 
 
 class FailoverEngine:

@@ -1,10 +1,11 @@
 """Handing a live session from one engine to another without losing or doubling a word.
 
-Used by the provider failover (Deepgram -> local engine and back) and by Auto's model step
-down (base -> tiny.en and back). A session keeps the audio since a little before the end of
-its last final. The engine that takes over is fed that audio again; its words are shifted onto
-the session's clock (each engine times from its own first sample) and the words already final
-are dropped, so the client sees one continuous stream. Messages from a replaced engine are
+Used by the engine switch (`switching.SwitchingSession`) of the provider failover (Deepgram ->
+local engine and back) and of Auto's model step down (base -> tiny.en and back). A session
+keeps the audio since a little before the end of its last final. The engine that takes over is
+fed that audio again; its words are shifted onto the session's clock (each engine times from
+its own first sample) and the words already final are dropped, so the client sees one
+continuous stream. Messages from a replaced engine are
 ignored: the replay covers its words in flight.
 """
 

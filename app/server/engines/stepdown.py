@@ -2,8 +2,9 @@
 
 A session starts on the better model (base). When it falls more than `behind_s` behind the
 audio received and stays there for `behind_for_s`, the session steps down: a session on the
-fast model (tiny.en) takes over, replaying the audio since the last final (`Handover`: no word
-lost, none doubled), and the client gets a `Warning` (MODEL_STEP_DOWN) naming the live model.
+fast model (tiny.en) takes over, replaying the audio since the last final (no word lost, none
+doubled), and the client gets a `Warning` (MODEL_STEP_DOWN) naming the live model: the switch is
+`switching.SwitchingSession`'s, shared with the provider failover; this module says when.
 Later, at an utterance end with the fast session caught up, it steps back up (MODEL_STEP_UP):
 first after `step_up_after_s`, twice as long after each further step-down, so a computer that
 cannot keep up does not flap between the two. Both models stay loaded; their engines share
@@ -21,12 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.errors import EngineError, ParamError
-from app.protocol.messages import MODEL_STEP_DOWN, MODEL_STEP_UP, provider_switch
+from app.protocol.messages import MODEL_STEP_DOWN, MODEL_STEP_UP
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray
 from app.server.asr.speaker_clusters import ClusterSettings, SpeakerClusters
-from app.server.engines.base import Emit, Engine, EngineSession, LabellingEngine
-from app.server.engines.handover import Handover
+from app.server.engines.base import Emit, Engine, LabellingEngine
+from app.server.engines.switching import Opener, SwitchingSession, live_name, open_labelling
 
 log = logging.getLogger(__name__)
 # Audio arriving this much faster than the clock is a recording sent at once, not a live
@@ -46,7 +47,7 @@ class StepPolicy:
     check_every_s: float = 1.0
 
 
-class AutoSession:
+class AutoSession(SwitchingSession):
     def __init__(
         self,
         engine: AutoEngine,
@@ -54,39 +55,29 @@ class AutoSession:
         emit: Emit,
         speakers: Sequence[SpeakerClusters] | None = None,
     ) -> None:
+        super().__init__(params, emit)
         self.engine = engine
-        self.params = params
-        self.emit = emit
         self._speakers = speakers
         if speakers is None and params.diarize:
             settings = ClusterSettings(max_speakers=params.max_speakers)
             self._speakers = [SpeakerClusters(settings) for _ in range(params.channels)]
         self._policy = engine.policy
         self._clock = engine.clock
-        self._handover = Handover(
-            params.sample_rate, emit, self._at_utterance_end, channels=params.channels
-        )
         self._may_step_down = _serves(engine.fast, params)
-        self._closing = False
         self._behind_since: float | None = None
         self._received_then = 0.0  # stream seconds received at `_behind_since`
         self._stepped_down_at = 0.0
         self.step_downs = 0
         self.on_better = True
-        self._live: EngineSession = self._take_over(engine.better)
+        self._start(self._on(engine.better))
         self._watchdog: asyncio.Task[None] | None = None
         if self._may_step_down:
             self._watchdog = asyncio.get_running_loop().create_task(self._watch_periodically())
 
-    def _take_over(self, engine: Engine) -> EngineSession:
-        def open_session(relay: Emit) -> EngineSession:
-            if self._speakers is not None and isinstance(engine, LabellingEngine):
-                return engine.open_session(self.params, relay, self._speakers)
-            return engine.open_session(self.params, relay)
+    def _on(self, engine: Engine) -> Opener:
+        return lambda relay: open_labelling(engine, self.params, relay, self._speakers)
 
-        return self._handover.take_over(open_session)
-
-    # -- switching ------------------------------------------------------------------------
+    # -- when to switch --------------------------------------------------------------------
     def _watch_backlog(self) -> None:
         if not self.on_better or not self._may_step_down or self._closing:
             return
@@ -120,15 +111,12 @@ class AutoSession:
             self._policy.behind_for_s,
             fast.model_name,
         )
-        old = self._live
         # First: the replay may already end an utterance, which asks about stepping up.
         self.on_better = False
         self.step_downs += 1
         self._stepped_down_at = self._clock()
-        self._live = self._take_over(fast)
-        old.abort()
         reason = f"{better.model_name} fell {backlog:.1f} s behind real time on this computer"
-        self.emit(provider_switch(MODEL_STEP_DOWN, self.engine.live_name(fast), reason))
+        self._switch(self._on(fast), MODEL_STEP_DOWN, live_name(fast), reason)
 
     def step_up_wait_s(self) -> float:
         """How long after the last step-down the session may step back up."""
@@ -144,39 +132,18 @@ class AutoSession:
             return
         better = self.engine.better
         log.info("stepping back up to %s", better.model_name)
-        old = self._live
         self.on_better = True  # first: the replay may end an utterance, which asks again
         self._behind_since = None
-        self._live = self._take_over(better)
-        old.abort()
         reason = f"trying {better.model_name} again ({self.engine.fast.model_name} caught up)"
-        self.emit(provider_switch(MODEL_STEP_UP, self.engine.live_name(better), reason))
+        self._switch(self._on(better), MODEL_STEP_UP, live_name(better), reason)
 
-    # -- EngineSession ---------------------------------------------------------------------
     def feed(self, channels: list[FloatArray]) -> None:
-        self._live.feed(self._handover.keep(channels))
+        super().feed(channels)
         self._watch_backlog()
 
-    def finalize(self) -> None:
-        self._live.finalize()
-
-    async def close(self) -> None:
-        self._closing = True  # no more switches: the live session settles everything
-        self._stop_watchdog()
-        await self._live.close()
-
-    def abort(self) -> None:
-        self._closing = True
-        self._stop_watchdog()
-        self._live.abort()
-
-    def _stop_watchdog(self) -> None:
+    def _stop_watching(self) -> None:
         if self._watchdog is not None:
             self._watchdog.cancel()
-
-    @property
-    def backlog_s(self) -> float:
-        return self._live.backlog_s
 
 
 def _serves(engine: Engine, params: StreamParams) -> bool:
@@ -207,9 +174,6 @@ class AutoEngine:
         self.selection_note = selection_note
         self.policy = policy or StepPolicy()
         self.clock = clock
-
-    def live_name(self, engine: Engine) -> str:
-        return f"{engine.name} {engine.model_name}"
 
     def check_params(self, params: StreamParams) -> None:
         self.better.check_params(params)  # a session the fast model cannot serve stays on it
