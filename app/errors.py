@@ -17,6 +17,7 @@ CaptionError
 ├── LibraryError                 the session library cannot do what was asked
 │   ├── SessionNotFound          no saved session has that id                (session_id)
 │   ├── SessionBusy              it is being recorded, or the name is taken  (session_id, reason)
+│   │   └── JournalBusy          another writer holds it     (session_id, path, reason)
 │   └── SearchUnavailable        this Python's sqlite3 cannot search         (reason)
 └── ClientError                  talking to a transcription server failed
     ├── ServerUnavailable        it cannot be reached                        (url, reason)
@@ -61,6 +62,15 @@ class SessionBusy(LibraryError):
         super().__init__(f"session {session_id}: {reason}")
         self.session_id = session_id
         self.reason = reason
+
+
+class JournalBusy(SessionBusy):
+    """A journal another writer holds (or that moved while it was opened): never written
+    beside it. Nothing was written or marked."""
+
+    def __init__(self, session_id: str, path: str, reason: str) -> None:
+        super().__init__(session_id, reason)
+        self.path = path
 
 
 class SearchUnavailable(LibraryError):

@@ -136,14 +136,14 @@ def test_a_journal_continued_after_a_crash_mid_line_keeps_its_next_record(tmp_pa
     assert [s.text for s in read_journal(path)] == ["kept", "after"]
 
 
-def test_a_second_writer_is_not_exclusive_and_leaves_the_first_ones_marker(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_writer_is_refused_and_leaves_the_first_ones_marker(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from app.errors import SessionBusy
     from app.services.journal import OPEN_SUFFIX, Journal
 
     path = tmp_path / "2024-01-01T10-00-00.jsonl"
     first = Journal(path)
-    second = Journal(path)  # e.g. "Continue this session" while it records elsewhere
-    assert first.exclusive and not second.exclusive
-    second.close()
+    with pytest.raises(SessionBusy):
+        Journal(path)  # e.g. "Continue this session" while it records elsewhere
     assert path.with_name(path.name + OPEN_SUFFIX).exists()  # still marked as running
     first.close()
     assert not path.with_name(path.name + OPEN_SUFFIX).exists()

@@ -49,9 +49,12 @@ def test_journal_is_durable_line_by_line_and_survives_a_torn_line(tmp_path: Path
     }
     assert [s.text for s in read_journal(journal.path)] == ["hello there", "general kenobi"]
     assert latest_session(tmp_path) == journal.path
-    assert crashed_sessions(tmp_path) == [journal.path]  # still open: a crash would leave it
+    # Still open: a crash would leave it marked, but its writer's lock says it runs.
+    assert journal.path.with_name(journal.path.name + ".open").exists()
+    assert crashed_sessions(tmp_path) == []
     journal.close()
     assert crashed_sessions(tmp_path) == []
+    assert not journal.path.with_name(journal.path.name + ".open").exists()
     assert Journal.start(tmp_path).path != journal.path
 
 

@@ -15,9 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-import platformdirs
-
-from app import APP_NAME
 from app.domain.journal import (
     JournalRecords,
     decode_journal,
@@ -28,19 +25,32 @@ from app.domain.journal import (
     encode_title,
 )
 from app.domain.transcript import Segment
-from app.errors import AutosaveError
-from app.services.journal_lock import LOCKING, try_lock
+from app.errors import AutosaveError, JournalBusy
+from app.services.journal_lock import (
+    LOCKING,
+    lock_for_writing,
+    marker_of,
+    running_among,
+    writer_excluded,
+)
+from app.services.journal_lock import OPEN_SUFFIX as OPEN_SUFFIX  # where others import it
+from app.services.private_files import (
+    SESSIONS,
+    create_private,
+    data_dir,
+    private_dir,
+    touch_private,
+)
 
 log = logging.getLogger(__name__)
 
 
 def sessions_dir() -> Path:
-    override = os.environ.get("CAPTIONIST_DATA_DIR")
-    base = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
-    return base / "sessions"
+    return data_dir() / SESSIONS
 
 
-OPEN_SUFFIX = ".open"  # beside a journal while its session runs: left behind by a crash
+BUSY = "another Captionist window is writing it; continue it once that has stopped"
+MOVED = "it was moved or deleted while it was being opened"
 
 
 class Journal:
@@ -48,37 +58,68 @@ class Journal:
     error) is kept in memory and written first at the next append or `retry`, so the file
     keeps every segment in order once space returns, and never a torn line in between.
 
+    One writer per journal: `Journal.start` makes a new file (O_EXCL: never one another
+    process made meanwhile), `Journal(path)` continues one; each takes the journal's lock
+    before writing a byte, and holds it until it closes (others see the session running).
+    A journal another writer holds is refused with JournalBusy. Where there are no locks
+    (Windows) an existing journal is continued without one, as nothing can tell.
+    Files are made private: the folder 0700, the journal and its marker 0600.
+
     The file is touched only by the journal's writer thread. On the event loop, `submit`
     then `await written(...)`, and `aclose`; `append`, `retry` and `close` block instead."""
 
     def __init__(self, path: Path) -> None:
+        """Continue the session journaled at `path` (made if there is none): JournalBusy if
+        another writer has it (the file is then left exactly as it was)."""
+        private_dir(path.parent)
+        fd, made = _open_or_make(path)
+        self._open(path, fd, made)
+
+    @classmethod
+    def start(cls, directory: Path | None = None, when: datetime | None = None) -> Journal:
+        """A new session's journal in `directory` (default: the app's), named by `when`."""
+        moment = (when or datetime.now()).strftime("%Y-%m-%dT%H-%M-%S")
+        directory = directory or sessions_dir()
+        private_dir(directory)
+        path = directory / f"{moment}.jsonl"
+        suffix = 1
+        while True:
+            try:
+                fd = create_private(path, os.O_RDWR | os.O_APPEND)
+                break
+            except FileExistsError:  # O_EXCL decides, not a check another process can beat
+                suffix += 1
+                path = directory / f"{moment}-{suffix}.jsonl"
+        journal = cls.__new__(cls)
+        journal._open(path, fd, True)
+        return journal
+
+    def _open(self, path: Path, fd: int, made: bool) -> None:
+        """Become the writer of `fd` (the journal at `path`; `made`: new, empty), or close it
+        and raise, having written nothing."""
+        marker = marker_of(path)
+        try:
+            if not lock_for_writing(fd):  # held until the fd closes (or the process dies)
+                raise JournalBusy(path.stem, str(path), BUSY)
+            if not made:
+                if LOCKING and not _same_file(path, fd):
+                    raise JournalBusy(path.stem, str(path), MOVED)
+                _end_torn_line(fd)  # a continued session's crash may have cut its last line
+                _touch(path, fd)  # continued now: in use, whatever retention says of its age
+            touch_private(marker)  # touched: the newest marker, where there are no locks
+        except BaseException:
+            os.close(fd)
+            raise
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd: int | None = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        _end_torn_line(self._fd)  # a continued session's crash may have cut its last line
-        # Held until the fd closes (or the process dies): others see the session running.
-        # False where another process holds it (where locks exist): see `exclusive`.
-        self.exclusive = try_lock(self._fd) or not LOCKING
-        if not self.exclusive:
-            log.warning("%s is open in another writer: its lines may interleave", path.name)
-        self._marker = path.with_name(path.name + OPEN_SUFFIX)
-        self._marker.touch()  # another writer's session keeps its marker: see _close
+        self._fd: int | None = fd
+        # Always True: a writer that cannot have the lock is refused. Kept for callers.
+        self.exclusive = True
+        self._marker = marker
         self._pending: list[bytes] = []  # lines not on disk yet, oldest first (writer only)
         self._closing = False
         # One worker: lines reach the disk in the order they were submitted.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
         self.segments_written = 0
-
-    @classmethod
-    def start(cls, directory: Path | None = None, when: datetime | None = None) -> Journal:
-        moment = (when or datetime.now()).strftime("%Y-%m-%dT%H-%M-%S")
-        directory = directory or sessions_dir()
-        path = directory / f"{moment}.jsonl"
-        suffix = 1
-        while path.exists():
-            suffix += 1
-            path = directory / f"{moment}-{suffix}.jsonl"
-        return cls(path)
 
     @property
     def unsaved(self) -> int:
@@ -184,8 +225,7 @@ class Journal:
         self._fd = None
         if not self._pending:
             with contextlib.suppress(OSError):
-                if self.exclusive:  # the marker of a session another writer holds stays
-                    self._marker.unlink(missing_ok=True)
+                self._marker.unlink(missing_ok=True)
 
     @property
     def closed(self) -> bool:
@@ -197,6 +237,40 @@ async def written(job: Future[None]) -> None:
     """Wait for a writer job (`Journal.submit`) without blocking the loop. A cancelled wait
     leaves the job queued: its line is still written, in order."""
     await asyncio.shield(asyncio.wrap_future(job))
+
+
+def _open_or_make(path: Path) -> tuple[int, bool]:
+    """An existing journal's descriptor, or a new one's (made with O_EXCL): and whether it
+    was made."""
+    for _ in range(10):
+        try:
+            return os.open(path, os.O_RDWR | os.O_APPEND), False
+        except FileNotFoundError:
+            pass
+        try:
+            return create_private(path, os.O_RDWR | os.O_APPEND), True
+        except FileExistsError:
+            continue  # made meanwhile: open that one
+    return os.open(path, os.O_RDWR | os.O_APPEND), False
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    """Is the file opened still the one at `path`? (The library moves a journal under its
+    lock: a writer that opened it before, and locked it after, holds a file in the trash.)"""
+    try:
+        there = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (there.st_dev, there.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _touch(path: Path, fd: int) -> None:
+    with contextlib.suppress(OSError):  # only a hint for retention: never a reason to fail
+        if os.utime in os.supports_fd:
+            os.utime(fd)
+        else:
+            os.utime(path)
 
 
 def _end_torn_line(fd: int) -> None:
@@ -239,13 +313,22 @@ def latest_session(directory: Path | None = None, *, besides: Path | None = None
 
 
 def crashed_sessions(directory: Path | None = None) -> list[Path]:
-    """Journals whose session never closed (the app was killed), oldest first."""
+    """Journals whose session never closed (the app was killed), oldest first: marked open
+    and written by nobody (none holds its lock; where there are no locks, all but the newest
+    marked open)."""
     directory = directory or sessions_dir()
-    journals = [
+    marked = [
         m.with_name(m.name[: -len(OPEN_SUFFIX)]) for m in directory.glob(f"*.jsonl{OPEN_SUFFIX}")
     ]
-    return sorted((j for j in journals if j.is_file()), key=lambda p: p.stat().st_mtime)
+    marked = [j for j in marked if j.is_file()]
+    running = running_among(marked)
+    return sorted((j for j in marked if j not in running), key=lambda p: p.stat().st_mtime)
 
 
-def dismiss_crashed(path: Path) -> None:
-    path.with_name(path.name + OPEN_SUFFIX).unlink(missing_ok=True)
+def dismiss_crashed(path: Path) -> bool:
+    """Offer `path` no more as crashed: its marker goes. Never the marker of a session being
+    written (False, nothing done): that one is running, not crashed."""
+    with writer_excluded(path) as free:
+        if free:
+            marker_of(path).unlink(missing_ok=True)
+        return free
