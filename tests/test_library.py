@@ -198,6 +198,7 @@ def test_a_delete_moves_the_journal_and_its_markers_to_the_trash_and_undo_brings
     assert not (sessions / f"{TUESDAY}.jsonl").exists()
     assert sorted(p.name for p in (sessions / ".trash").iterdir()) == [
         f"{TUESDAY}.jsonl",
+        f"{TUESDAY}.jsonl.deleted",  # when: its TRASH_DAYS in the trash start there
         f"{TUESDAY}.jsonl{OPEN_SUFFIX}",
     ]
     assert [s.id for s in library.sessions()] == [MONDAY, TUESDAY_2]
@@ -207,6 +208,7 @@ def test_a_delete_moves_the_journal_and_its_markers_to_the_trash_and_undo_brings
     library.undelete(TUESDAY)
     assert journal_bytes(sessions) == original
     assert (sessions / f"{TUESDAY}.jsonl{OPEN_SUFFIX}").exists()
+    assert not (sessions / f"{TUESDAY}.jsonl.deleted").exists()
     assert [s.id for s in library.sessions()] == [MONDAY, TUESDAY, TUESDAY_2]
     assert [h.session_id for h in library.search("don't")] == [TUESDAY]
 
@@ -232,17 +234,24 @@ def test_purging_the_trash_removes_what_was_deleted_only(
     assert [s.id for s in library.sessions()] == [TUESDAY_2]
 
 
-def test_retention_removes_sessions_older_than_n_days_but_never_an_open_one(
+def test_retention_removes_sessions_older_than_n_days_but_never_a_running_one(
     library: SessionLibrary, sessions: Path
 ) -> None:
-    (sessions / f"{MONDAY}.jsonl{OPEN_SUFFIX}").touch()  # open (crashed): kept
-    library.delete(TUESDAY_2)  # in the trash and expired: gone too
+    """A session a crash left open is retired like any other; one being recorded is not, nor
+    one deleted just now (in the trash: Undo may still want it)."""
+    (sessions / f"{MONDAY}.jsonl{OPEN_SUFFIX}").touch()  # open (crashed): retired too
+    running = Journal(sessions / f"{TUESDAY}.jsonl")
+    library.delete(TUESDAY_2)  # in the trash and expired: kept till its time there is up
     now = datetime(2024, 5, 8, 15, 0, 0)  # Tuesday's sessions are a day and an hour old
-    assert library.apply_retention(None, now=now) == []  # keep forever
-    assert [s.id for s in library.expired(1, now=now)] == [TUESDAY]
-    assert library.apply_retention(1, now=now) == [TUESDAY, TUESDAY_2]
-    assert [s.id for s in library.sessions()] == [MONDAY]
-    assert library.trashed() == []
+    try:
+        assert library.apply_retention(None, now=now) == []  # keep forever
+        assert [s.id for s in library.expired(1, now=now)] == [MONDAY]
+        assert library.apply_retention(1, now=now) == [MONDAY]
+        assert [s.id for s in library.sessions()] == [TUESDAY]
+    finally:
+        running.close()
+    assert library.apply_retention(1, now=now) == [TUESDAY]
+    assert library.trashed() == [TUESDAY_2]
     assert library.apply_retention(30, now=now) == []
     with pytest.raises(ValueError, match="at least 1"):
         library.apply_retention(0, now=now)

@@ -21,6 +21,7 @@ from app.domain.library import format_duration
 from app.domain.search_query import fts_query
 from app.errors import LibraryError
 from app.services.library import SessionLibrary
+from app.services.private_files import write_export
 
 FOUND, NOTHING, ERROR = 0, 1, 2
 
@@ -89,8 +90,8 @@ def _export(library: SessionLibrary, args: argparse.Namespace) -> int:
         sys.stdout.flush()
         sys.stdout.buffer.write(text.encode("utf-8"))  # the bytes a file would hold
         return FOUND
-    try:
-        args.output.write_text(text, encoding="utf-8")
+    try:  # private (0600) inside the data folder, else with the user's umask
+        write_export(args.output, text, library.directory.parent)
     except OSError as exc:
         return _error(f"cannot write {args.output}: {exc.strerror or exc}")
     return FOUND

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +26,7 @@ from app.domain.library import SessionFacts, summarize
 from app.domain.transcript import numbered_utterances
 from app.errors import SearchUnavailable
 from app.services.library.files import JournalFile
+from app.services.private_files import FILE_MODE, create_private, narrow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -149,6 +151,8 @@ class LibraryIndex:
         if self._connection is not None:
             return self._connection
         target = str(self.path) if self.path is not None else ":memory:"
+        if self.path is not None:
+            _made_private(self.path)
         db = sqlite3.connect(target, timeout=10, isolation_level=None, check_same_thread=False)
         try:
             self.searchable = fts5_available(db)
@@ -266,6 +270,18 @@ class LibraryIndex:
             query += " LIMIT ?"
             parameters = (match, limit)
         return [IndexedLine(*row) for row in db.execute(query, parameters)]
+
+
+def _made_private(path: Path) -> None:
+    """Make the index file 0600 before SQLite opens it (SQLite makes its -journal and -wal as
+    the database file is). What cannot be done here, SQLite says when it opens the file."""
+    try:
+        os.close(create_private(path))
+    except FileExistsError:
+        with contextlib.suppress(OSError):
+            narrow(path, FILE_MODE)
+    except OSError:
+        pass  # a missing or read-only folder: SQLite's error, then memory
 
 
 def _version(db: sqlite3.Connection) -> int:

@@ -6,10 +6,20 @@ The journals stay the truth and stay append-only: a title is an appended record,
 moves the journal (and its markers) into `sessions/.trash/`, undo moves it back. A session
 being recorded (its writer holds the journal's lock) is never written or moved from here:
 the app titles its own running session through its journal's writer (`Journal.submit_title`).
+
+The trash keeps a deleted session TRASH_DAYS days from its delete (Undo brings it back till
+then), and `purge_expired_trash` (retention's checks) removes it after; Empty trash
+(`purge_trash`) sooner. Retention (`apply_retention`) removes expired live sessions for good,
+not into the trash: Keep sessions promises they are gone, and the user agreed to it once. It
+never takes a session from the trash before its time.
+
+Everything the library makes is private (see app/services/private_files.py); opening the
+library narrows what an older version left wider.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,22 +34,29 @@ from app.domain.library import (
 )
 from app.domain.search_query import fts_query
 from app.domain.transcript import Segment, numbered_utterances
-from app.errors import LibraryError, SessionNotFound
+from app.errors import LibraryError, SessionBusy, SessionNotFound
 from app.services.journal import read_records, sessions_dir
 from app.services.library.files import (
+    DELETED,
     SUFFIX,
     TRASH,
     JournalFile,
     SessionState,
     append_record,
+    deleted_ns,
     move_session,
     remove_session,
     scan,
+    stamp_deleted,
     state_of,
 )
 from app.services.library.index import CachedJournal, LibraryIndex
+from app.services.private_files import INDEX, make_private
 
-INDEX_NAME = "library.sqlite"
+log = logging.getLogger(__name__)
+
+INDEX_NAME = INDEX
+TRASH_DAYS = 30  # a deleted session stays in the trash this long after its delete
 EXPORT_TITLE = "Captionist transcript"  # what the app's own export calls a transcript
 
 
@@ -97,7 +114,9 @@ class SessionLibrary:
         set); the index in `index_path` (default: library.sqlite beside that folder)."""
         self.directory = directory or sessions_dir()
         self.trash_dir = self.directory / TRASH
-        self._index = LibraryIndex(index_path or self.directory.parent / INDEX_NAME, _sort_key)
+        index_path = index_path or self.directory.parent / INDEX_NAME
+        make_private(self.directory.parent, self.directory, index_path)
+        self._index = LibraryIndex(index_path, _sort_key)
 
     def close(self) -> None:
         self._index.close()
@@ -189,54 +208,73 @@ class SessionLibrary:
         return cleaned
 
     def delete(self, session_id: str) -> None:
-        """Move it to the trash (`undelete` brings it back). SessionBusy while recorded."""
+        """Move it to the trash, for TRASH_DAYS days (`undelete` brings it back till then).
+        SessionBusy while recorded."""
         journal = self._file(session_id)
         move_session(journal.id, self.directory, self.trash_dir)
+        stamp_deleted(self.trash_dir, journal.id)
 
     def undelete(self, session_id: str) -> None:
         if session_id not in self.trashed():
             raise SessionNotFound(session_id, str(self.trash_dir))
-        move_session(session_id, self.trash_dir, self.directory)
+        move_session(session_id, self.trash_dir, self.directory, live=False)
+        (self.directory / f"{session_id}{SUFFIX}{DELETED}").unlink(missing_ok=True)
 
     def trashed(self) -> list[str]:
         return sorted((f.id for f in scan(self.trash_dir)), key=session_order)
 
-    def purge_trash(self) -> int:
-        """Remove what is in the trash for good; how many sessions."""
-        trashed = self.trashed()
+    def purge_trash(self, session_ids: Collection[str] | None = None) -> int:
+        """Empty trash: remove what is in the trash for good (of it only `session_ids`, when
+        given: what the user was told about); how many sessions."""
+        trashed = [i for i in self.trashed() if session_ids is None or i in session_ids]
         for session_id in trashed:
-            remove_session(session_id, self.trash_dir)
+            remove_session(session_id, self.trash_dir, live=False)
         return len(trashed)
+
+    def expired_trash(self, now: datetime | None = None) -> list[str]:
+        """Sessions deleted more than TRASH_DAYS days before `now`: past their undo."""
+        cutoff = ((now or datetime.now()) - timedelta(days=TRASH_DAYS)).timestamp() * 1e9
+        return [i for i in self.trashed() if deleted_ns(self.trash_dir, i) < cutoff]
+
+    def purge_expired_trash(self, now: datetime | None = None) -> list[str]:
+        """Remove for good what was deleted more than TRASH_DAYS days ago; the ids."""
+        expired = self.expired_trash(now)
+        for session_id in expired:
+            remove_session(session_id, self.trash_dir, live=False)
+        return expired
 
     def expired(
         self, keep_days: int, now: datetime | None = None, spare: Collection[str] = ()
     ) -> list[SessionSummary]:
-        """Sessions that started more than `keep_days` ago and are not open (recording or
-        left by a crash) nor in `spare` (open in a window): what `apply_retention` removes."""
+        """Sessions that started more than `keep_days` ago and are not being recorded nor in
+        `spare` (open in a window): what `apply_retention` removes. One a crash left open is
+        retired like any other (it was offered back at the start after the crash)."""
         cutoff = _cutoff(keep_days, now)
         return [
             s
             for s in self.sessions()
-            if s.started < cutoff and s.state is SessionState.CLOSED and s.id not in spare
+            if s.started < cutoff and s.state is not SessionState.RECORDING and s.id not in spare
         ]
 
     def apply_retention(
         self, keep_days: int | None, now: datetime | None = None, spare: Collection[str] = ()
     ) -> list[str]:
-        """Keep sessions `keep_days` days (None: forever): older ones are removed for good,
-        from the library and from the trash, never an open one nor one in `spare`. The ids
-        removed."""
+        """Keep sessions `keep_days` days (None: forever): older ones are removed for good (not
+        into the trash), never one being recorded nor one in `spare`; and the trash is purged
+        of what was deleted more than TRASH_DAYS days ago, whatever `keep_days` says (never
+        sooner: Undo may still want it). The ids removed."""
+        if keep_days is not None:
+            _cutoff(keep_days, now)  # a bad setting is said before anything is removed
+        removed = self.purge_expired_trash(now)
         if keep_days is None:
-            return []
-        cutoff = _cutoff(keep_days, now)
-        removed = []
+            return removed
         for summary in self.expired(keep_days, now, spare):
-            remove_session(summary.id, self.directory)
+            try:
+                remove_session(summary.id, self.directory)
+            except SessionBusy as exc:  # recording began meanwhile: kept, as it should be
+                log.info("kept %s: %s", summary.id, exc.reason)
+                continue
             removed.append(summary.id)
-        for journal in scan(self.trash_dir):
-            if _started(journal) < cutoff:
-                remove_session(journal.id, self.trash_dir)
-                removed.append(journal.id)
         return sorted(removed, key=session_order)
 
     def _file(self, session_id: str) -> JournalFile:

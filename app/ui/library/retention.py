@@ -1,23 +1,31 @@
 """Keep sessions N days (Settings → Transcripts → Keep sessions): saved sessions that started
-longer ago, and were not added to since, are deleted for good at start, once a day, and when
-the setting changes; never one being recorded, left open by a crash, or read in a window.
-Before the first time it would delete anything it asks, once, saying what and how many; "Keep
-them" sets it back to Forever, so nothing is deleted that the user did not agree to."""
+longer ago, and were not added to (nor continued) since, are deleted for good at start, once a
+day, and when the setting changes; never one being recorded or read in a window (one a crash
+left open is, like any other). Before the first time it would delete anything it asks, once,
+saying what and how many; "Keep them" sets it back to Forever, so nothing is deleted that the
+user did not agree to.
+
+Expired sessions are deleted for good, not moved to the trash: the setting promises they are
+gone. The trash is the user's own Delete, with Undo: at the same checks, whatever Keep sessions
+says (Forever too), what was deleted more than TRASH_DAYS days ago is removed from it, and
+never sooner."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
 
 from app.errors import LibraryError
-from app.services.library import SessionLibrary, SessionSummary
+from app.services.library import TRASH_DAYS, SessionLibrary, SessionSummary
 from app.services.library.files import SUFFIX
 from app.services.settings import AppSettings
 from app.ui.library.models import DATE_FORMAT
@@ -51,7 +59,8 @@ def added_to_since(
     library: SessionLibrary, sessions: Sequence[SessionSummary], days: int
 ) -> set[str]:
     """The sessions whose journal changed in the last `days` days: one continued recently is
-    in use, however long ago it started. (Blocking: a stat each.)"""
+    in use, however long ago it started (continuing touches the journal: `Journal(path)`,
+    even before a line is added). (Blocking: a stat each.)"""
     cutoff = time.time() - days * 86400
     recent = set()
     for session in sessions:
@@ -61,6 +70,15 @@ def added_to_since(
         except OSError:
             continue  # gone meanwhile: nothing to keep
     return recent
+
+
+def _not_empty(folder: Path) -> bool:
+    """Has `folder` anything in it? (One directory read: the trash is small, or not there.)"""
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return False
 
 
 class Retention(QObject):
@@ -92,12 +110,14 @@ class Retention(QObject):
         QTimer.singleShot(0, self.check)
 
     def check(self) -> None:
-        if self._settings().keep_sessions_days > 0 and not self._running:
+        if self._running:
+            return
+        if self._settings().keep_sessions_days > 0 or _not_empty(self._library().trash_dir):
             self._spawn(self.apply())
 
     async def apply(self) -> list[str]:
-        """Delete what is older than the setting says (asking first, the first time); the ids
-        deleted."""
+        """Empty the trash of what was deleted more than TRASH_DAYS days ago, and delete what
+        is older than the setting says (asking first, the first time); the ids deleted."""
         if self._running:
             return []
         self._running = True
@@ -113,32 +133,35 @@ class Retention(QObject):
             self._running = False
 
     async def _apply(self) -> list[str]:
+        library = self._library()
+        purged = await asyncio.to_thread(library.purge_expired_trash)
+        if purged:
+            log.info("removed %d sessions deleted %d days ago", len(purged), TRASH_DAYS)
         days = self._settings().keep_sessions_days
         if days <= 0:
-            return []
-        library = self._library()
+            return purged
         expired = await asyncio.to_thread(library.expired, days, None, self._spare())
         recent = await asyncio.to_thread(added_to_since, library, expired, days)
         expired = [s for s in expired if s.id not in recent]
         if not expired:
-            return []
+            return purged
         if not self._settings().retention_confirmed:
             agreed = await self._ask(expired, days)
             settings = self._settings()
             if settings.keep_sessions_days != days:
-                return []  # changed while asking: the next check asks about the new setting
+                return purged  # changed while asking: the next check asks about the new one
             if not agreed:
                 settings.keep_sessions_days = 0
                 self._store.save_app(settings)
                 self._notify("Every session is kept: Keep sessions is set back to Forever.")
-                return []
+                return purged
             settings.retention_confirmed = True
             self._store.save_app(settings)
         spare = {*self._spare(), *recent}
         removed = await asyncio.to_thread(library.apply_retention, days, None, spare)
         if removed:
             self._notify(f"Deleted {_sessions(len(removed))} older than {days} days.")
-        return removed
+        return [*purged, *removed]
 
     async def _ask(self, expired: Sequence[SessionSummary], days: int) -> bool:
         """Non-modal: captioning goes on while the question waits."""
