@@ -104,6 +104,7 @@ class LibraryController(QObject):
             w.export_requested.connect(lambda sid: self.export_dialog(sid, w))
             w.delete_requested.connect(lambda sid: self._spawn(self.delete(sid)))
             w.undo_requested.connect(lambda: self._spawn(self.undo()))
+            w.empty_trash_requested.connect(lambda: self._spawn(self.empty_trash()))
             w.search_requested.connect(lambda text: self._spawn(self.search(text)))
             w.refresh_requested.connect(lambda: self._spawn(self.load()))
             w.sessions_model.title_edited.connect(
@@ -311,3 +312,19 @@ class LibraryController(QObject):
             where.notice(text)
         else:
             self.app.window.statusBar().showMessage(text, 10_000)
+
+    async def empty_trash(self) -> int:
+        """Edit → Empty trash…: the sessions in the trash, removed for good once the user
+        agrees (only those they were told about); how many."""
+        window = self._window()
+        try:
+            trashed = await asyncio.to_thread(self.library.trashed)
+            if not await window.confirm_empty_trash(len(trashed)):
+                return 0
+            removed = await asyncio.to_thread(self.library.purge_trash, trashed)
+        except LIBRARY_PROBLEMS as exc:
+            window.notice(f"The trash was not emptied: {getattr(exc, 'reason', exc)}")
+            return 0
+        self.deleted.clear()  # nothing left to undo
+        window.trash_emptied(removed)
+        return removed

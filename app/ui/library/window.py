@@ -1,5 +1,6 @@
 """The Library window: every saved session in a table (newest first), a search across all of
-them, and the actions on one: open read-only, continue, export, rename, delete with undo.
+them, and the actions on one: open read-only, continue, export, rename, delete with undo (a
+deleted session waits TRASH_DAYS days in the trash; Edit → Empty trash… removes it sooner).
 
 It shows what it is given and emits what the user asked for; LibraryController does the
 work, off the Qt thread.
@@ -7,11 +8,13 @@ work, off the Qt thread.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QModelIndex, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QFrame,
     QHBoxLayout,
@@ -19,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QStackedWidget,
@@ -27,12 +31,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.library import SearchHit, SessionSummary
+from app.services.library import TRASH_DAYS, SearchHit, SessionSummary
 from app.ui.library.hit_delegate import HitLineDelegate
 from app.ui.library.models import SearchHitModel, SessionTableModel
 
 SEARCH_DELAY_MS = 200  # typing pauses this long before a search runs
 UNDO_SHOWN_MS = 10_000
+
+
+def _sessions(count: int) -> str:
+    return f"{count} session{'' if count == 1 else 's'}"
 
 
 def _table(parent: QWidget, name: str, description: str) -> QTableView:
@@ -56,6 +64,7 @@ class LibraryWindow(QMainWindow):
     export_requested = Signal(str)
     delete_requested = Signal(str)
     undo_requested = Signal()
+    empty_trash_requested = Signal()
     search_requested = Signal(str)  # the words typed, once typing paused
     refresh_requested = Signal()
 
@@ -73,6 +82,8 @@ class LibraryWindow(QMainWindow):
         self._undo_timer.setSingleShot(True)
         self._undo_timer.setInterval(UNDO_SHOWN_MS)
         self._undo_timer.timeout.connect(lambda: self.undo_bar.hide())
+        self.trash_box: QMessageBox | None = None  # Empty trash's question, while it waits
+        self.trash_remove_button: QAbstractButton | None = None
         self._build_central()
         self._build_actions()
         self.set_undo_available(False)
@@ -132,7 +143,10 @@ class LibraryWindow(QMainWindow):
         bar = QHBoxLayout(self.undo_bar)
         self.undo_label = QLabel(self.undo_bar)
         self.undo_button = QPushButton("&Undo", self.undo_bar)
-        self.undo_button.setAccessibleDescription("Brings the deleted session back (Ctrl+Z).")
+        self.undo_button.setAccessibleDescription(
+            f"Brings the deleted session back from the trash (Ctrl+Z); it stays there "
+            f"{TRASH_DAYS} days."
+        )
         self.undo_button.clicked.connect(self.undo_requested.emit)
         bar.addWidget(self.undo_label, 1)
         bar.addWidget(self.undo_button)
@@ -147,7 +161,11 @@ class LibraryWindow(QMainWindow):
             (self.open_button, "Shows the session's transcript, read-only (Enter)."),
             (self.continue_button, "Loads it into the main window; the next Start adds to it."),
             (self.export_button, "Saves the session as text, subtitles, JSON or Markdown."),
-            (self.delete_button, "Deletes the session; Undo brings it back (Delete)."),
+            (
+                self.delete_button,
+                f"Moves the session to the trash for {TRASH_DAYS} days; Undo brings it back "
+                "(Delete).",
+            ),
         ):
             button.setAccessibleDescription(description)
             buttons.addWidget(button)
@@ -180,6 +198,9 @@ class LibraryWindow(QMainWindow):
         self.delete_action = self._action(
             "Delete", QKeySequence(keys.Delete), self.delete_button.click
         )
+        self.empty_trash_action = self._action(
+            "Empty trash…", QKeySequence(), self.empty_trash_requested.emit
+        )
         self.find_action = self._action("Find", QKeySequence(keys.Find), self._find)
         self.refresh_action = self._action(
             "Refresh", QKeySequence(keys.Refresh), self.refresh_requested.emit
@@ -190,8 +211,11 @@ class LibraryWindow(QMainWindow):
         for action in (self.export_action, self.refresh_action, self.close_action):
             file_menu.addAction(action)
         edit_menu = self.menuBar().addMenu("&Edit")
-        for action in (self.undo_action, self.rename_action, self.delete_action, self.find_action):
+        for action in (self.undo_action, self.rename_action, self.delete_action):
             edit_menu.addAction(action)
+        edit_menu.addAction(self.empty_trash_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.find_action)
 
     # -- user actions ---------------------------------------------------------------------
     def _search_typed(self, text: str) -> None:
@@ -315,7 +339,7 @@ class LibraryWindow(QMainWindow):
 
     def show_deleted(self, title: str) -> None:
         """The non-modal undo offer, for a few seconds (Edit → Undo stays)."""
-        self.undo_label.setText(f"Session deleted: “{title}”")
+        self.undo_label.setText(f"Session deleted: “{title}” (in the trash for {TRASH_DAYS} days)")
         self.undo_bar.show()
         self._undo_timer.start()
 
@@ -326,3 +350,45 @@ class LibraryWindow(QMainWindow):
 
     def notice(self, text: str) -> None:
         self.statusBar().showMessage(text, 10_000)
+
+    async def confirm_empty_trash(self, count: int) -> bool:
+        """Edit → Empty trash…: whether the user agrees to remove the `count` sessions in the
+        trash for good. Asked without blocking the loop (a sheet on this window); nothing is
+        asked of an empty trash."""
+        if count <= 0:
+            self.notice("The trash is empty.")
+            return False
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Empty trash?",
+            f"Remove the {_sessions(count)} in the trash for good?",
+            parent=self,
+        )
+        box.setInformativeText(
+            f"Deleted sessions stay in the trash {TRASH_DAYS} days, where Undo can bring them "
+            "back. Removed now, they cannot be brought back."
+        )
+        remove = box.addButton(f"Remove {_sessions(count)}", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def answered(button: QAbstractButton | None) -> None:
+            if not answer.done():
+                answer.set_result(button is remove)
+
+        box.buttonClicked.connect(answered)
+        box.finished.connect(lambda _code: answered(None))
+        self.trash_box, self.trash_remove_button = box, remove
+        box.open()  # window-modal: the library waits, captioning does not
+        try:
+            return await answer
+        finally:
+            self.trash_box = self.trash_remove_button = None
+            box.deleteLater()
+
+    def trash_emptied(self, count: int) -> None:
+        """What was deleted is gone for good: nothing left to undo."""
+        self.set_undo_available(False)
+        self.notice(f"Removed {_sessions(count)} from the trash for good.")
