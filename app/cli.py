@@ -16,7 +16,7 @@ from pathlib import Path
 from app import __version__
 from app.domain.export import FORMATS
 from app.errors import CaptionError
-from app.logs import configure_file_logging
+from app.logs import SECRETS, configure_file_logging
 from app.models.registry import DEFAULT_MODEL
 from app.protocol.params import MAX_SPEAKERS
 from app.server.engines import DEEPGRAM_MODEL, DEFAULT_THREADS
@@ -291,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "max_speakers", None) is not None and not args.diarize:
         parser.error("--max-speakers needs --diarize (it caps the speaker labels)")
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # the console too: no token on a terminal
+        handler.addFilter(SECRETS)
     try:
         return _dispatch(args)
     except CaptionError as exc:

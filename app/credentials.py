@@ -48,14 +48,6 @@ def store_deepgram_api_key(key: str) -> None:
         keyring.delete_password(KEYRING_SERVICE, KEYRING_USER)
 
 
-def wire_logger(name: str) -> logging.Logger:
-    """A logger for a websockets connection that drops its DEBUG records: at DEBUG websockets
-    logs every handshake header, `Authorization` (tokens, API keys) included."""
-    logger = logging.getLogger(name + ".wire")
-    logger.addFilter(lambda record: record.levelno > logging.DEBUG)
-    return logger
-
-
 def redact(text: str, secret: str | None) -> str:
     """`text` with the secret replaced, for error messages that may quote a request."""
     return text.replace(secret, "<redacted>") if secret else text

@@ -18,8 +18,8 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from app import __version__
-from app.credentials import wire_logger
 from app.errors import ParamError
+from app.logs import secret_safe_logger
 from app.protocol.pacing import HEADER
 from app.protocol.params import StreamParams, parse_params
 from app.server.engines.base import Engine
@@ -34,7 +34,7 @@ from app.server.handler import ConnectionHandler, SessionStats, new_stats
 
 log = logging.getLogger(__name__)
 
-_wire_log = wire_logger(__name__)  # client tokens stay out of debug logs
+_wire_log = secret_safe_logger(__name__)  # client tokens stay out of debug logs
 
 STREAM_PATHS = ("/ws/transcribe", "/v1/listen")
 HEALTH_PATH = "/healthz"
