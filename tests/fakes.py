@@ -70,6 +70,7 @@ class ScriptedSession:
 class ScriptedEngine:
     name = "scripted"
     model_name = "script"
+    selection_note = ""
 
     def __init__(self, words: list[str] | None = None) -> None:
         self.words = words or [f"w{i}" for i in range(1000)]
@@ -132,6 +133,7 @@ class ClockSession:
 class ClockEngine:
     name = "clock"
     model_name = "seconds"
+    selection_note = ""
 
     def __init__(self) -> None:
         self.sessions: list[ClockSession] = []
@@ -261,6 +263,7 @@ class LevelWordsSession:
 class LevelWordsEngine:
     name = "levels"
     model_name = "levels"
+    selection_note = ""
 
     def __init__(self, overhang_s: float = 0.0) -> None:
         self.overhang_s = overhang_s
@@ -319,6 +322,7 @@ class LaggingLevelWordsEngine(LevelWordsEngine):
     ) -> None:
         super().__init__(overhang_s)
         self.model_name = model_name
+        self.selection_note = ""
         self.languages = languages
         self.stalled = False
         self.fed_s = 0.0  # audio fed to all its sessions

@@ -41,6 +41,7 @@ class FailingProviderSession(LevelWordsSession):
 class FailingProvider(LevelWordsEngine):
     name = "deepgram"
     model_name = "nova-2"
+    selection_note = ""
 
     def open_session(  # type: ignore[override]
         self,

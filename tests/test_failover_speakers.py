@@ -118,6 +118,7 @@ class TrueVoicesSession:
 class TrueVoicesEngine:
     name = "true-voices"
     model_name = "script"
+    selection_note = ""
 
     def __init__(self, turns: list[Turn]) -> None:
         self.turns = turns

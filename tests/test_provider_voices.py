@@ -131,6 +131,7 @@ class NumberingProviderSession(LevelWordsSession):
 class NumberingProvider(LevelWordsEngine):
     name = "deepgram"
     model_name = "nova-2"
+    selection_note = ""
 
     def __init__(self) -> None:
         super().__init__()

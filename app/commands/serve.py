@@ -89,7 +89,7 @@ async def run_serve(
                 file=sys.stderr,
                 flush=True,
             )
-            if note := getattr(loaded, "selection_note", ""):  # --model auto: what and why
+            if note := loaded.selection_note:  # --model auto: what and why
                 print(f"captionist: {note}", file=sys.stderr, flush=True)
             await stop.wait()
             print("captionist: shutting down", file=sys.stderr, flush=True)

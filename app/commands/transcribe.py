@@ -278,7 +278,7 @@ async def run_transcribe(options: TranscribeOptions, out: IO[str] = sys.stdout) 
                 deepgram_url=options.deepgram_url,
                 failover=options.failover,
             )
-            if note := getattr(engine, "selection_note", ""):  # --model auto: what and why
+            if note := engine.selection_note:  # --model auto: what and why
                 print(f"captionist: {note}", file=sys.stderr)
             try:
                 async with embedded_server(engine) as (url, token):

@@ -34,6 +34,7 @@ class EngineSession(Protocol):
 class Engine(Protocol):
     name: str
     model_name: str
+    selection_note: str  # why this model runs, when the engine chose it (Auto); else ""
 
     def check_params(self, params: StreamParams) -> None:
         """Raise ParamError for parameters this engine cannot serve (checked before upgrade)."""

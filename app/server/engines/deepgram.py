@@ -21,8 +21,9 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from app.credentials import redact, wire_logger
+from app.credentials import redact
 from app.errors import ConfigError, ParamError, ProtocolError
+from app.logs import secret_safe_logger
 from app.protocol.close_codes import CloseCode
 from app.protocol.messages import (
     Control,
@@ -39,7 +40,7 @@ from app.server.engines import DEEPGRAM_MODEL
 from app.server.engines.base import Emit
 
 log = logging.getLogger(__name__)
-_wire_log = wire_logger(__name__)  # the handshake carries the API key
+_wire_log = secret_safe_logger(__name__)  # the handshake carries the API key
 
 DEEPGRAM_URL = "wss://api.deepgram.com/v1/listen"
 # Clients send a frame every 0.1 s: no audio for longer is a pause, and Deepgram then holds its
@@ -320,6 +321,7 @@ class DeepgramEngine:
     def __init__(self, config: DeepgramConfig) -> None:
         self.config = config
         self.model_name = config.model
+        self.selection_note = ""  # the user named the model
 
     def check_params(self, params: StreamParams) -> None:
         # Deepgram takes every rate and language we accept; the model is the owner's choice.

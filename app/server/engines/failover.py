@@ -150,7 +150,7 @@ class FailoverEngine:
         self.name = f"{primary.name}+{fallback.name}"
         self.model_name = f"{primary.model_name} / {fallback.model_name}"
         # Auto's choice of local model, if it made one, holds for the failover too.
-        self.selection_note: str = getattr(fallback, "selection_note", "")
+        self.selection_note: str = fallback.selection_note
 
     def check_params(self, params: StreamParams) -> None:
         self.primary.check_params(params)

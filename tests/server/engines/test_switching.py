@@ -270,6 +270,7 @@ class ProviderSession(LevelWordsSession):
 class Provider(LevelWordsEngine):
     name = "deepgram"
     model_name = "nova-2"
+    selection_note = ""
 
     def open_session(  # type: ignore[override]
         self, params: StreamParams, emit: Emit, on_failure: Any

@@ -23,6 +23,7 @@ class LoadedEngine(Protocol):
 
     name: str
     model_name: str
+    selection_note: str  # why this model runs, when the engine chose it (Auto); else ""
 
     async def aclose(self) -> None: ...
 
@@ -64,7 +65,7 @@ class EngineHost(Generic[E]):
     @property
     def note(self) -> str:
         """Why this model was chosen (an engine that picks one itself, as Auto does, says why)."""
-        return str(getattr(self.engine, "selection_note", "") or "")
+        return self.engine.selection_note if self.engine is not None else ""
 
     def needs_switch(self, choice: EngineChoice) -> bool:
         return self._stale or choice != self.choice
