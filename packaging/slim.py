@@ -32,12 +32,11 @@ EXCLUDED_MODULES = [
     # Reached only through optional imports of the above (pydantic's mypy plugin, ONNX
     # Runtime's model tools), never by the app.
     *["mypy", "psutil"],
-    # Qt for Python modules the app never imports (it uses QtCore, QtGui, QtWidgets).
-    "PySide6.QtNetwork",
 ]
 
 # Whole plugin folders: embedded-device input and EGL back ends, network reachability, TLS
-# (QtNetwork's; Python's ssl serves the app's own connections).
+# (QtNetwork's: the app uses only its local sockets, app/ui/single_instance.py; Python's ssl
+# serves the app's own connections).
 UNUSED_QT_PLUGIN_TYPES = frozenset(
     {"egldeviceintegrations", "generic", "networkinformation", "tls"}
 )

@@ -13,6 +13,15 @@ from PySide6.QtCore import QCollator, QLocale
 from app.ui.assets import app_icon
 
 
+def single_instance_loads() -> bool:
+    """Whether QtNetwork's local sockets are there: a bundle without them cannot start."""
+    try:
+        from PySide6.QtNetwork import QLocalServer
+    except ImportError:
+        return False
+    return QLocalServer is not None
+
+
 def icon_loads() -> bool:
     return not app_icon().isNull()
 
