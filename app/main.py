@@ -56,8 +56,8 @@ def _install_excepthook() -> None:
 
 async def amain(app: QApplication, file: Path | None) -> int:
     from app.commands.embedded import embedded_server, load_engine
+    from app.services.session import EngineHost
     from app.ui.controller import AppController
-    from app.ui.engine_host import EngineHost
     from app.ui.main_window import MainWindow
     from app.ui.overlay.caption_overlay import CaptionOverlay
     from app.ui.overlay.keys import OverlayKeys
@@ -98,15 +98,23 @@ async def amain(app: QApplication, file: Path | None) -> int:
 
         offer_first_run(controller)  # parented to the main window, which keeps it
     log.info("window shown")  # bench/startup.py times these two lines
+    from app.ui.single_instance import SingleInstance, bring_forward
+
+    if (instance := app.findChild(SingleInstance)) is not None:  # a later launch: come forward
+        instance.raise_requested.connect(lambda _file: bring_forward(window))
+    from app.services.private_files import data_dir, make_private
+
+    # Private by default: what an older version (or another umask) left wider is narrowed.
+    controller.spawn(asyncio.to_thread(make_private, data_dir()))
     if sys.platform.startswith("linux"):  # an echo canceller a crash left loaded: gone
         from app.audio.echo_cancel import remove_stale_quietly
 
-        controller._spawn(asyncio.to_thread(remove_stale_quietly))
+        controller.spawn(asyncio.to_thread(remove_stale_quietly))
 
     done = asyncio.Event()
     controller.quit_finished.connect(done.set)
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: controller.quit())
+        signal.signal(sig, lambda *_: controller.quit(ask=False))
     # Python runs signal handlers only between bytecodes: wake it while Qt sleeps in C++.
     heartbeat = QTimer()
     heartbeat.timeout.connect(lambda: None)
@@ -117,13 +125,14 @@ async def amain(app: QApplication, file: Path | None) -> int:
         # and Start tries again (after Settings chose another model, say).
         if await controller.engine_ready():
             log.info("ready to caption")
+            from app.audio.replay import FileReplaySource
             from app.services.journal import crashed_sessions
 
             crashed = crashed_sessions()
             if crashed and file is None:
-                controller.offer_restore(crashed[-1])
+                controller.files.offer_restore(crashed[-1])
             if file is not None:
-                controller._spawn(controller.start_file(file))
+                controller.spawn(controller.run(FileReplaySource(file)))
         await done.wait()
     finally:
         heartbeat.stop()
@@ -152,6 +161,10 @@ def run_gui(file: Path | None = None) -> int:
     from app.ui.main_thread_gc import MainThreadCollector
 
     app = _application()
+    from app.ui.single_instance import SingleInstance
+
+    if not SingleInstance(parent=app).claim(file):
+        return 0  # the app runs already: it was asked to come forward
     MainThreadCollector(parent=app).start()  # Qt objects are freed on the Qt thread only
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
         return runner.run(amain(app, file))
@@ -171,10 +184,12 @@ def run_selftest() -> int:
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
         report = runner.run(selftest_report())
     report["qt_platform"] = QGuiApplication.platformName()
-    from app.ui.selftest_checks import collation_works, icon_loads
+    from app.ui.selftest_checks import collation_works, icon_loads, single_instance_loads
 
     report["icon"] = icon_loads()
     report["collation"] = collation_works()
-    report["ok"] = bool(report["ok"] and report["icon"] and report["collation"])
+    report["single_instance"] = single_instance_loads()
+    checks = ("ok", "icon", "collation", "single_instance")
+    report["ok"] = all(bool(report[check]) for check in checks)
     print(json.dumps(report, ensure_ascii=False))
     return 0 if report["ok"] else 1

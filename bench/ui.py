@@ -92,9 +92,9 @@ async def captioning_stalls(seconds: float) -> tuple[list[float], int]:
         source = FileReplaySource(clip)
         meter = StallMeter()
         meter.start()
-        run = asyncio.ensure_future(controller._run(source))
+        run = asyncio.ensure_future(controller.run(source))
         await asyncio.sleep(seconds)
-        controller.stop()
+        controller.session.stop()
         await run
         meter.timer.stop()
     await engine.aclose()
@@ -187,7 +187,7 @@ async def library_window(sessions: int, segments: int) -> dict[str, float]:
         figures["first open, index built ms"] = (time.perf_counter() - began) * 1000
         figures["first open, worst stall ms"] = _worst_ms(meter)
         window.close()
-        await _until(lambda: not controller._tasks)
+        await _until(lambda: not controller.tasks)
         _worst_ms(meter)
         window.sessions_model.set_sessions([])
         began = time.perf_counter()
@@ -228,7 +228,7 @@ async def library_window(sessions: int, segments: int) -> dict[str, float]:
         viewer.close()
         window.close()
         main.hide()
-        await _until(lambda: not controller._tasks)
+        await _until(lambda: not controller.tasks)
         controller.library.close()
     return figures
 

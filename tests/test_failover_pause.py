@@ -97,8 +97,8 @@ def caption_with_a_pause(
                 service = CaptionService(
                     server.url,
                     listener=CaptionListener(
-                        warning=lambda code, _: warnings.append(
-                            (code, service.figures.audio_sent_s)
+                        warning=lambda warning: warnings.append(
+                            (warning.code, service.figures.audio_sent_s)
                         )
                     ),
                 )

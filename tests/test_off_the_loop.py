@@ -132,8 +132,8 @@ def test_a_slow_fsync_never_stalls_the_loop_and_a_final_is_on_disk_before_it_is_
     on_disk_when_shown: list[bool] = []
 
     def shown(segment: Segment) -> None:
-        assert controller.journal is not None
-        on_disk_when_shown.append(segment.text in controller.journal.path.read_text())
+        assert controller.session.journal is not None
+        on_disk_when_shown.append(segment.text in controller.session.journal.path.read_text())
 
     controller.bridge.final.connect(shown)
     finished: list[bool] = []
@@ -146,7 +146,7 @@ def test_a_slow_fsync_never_stalls_the_loop_and_a_final_is_on_disk_before_it_is_
             await heartbeat.start()
             for seconds in (3, 2):  # two runs, two finals, then quit closes the journal
                 source = FileReplaySource(Path("t.wav"), speed=10, audio=tone(seconds))
-                await controller._spawn(controller._run(source))
+                await controller.spawn(controller.run(source))
             controller.quit()
             await until(lambda: finished, 10, "quit_finished")
         return await heartbeat.stop()
@@ -154,8 +154,8 @@ def test_a_slow_fsync_never_stalls_the_loop_and_a_final_is_on_disk_before_it_is_
     longest = qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
     assert [s.text for s in controller.model.segments] == ["w0 w1 w2", "w0 w1"]
     assert on_disk_when_shown == [True, True]
-    assert controller.journal is not None and controller.journal.closed
-    lines = controller.journal.path.read_text().splitlines()
+    assert controller.session.journal is not None and controller.session.journal.closed
+    lines = controller.session.journal.path.read_text().splitlines()
     assert [json.loads(line)["text"] for line in lines] == ["w0 w1 w2", "w0 w1"]
     assert longest < STALL_S, f"the loop stood still {longest:.2f} s during an fsync"
 
@@ -175,7 +175,7 @@ def test_start_lists_devices_through_a_slow_pactl_without_stalling_the_loop(
     ) -> None:  # stands in for captioning: the source is what counts
         started.append(source)
 
-    controller._run = run  # type: ignore[method-assign]
+    controller.run = run  # type: ignore[method-assign]
     heartbeat = LoopHeartbeat()
 
     async def scenario() -> float:
@@ -233,7 +233,7 @@ def test_settings_read_devices_and_the_key_and_save_the_key_without_stalling_the
             10,
             "the new key in the keyring",
         )
-        await until(lambda: not controller._tasks, 10, "the settings task to end")
+        await until(lambda: not controller.tasks, 10, "the settings task to end")
         return await heartbeat.stop()
 
     longest = qloop.run_until_complete(asyncio.wait_for(scenario(), 30))
@@ -267,7 +267,7 @@ def test_settings_say_why_the_sound_server_devices_are_not_listed(
         await until(lambda: expected in note.text(), 10, f"the note saying {expected}")
         assert not note.isHidden()
         dialog.reject()
-        await until(lambda: not controller._tasks, 10, "the settings task to end")
+        await until(lambda: not controller.tasks, 10, "the settings task to end")
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), 30))
 

@@ -7,6 +7,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
 from app.domain.transcript import Segment, gap_segment
+from app.services.caption_events import CaptionState
 from app.ui.accessibility import CONTROLS, CaptionAnnouncer
 from app.ui.main_window import MainWindow
 from app.ui.transcript.model import TranscriptModel
@@ -59,9 +60,9 @@ def test_a_restored_session_is_announced_as_a_count_not_read_out(qapp) -> None: 
 def test_one_obvious_button_start_while_idle_stop_while_captioning(qtbot) -> None:  # type: ignore[no-untyped-def]
     window = MainWindow(TranscriptModel())
     qtbot.addWidget(window)
-    window.set_running("IDLE", "")
+    window.set_running(CaptionState.IDLE, "")
     assert window.start_action.isVisible() and not window.stop_action.isVisible()
-    window.set_running("STREAMING", "")
+    window.set_running(CaptionState.STREAMING, "")
     assert window.stop_action.isVisible() and not window.start_action.isVisible()
     assert not window.start_action.icon().isNull() and not window.stop_action.icon().isNull()
 

@@ -18,9 +18,10 @@ os.environ.setdefault("QT_API", "pyside6")
 from app.audio.file_source import DecodedAudio
 from app.audio.replay import FileReplaySource
 from app.domain.transcript import Segment, join_utterances
-from app.errors import AutosaveError
+from app.protocol.messages import PROVIDER_FAILBACK, PROVIDER_FAILOVER, provider_switch
 from app.server.server import ServerConfig, TranscriptionServer
-from app.services.journal import Journal, crashed_sessions, read_journal
+from app.services.caption_events import CaptionState
+from app.services.journal import Journal, crashed_sessions, marker_of, read_journal
 from app.ui.controller import AppController
 from tests.fakes import ScriptedEngine
 from tests.formats import assert_export_format
@@ -40,14 +41,14 @@ def test_captioning_a_file_fills_panel_overlay_and_journal(
         async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0, token="k")) as s:
             controller.server_ready(s.url, "k", "scripted")
             assert controller.window.start_action.isEnabled()
-            await controller._run(FileReplaySource(Path("talk.wav"), speed=10, audio=tone(4)))
+            await controller.run(FileReplaySource(Path("talk.wav"), speed=10, audio=tone(4)))
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
     assert controller.model.rowCount() == 1
     assert controller.model.segments[0].text == "w0 w1 w2 w3"
     assert [t.text for t in controller.overlay.tokens()] == ["w0", "w1", "w2", "w3"]
-    assert controller.journal is not None
-    lines = controller.journal.path.read_text().splitlines()
+    assert controller.session.journal is not None
+    lines = controller.session.journal.path.read_text().splitlines()
     assert json.loads(lines[0])["text"] == "w0 w1 w2 w3"
     assert controller.window.state_label.text() == "Ready"
 
@@ -55,42 +56,49 @@ def test_captioning_a_file_fills_panel_overlay_and_journal(
 def test_export_writes_every_format_and_a_full_disk_is_reported(
     controller: AppController, tmp_path: Path
 ) -> None:
-    controller.model.extend([Segment("Hello there.", 0, 1, "You", True, True)])
+    controller.session.add_final(Segment("Hello there.", 0, 1, "You", True, True))
     for fmt in ("txt", "srt", "vtt", "json", "md"):
-        assert controller.export_to(tmp_path / f"t.{fmt}", fmt)
+        assert controller.files.export_to(tmp_path / f"t.{fmt}", fmt)
         texts = assert_export_format(tmp_path / f"t.{fmt}", fmt, title="Captionist transcript")
         assert len(texts) == 1 and "Hello there." in texts[0], fmt
     assert controller.store.load_app().export_format == "md"
     if Path("/dev/full").exists():
-        assert not controller.export_to(Path("/dev/full"), "txt")
-        assert "No space left" in controller.last_error
-    assert not controller.export_to(tmp_path / "missing-dir" / "t.txt", "txt")
+        assert not controller.files.export_to(Path("/dev/full"), "txt")
+        assert "No space left" in controller.files.last_error
+    assert not controller.files.export_to(tmp_path / "missing-dir" / "t.txt", "txt")
     assert controller.model.rowCount() == 1  # nothing lost
+
+
+def crashed_journal(directory: Path) -> Path:
+    """A session the app was killed in: marked open, its lock gone with its process."""
+    journal = Journal.start(directory)
+    journal.append(Segment("before", 0, 1, "Others", True, False))
+    journal.append(Segment("the crash", 1, 2, "Others", True, True))
+    journal.close()  # the lock goes as a killed process's does...
+    marker_of(journal.path).touch()  # ...and the marker stays
+    return journal.path
 
 
 def test_a_crashed_session_is_offered_back(
     controller: AppController, tmp_path: Path, qtbot
 ) -> None:  # type: ignore[no-untyped-def]
-    journal = Journal.start(tmp_path / "sessions")
-    journal.append(Segment("before", 0, 1, "Others", True, False))
-    journal.append(Segment("the crash", 1, 2, "Others", True, True))
-    # No close(): as if the app had been killed.
+    crashed_journal(tmp_path / "sessions")
     (crashed,) = crashed_sessions(tmp_path / "sessions")
-    controller.offer_restore(crashed)
+    controller.files.offer_restore(crashed)
     assert crashed_sessions(tmp_path / "sessions") == []  # asked once
-    controller.restore_box.accept()
+    controller.files.restore_box.accept()
     assert [s.text for s in controller.model.segments] == ["before the crash"]
 
 
 def test_quit_closes_the_journal_and_reports_done(
     controller: AppController, qloop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
-    controller.journal = Journal.start(tmp_path / "sessions")
+    controller.session.journal = Journal.start(tmp_path / "sessions")
     finished: list[bool] = []
     controller.quit_finished.connect(lambda: finished.append(True))
     controller.quit()
     qloop.run_until_complete(until(lambda: finished, 10, "quit_finished"))
-    assert finished == [True] and controller.journal.closed
+    assert finished == [True] and controller.session.journal.closed
     assert crashed_sessions(tmp_path / "sessions") == []
 
 
@@ -101,7 +109,7 @@ def test_a_server_restart_shows_reconnecting_and_loses_nothing(
     from tests.fakes import ClockEngine
     from tests.test_client_lifecycle import free_port
 
-    seen: list[str] = []
+    seen: list[CaptionState] = []
     controller.bridge.state_changed.connect(lambda state, detail: seen.append(state))
     port = free_port()
 
@@ -111,7 +119,7 @@ def test_a_server_restart_shows_reconnecting_and_loses_nothing(
         await server.start()
         controller.server_ready(f"ws://127.0.0.1:{port}/ws/transcribe", "", "clock")
         run = asyncio.ensure_future(
-            controller._run(FileReplaySource(Path("talk.wav"), speed=2, audio=tone(6)))
+            controller.run(FileReplaySource(Path("talk.wav"), speed=2, audio=tone(6)))
         )
         await until(lambda: controller.model.segments, 20, "a first caption")
         await server.close()  # the server goes away mid-meeting...
@@ -122,9 +130,9 @@ def test_a_server_restart_shows_reconnecting_and_loses_nothing(
         await run
         await server.close()
 
-    controller.service_link = LinkConfig(backoff_initial_s=0.05, backoff_cap_s=0.2)
+    controller.session.link = LinkConfig(backoff_initial_s=0.05, backoff_cap_s=0.2)
     qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
-    assert "RECONNECTING" in seen and seen[-1] == "IDLE"
+    assert CaptionState.RECONNECTING in seen and seen[-1] is CaptionState.IDLE
     words = " ".join(s.text for s in controller.model.segments).split()
     assert words == [f"s{k}" for k in range(6)]
 
@@ -132,11 +140,11 @@ def test_a_server_restart_shows_reconnecting_and_loses_nothing(
 def test_a_provider_switch_shows_the_live_engine(controller: AppController) -> None:
     controller.server_ready("ws://127.0.0.1:1/ws/transcribe", "k", "deepgram+whisper")
     controller.bridge.warning.emit(
-        "PROVIDER_FAILOVER", "switched to whisper tiny.en (local): PROVIDER_STALLED: no reply"
+        provider_switch(PROVIDER_FAILOVER, "whisper tiny.en (local)", "PROVIDER_STALLED: no reply")
     )
     assert controller.window.engine_label.text() == "whisper tiny.en (local)"
     assert "PROVIDER_STALLED" in controller.window.statusBar().currentMessage()
-    controller.bridge.warning.emit("PROVIDER_FAILBACK", "switched to deepgram nova-2: back")
+    controller.bridge.warning.emit(provider_switch(PROVIDER_FAILBACK, "deepgram nova-2", "back"))
     assert controller.window.engine_label.text() == "deepgram nova-2"
 
 
@@ -162,7 +170,7 @@ def test_a_full_disk_keeps_captioning_says_so_until_autosave_works_again(
 
     async def caption(seconds: float) -> None:
         source = FileReplaySource(Path("talk.wav"), speed=10, audio=tone(seconds))
-        await controller._run(source)
+        await controller.run(source)
 
     async def scenario() -> None:
         async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0, token="k")) as s:
@@ -179,26 +187,9 @@ def test_a_full_disk_keeps_captioning_says_so_until_autosave_works_again(
     qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
     assert [seg.text for seg in controller.model.segments] == ["w0 w1", "w0 w1 w2"]
     assert not controller.window.autosave_label.isVisibleTo(controller.window)
-    assert controller.journal is not None
-    lines = controller.journal.path.read_text().splitlines()
+    assert controller.session.journal is not None
+    lines = controller.session.journal.path.read_text().splitlines()
     assert [json.loads(line)["text"] for line in lines] == ["w0 w1", "w0 w1 w2"]  # in order
-
-
-def test_quit_finishes_on_a_full_disk(
-    controller: AppController, qloop: asyncio.AbstractEventLoop, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    controller.journal = Journal.start(tmp_path / "sessions")
-    FullDisk(monkeypatch)
-    with pytest.raises(AutosaveError):
-        controller.journal.append(Segment("unsaved", 0, 1, "You"))
-    finished: list[bool] = []
-    controller.quit_finished.connect(lambda: finished.append(True))
-    controller.quit()
-    qloop.run_until_complete(until(lambda: finished, 5, "quit_finished on a full disk"))
-    assert controller.journal.closed
-    # The session stays marked open, so the next start offers back what was saved.
-    assert crashed_sessions(tmp_path / "sessions") == [controller.journal.path]
 
 
 def test_stop_then_start_goes_on_after_the_first_run_in_one_timeline(
@@ -212,27 +203,20 @@ def test_stop_then_start_goes_on_after_the_first_run_in_one_timeline(
             controller.server_ready(s.url, "k", "scripted")
             for seconds in (3, 2):
                 source = FileReplaySource(Path("talk.wav"), speed=10, audio=tone(seconds))
-                await controller._run(source)
+                await controller.run(source)
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
     first, second = controller.model.segments
     assert second.start >= first.end
-    assert controller.journal is not None
+    assert controller.session.journal is not None
     restored = [
-        json.loads(line)["start"] for line in controller.journal.path.read_text().splitlines()
+        json.loads(line)["start"]
+        for line in controller.session.journal.path.read_text().splitlines()
     ]
     assert restored == sorted(restored)
     for fmt in ("srt", "vtt"):
-        assert controller.export_to(tmp_path / f"t.{fmt}", fmt)
+        assert controller.files.export_to(tmp_path / f"t.{fmt}", fmt)
         assert len(assert_export_format(tmp_path / f"t.{fmt}", fmt)) == 2
-
-
-def crashed_journal(directory: Path) -> Path:
-    """A session the app was killed in: its journal was never closed."""
-    journal = Journal.start(directory)
-    journal.append(Segment("before", 0, 1, "Others", True, False))
-    journal.append(Segment("the crash", 1, 2, "Others", True, True))
-    return journal.path
 
 
 def test_restoring_a_session_twice_or_the_current_one_adds_nothing_twice(
@@ -240,15 +224,18 @@ def test_restoring_a_session_twice_or_the_current_one_adds_nothing_twice(
 ) -> None:
     """Issue 12: "Restore last session" appended the same segments again at each click."""
     crashed = crashed_journal(tmp_path / "sessions")
-    assert controller.restore(crashed) == 1
+    assert controller.session.restore(crashed) == 1
     assert crashed not in crashed_sessions(tmp_path / "sessions")  # not offered again
-    assert controller.restore(crashed) == 0
+    assert controller.session.restore(crashed) == 0
     assert [s.text for s in controller.model.segments] == ["before the crash"]
-    assert controller.journal is not None  # the restored lines went into this session's
-    assert controller.restore(controller.journal.path) == 0
-    controller.restore_last()  # the newest journal is this session's own
+    assert controller.session.journal is not None  # the restored lines went into this session's
+    assert controller.session.restore(controller.session.journal.path) == 0
+    controller.session.restore_last()  # the newest journal is this session's own
     assert [s.text for s in controller.model.segments] == ["before the crash"]
-    assert [s.text for s in read_journal(controller.journal.path)] == ["before", "the crash"]
+    assert [s.text for s in read_journal(controller.session.journal.path)] == [
+        "before",
+        "the crash",
+    ]
 
 
 def test_a_restored_session_is_journaled_between_the_runs_around_it_and_survives_a_crash(
@@ -261,20 +248,21 @@ def test_a_restored_session_is_journaled_between_the_runs_around_it_and_survives
     async def scenario() -> None:
         async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0, token="k")) as s:
             controller.server_ready(s.url, "k", "scripted")
-            await controller._run(FileReplaySource(Path("a.wav"), speed=10, audio=tone(3)))
-            assert controller.restore(crashed) == 1
-            await controller._run(FileReplaySource(Path("b.wav"), speed=10, audio=tone(2)))
+            await controller.run(FileReplaySource(Path("a.wav"), speed=10, audio=tone(3)))
+            assert controller.session.restore(crashed) == 1
+            await controller.run(FileReplaySource(Path("b.wav"), speed=10, audio=tone(2)))
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
     shown = controller.model.segments
     assert [s.text for s in shown] == ["w0 w1 w2", "before the crash", "w0 w1"]
     assert all(a.end <= b.start for a, b in itertools.pairwise(shown)), shown
     # The app is killed now: the session's journal is offered back with all of it, in order.
-    assert controller.journal is not None
-    assert crashed_sessions(tmp_path / "sessions")[-1] == controller.journal.path
-    assert join_utterances(read_journal(controller.journal.path)) == shown
+    journal = controller.session.journal
+    assert journal is not None and marker_of(journal.path).exists()
+    assert crashed_sessions(tmp_path / "sessions") == []  # not while it is being written
+    assert join_utterances(read_journal(controller.session.journal.path)) == shown
     for fmt in ("srt", "vtt"):
-        assert controller.export_to(tmp_path / f"t.{fmt}", fmt)
+        assert controller.files.export_to(tmp_path / f"t.{fmt}", fmt)
         assert len(assert_export_format(tmp_path / f"t.{fmt}", fmt)) == 3
 
 
@@ -289,9 +277,9 @@ def test_a_restore_asked_for_while_captioning_comes_after_the_run(
         async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0, token="k")) as s:
             controller.server_ready(s.url, "k", "scripted")
             source = FileReplaySource(Path("a.wav"), speed=4, audio=tone(3))
-            run = asyncio.ensure_future(controller._run(source))
+            run = asyncio.ensure_future(controller.run(source))
             await until(lambda: source.position_s > 0.5, 20, "captioning under way")
-            controller.restore(crashed)
+            controller.session.restore(crashed)
             assert controller.model.segments == []  # not in the middle of the run
             await run
 
@@ -299,8 +287,8 @@ def test_a_restore_asked_for_while_captioning_comes_after_the_run(
     shown = controller.model.segments
     assert [s.text for s in shown] == ["w0 w1 w2", "before the crash"]
     assert shown[0].end <= shown[1].start
-    assert controller.journal is not None
-    assert join_utterances(read_journal(controller.journal.path)) == shown
+    assert controller.session.journal is not None
+    assert join_utterances(read_journal(controller.session.journal.path)) == shown
 
 
 def test_restore_last_session_brings_back_the_one_before_this_session(
@@ -312,7 +300,8 @@ def test_restore_last_session_brings_back_the_one_before_this_session(
     earlier.close()
     current = Journal.start(tmp_path / "sessions")
     current.append(Segment("today", 0, 1, "You", True, True))
-    controller.journal = current
-    controller.model.extend(read_journal(current.path))
-    controller.restore_last()
+    controller.session.journal = current
+    for final in read_journal(current.path):
+        controller.session.add_final(final)
+    controller.session.restore_last()
     assert [s.text for s in controller.model.segments] == ["today", "last week"]

@@ -89,13 +89,13 @@ def app(
     if box is not None:
         box.close()  # a question left unanswered: as "Keep them"
     # What the test left running (an export, a listing) ends before the loop closes.
-    qloop.run_until_complete(until(lambda: not controller._tasks, 20, "the library's tasks"))
+    qloop.run_until_complete(until(lambda: not controller.tasks, 20, "the library's tasks"))
     for viewer in list(controller.library.viewers.values()):
         viewer.close()
     if controller.library.window is not None:
         controller.library.window.close()
-    if controller.journal is not None:
-        controller.journal.close()
+    if controller.session.journal is not None:
+        controller.session.journal.close()
     controller.library.close()
 
 
@@ -215,15 +215,15 @@ def test_the_apps_own_session_is_titled_through_its_writer(
 ) -> None:
     """The library refuses to write a session being recorded: the app's current one is
     titled by its own journal's writer, in order behind its lines."""
-    app.journal = Journal.start(sessions)
-    app.journal.append(Segment("today's call", 0, 1, "You", True, True))
-    current = app.journal.path.stem
+    app.session.journal = Journal.start(sessions)
+    app.session.journal.append(Segment("today's call", 0, 1, "You", True, True))
+    current = app.session.journal.path.stem
     window = open_library(app, qloop, 3)
     assert window.sessions_model.index(0, 0).data().endswith("(current)")
     edit_title(window, qtbot, current, "Today")
     wait(qloop, lambda: title_shown(window, current) == "Today", "the current session titled")
-    assert read_records(app.journal.path).title == "Today"
-    assert app.journal.path.with_name(app.journal.path.name + OPEN_SUFFIX).exists()
+    assert read_records(app.session.journal.path).title == "Today"
+    assert app.session.journal.path.with_name(app.session.journal.path.name + OPEN_SUFFIX).exists()
 
 
 def highlighted_pixels(view: QAbstractItemView) -> int:
@@ -309,10 +309,13 @@ def test_delete_moves_to_the_trash_and_undo_brings_it_back(
 def test_the_current_session_is_not_deleted(
     app: AppController, qloop: asyncio.AbstractEventLoop, sessions: Path
 ) -> None:
-    app.journal = Journal.start(sessions)
+    app.session.journal = Journal.start(sessions)
     window = open_library(app, qloop, 3)
-    assert not run(qloop, app.library.delete(app.journal.path.stem))
-    assert app.journal.path.exists() and "continue another" in window.statusBar().currentMessage()
+    assert not run(qloop, app.library.delete(app.session.journal.path.stem))
+    assert (
+        app.session.journal.path.exists()
+        and "continue another" in window.statusBar().currentMessage()
+    )
 
 
 def test_a_session_exports_in_every_format_with_names(
@@ -349,7 +352,7 @@ def caption_a_file(app: AppController, qloop: asyncio.AbstractEventLoop, seconds
     async def scenario() -> None:
         async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0, token="k")) as s:
             app.server_ready(s.url, "k", "scripted")
-            await app._run(FileReplaySource(Path("more.wav"), speed=10, audio=tone(seconds)))
+            await app.run(FileReplaySource(Path("more.wav"), speed=10, audio=tone(seconds)))
 
     run(qloop, scenario(), 60)
 
@@ -359,17 +362,21 @@ def test_a_continued_session_is_current_and_the_next_start_appends_to_its_journa
 ) -> None:
     earlier = Journal.start(sessions)  # the session the app had before: closed, kept
     earlier.append(Segment("before the switch", 0, 1, "You", True, True))
-    app.journal = earlier
+    app.session.journal = earlier
     window = open_library(app, qloop, 3)
     select(window, OLD)
     window.continue_button.click()
-    wait(qloop, lambda: app.journal is not None and app.journal.path.stem == OLD, "continued")
+    wait(
+        qloop,
+        lambda: app.session.journal is not None and app.session.journal.path.stem == OLD,
+        "continued",
+    )
     rows = [str(app.model.data(app.model.index(r))) for r in range(app.model.rowCount())]
     assert rows == [
         "[00:01] Alice: Good morning, let's talk about the roadmap.",
         "[00:04] You: Sure, the café bill first?",
     ]
-    assert app.naming.names == {"Speaker 1": "Alice"}
+    assert app.session.words.names == {"Speaker 1": "Alice"}
     assert "Continuing" in app.window.statusBar().currentMessage()
     wait(
         qloop,
@@ -399,22 +406,22 @@ def test_continue_is_refused_while_captioning_and_for_a_session_recorded_elsewhe
         assert "another Captionist window is recording it" in window.statusBar().currentMessage()
     finally:
         other.close()
-    assert app.journal is None and app.model.rowCount() == 0
+    assert app.session.journal is None and app.model.rowCount() == 0
 
     async def continue_while_captioning() -> bool:
         async with TranscriptionServer(ScriptedEngine(), ServerConfig(port=0, token="k")) as s:
             app.server_ready(s.url, "k", "scripted")
             source = FileReplaySource(Path("a.wav"), speed=2, audio=tone(3))
-            captioning = asyncio.ensure_future(app._run(source))
+            captioning = asyncio.ensure_future(app.run(source))
             await until(lambda: source.position_s > 0.2, 20, "captioning under way")
             refused = not await app.library.continue_session(OLD, window)
-            app.stop()
+            app.session.stop()
             await captioning
             return refused
 
     assert run(qloop, continue_while_captioning(), 60)
     assert "Stop captioning first" in window.statusBar().currentMessage()
-    assert app.journal is not None and app.journal.path.stem != OLD
+    assert app.session.journal is not None and app.session.journal.path.stem != OLD
     assert read_records(sessions / f"{OLD}.jsonl").segments == LINES  # untouched
 
 
@@ -430,7 +437,9 @@ def test_keep_sessions_asks_once_and_never_touches_an_open_session(
         os.utime(sessions / f"{session_id}.jsonl", (started, started))
     yesterday = (datetime.now() - timedelta(days=1)).timestamp()
     os.utime(sessions / f"{continued}.jsonl", (yesterday, yesterday))
-    app.journal = Journal(sessions / f"{OLDER}.jsonl")  # the app's current session: recording
+    app.session.journal = Journal(
+        sessions / f"{OLDER}.jsonl"
+    )  # the app's current session: recording
     viewer = run(qloop, app.library.open_session(OLD))  # read in a window
     assert viewer is not None
     retention = app.library.retention

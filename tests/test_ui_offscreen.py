@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from app.services.caption_events import CaptionState
+
 os.environ.setdefault("QT_API", "pyside6")
 import qasync
 from PySide6.QtCore import QSettings, Qt
@@ -221,15 +223,15 @@ def test_main_window_buttons_follow_the_state(qtbot) -> None:  # type: ignore[no
     qtbot.addWidget(window)
     started: list[str] = []
     window.start_requested.connect(started.append)
-    window.set_running("IDLE", "")
+    window.set_running(CaptionState.IDLE, "")
     window.source_combo.setCurrentIndex(window.source_combo.findData("both"))
     window.start_action.trigger()
     assert started == ["both"]
-    window.set_running("STREAMING", "Microphone")
+    window.set_running(CaptionState.STREAMING, "Microphone")
     assert not window.start_action.isEnabled() and window.stop_action.isEnabled()
-    window.set_running("PAUSED", "")
+    window.set_running(CaptionState.PAUSED, "")
     assert window.pause_action.text() == "Resume"
-    window.set_running("ERROR", "no microphone found")
+    window.set_running(CaptionState.ERROR, "no microphone found")
     assert "no microphone found" in window.state_label.text()
 
 

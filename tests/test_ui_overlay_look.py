@@ -318,7 +318,7 @@ def test_the_look_saved_in_settings_is_remembered_and_applied_to_the_overlay_at_
         dialog.font_size.setValue(40)
         dialog.fade.setValue(0.3)
         dialog.accept()
-        await until(lambda: not controller._tasks, 10, "the settings task to end")
+        await until(lambda: not controller.tasks, 10, "the settings task to end")
         return dialog
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), 30))

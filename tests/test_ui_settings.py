@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.services.caption_events import CaptionState
+
 os.environ.setdefault("QT_API", "pyside6")
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QLabel
@@ -26,9 +28,9 @@ from app.commands.embedded import embedded_server
 from app.errors import ModelNotFound, ServerUnavailable
 from app.protocol.params import MAX_SPEAKERS, StreamParams
 from app.server.engines.base import Engine
+from app.services.session.engine_host import EngineChoice, EngineHost
 from app.services.settings import AppSettings, OverlayLook
 from app.ui.controller import AppController
-from app.ui.engine_host import EngineChoice, EngineHost
 from app.ui.main_window import MainWindow
 from app.ui.overlay.caption_overlay import CaptionOverlay
 from app.ui.settings import SettingsDialog, VocabularyList
@@ -158,7 +160,7 @@ def test_the_engine_label_tooltip_and_the_loading_state(qtbot) -> None:  # type:
     assert window.engine_label.toolTip() == "Auto chose base"
     window.set_engine("whisper · tiny.en (local)")  # a failover label keeps the note
     assert window.engine_label.toolTip() == "Auto chose base"
-    window.set_running("LOADING", "base")
+    window.set_running(CaptionState.LOADING, "base")
     assert window.state_label.text() == "Loading model…: base"
     assert not window.start_action.isEnabled() and not window.open_action.isEnabled()
     assert not window.stop_action.isEnabled() and not window.source_combo.isEnabled()
@@ -180,11 +182,12 @@ def controller(qtbot, store: SettingsStore, tmp_path: Path) -> Iterator[AppContr
 
 
 def record_states(controller: AppController) -> list[tuple[str, str]]:
+    """The states the window was shown, by name."""
     seen: list[tuple[str, str]] = []
     show = controller.window.set_running
 
-    def recording(state: str, detail: str) -> None:
-        seen.append((state, detail))
+    def recording(state: CaptionState, detail: str) -> None:
+        seen.append((state.name, detail))
         show(state, detail)
 
     controller.window.set_running = recording  # type: ignore[method-assign]
@@ -201,7 +204,7 @@ def test_the_vocabulary_and_language_reach_the_handshake(
     async def scenario() -> None:
         async with embedded_server(engine) as (url, token):
             controller.server_ready(url, token, "scripted")
-            await controller._run(FileReplaySource(Path("talk.wav"), speed=10, audio=tone(2)))
+            await controller.run(FileReplaySource(Path("talk.wav"), speed=10, audio=tone(2)))
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
     (session,) = engine.sessions
@@ -213,6 +216,7 @@ class NamedEngine(ScriptedEngine):
     def __init__(self, model: str) -> None:
         super().__init__()
         self.model_name = model
+        self.selection_note = ""
         self.selection_note = f"{model} was asked for"
         self.closed = False
 
@@ -248,12 +252,12 @@ def test_a_new_model_is_loaded_at_the_next_start_and_a_failed_load_keeps_the_old
 ) -> None:
     loader = Loader()
     host = EngineHost(loader, embedded_server)
-    controller.engines = host
+    controller.session.engines = host
     controller.settings.model = "tiny.en"
     seen = record_states(controller)
 
     async def start() -> None:
-        await controller._run(FileReplaySource(Path("talk.wav"), speed=10, audio=tone(2)))
+        await controller.run(FileReplaySource(Path("talk.wav"), speed=10, audio=tone(2)))
 
     async def scenario() -> None:
         assert await controller.engine_ready()
@@ -323,7 +327,7 @@ def test_real_model_changes_take_effect_at_start_without_a_restart(
         (folder / file.name).symlink_to(file)
     speech = eval_dir / "audio/pub_jfk_inaugural_01.flac"
     host = EngineHost(load_engine, embedded_server)
-    controller.engines = host
+    controller.session.engines = host
     controller.settings.model = "tiny.en"
     seen = record_states(controller)
 
@@ -335,7 +339,7 @@ def test_real_model_changes_take_effect_at_start_without_a_restart(
 
             controller.settings.language = "de"  # tiny.en is English only
             seen.clear()
-            await controller._run(FileReplaySource(speech, speed=4))
+            await controller.run(FileReplaySource(speech, speed=4))
             assert seen[-1][0] == "ERROR"
             assert "invalid language='de': model tiny.en does not support it" in seen[-1][1]
             assert host.engine is first and controller.model.rowCount() == 0
@@ -343,7 +347,7 @@ def test_real_model_changes_take_effect_at_start_without_a_restart(
             controller.settings.language = "en"
             controller.settings.model = str(folder)
             seen.clear()
-            await controller._run(FileReplaySource(speech, speed=4))
+            await controller.run(FileReplaySource(speech, speed=4))
             assert seen[0] == ("LOADING", str(folder))
             assert host.engine is not first
             assert controller.window.engine_label.text() == "whisper · my-tiny.en"
@@ -440,7 +444,7 @@ def test_the_expected_number_of_speakers_reaches_the_handshake_with_the_labels(
     async def scenario() -> None:
         async with embedded_server(engine) as (url, token):
             controller.server_ready(url, token, "scripted")
-            await controller._run(FileReplaySource(Path("talk.wav"), speed=10, audio=tone(1)))
+            await controller.run(FileReplaySource(Path("talk.wav"), speed=10, audio=tone(1)))
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
     (session,) = engine.sessions

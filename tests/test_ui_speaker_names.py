@@ -16,7 +16,7 @@ from app.audio.file_source import DecodedAudio
 from app.audio.replay import FileReplaySource
 from app.domain.export import FORMATS
 from app.server.server import ServerConfig, TranscriptionServer
-from app.services.journal import read_session
+from app.services.journal import Journal, read_session
 from app.ui.controller import AppController
 from app.ui.transcript.model import SegmentRole
 from tests.fakes import TalkersEngine
@@ -35,7 +35,7 @@ def caption(controller: AppController, qloop: asyncio.AbstractEventLoop, runs: i
             controller.server_ready(s.url, "k", "talkers")
             for _ in range(runs):
                 source = FileReplaySource(Path("call.wav"), speed=20, audio=tone(2), label="Others")
-                await controller._run(source)
+                await controller.run(source)
 
     qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
 
@@ -67,16 +67,18 @@ def test_a_named_speaker_shows_by_name_everywhere_and_the_journal_keeps_it(
     assert controller.model.segments[1].source == "Speaker 2"  # the label stays underneath
     assert controller.overlay.names == {"Speaker 2": "Alice"}
     for fmt in FORMATS:
-        assert controller.export_to(tmp_path / f"t.{fmt}", fmt)
+        assert controller.files.export_to(tmp_path / f"t.{fmt}", fmt)
         text = (tmp_path / f"t.{fmt}").read_text(encoding="utf-8")
         assert_export_format(text, fmt, title="Captionist transcript")
         assert "Alice" in text and ("Speaker 2" not in text or fmt == "json"), fmt
     assert "<v Alice>" in (tmp_path / "t.vtt").read_text(encoding="utf-8")
-    assert controller.journal is not None
-    qloop.run_until_complete(controller.journal.aclose())
-    segments, names = read_session(controller.journal.path)
+    assert controller.session.journal is not None
+    qloop.run_until_complete(controller.session.journal.aclose())
+    segments, names = read_session(controller.session.journal.path)
     assert names == {"Speaker 2": "Alice"} and len(segments) == 2
-    renames = [json.loads(line) for line in controller.journal.path.read_text().splitlines()]
+    renames = [
+        json.loads(line) for line in controller.session.journal.path.read_text().splitlines()
+    ]
     assert {"rename": "Speaker 2", "name": "Alice"} in renames
 
 
@@ -94,7 +96,7 @@ def test_a_name_no_format_can_carry_is_refused_and_nothing_changes(
     caption(controller, qloop)
     before = rows(controller)
     rename_selected_row(controller, 0, "x" * 41)
-    assert rows(controller) == before and len(controller.naming.names) == 0
+    assert rows(controller) == before and len(controller.session.words.names) == 0
     assert "Not renamed" in controller.window.statusBar().currentMessage()
 
 
@@ -105,9 +107,9 @@ def test_an_empty_name_shows_the_label_again(
     rename_selected_row(controller, 0, "Bob")
     rename_selected_row(controller, 0, "")
     assert "Speaker 1: " in rows(controller)[0]
-    assert controller.journal is not None
-    qloop.run_until_complete(controller.journal.aclose())
-    assert read_session(controller.journal.path)[1] == {}
+    assert controller.session.journal is not None
+    qloop.run_until_complete(controller.session.journal.aclose())
+    assert read_session(controller.session.journal.path)[1] == {}
 
 
 def test_a_restored_session_brings_its_names_numbered_after_this_sessions_voices(
@@ -115,13 +117,12 @@ def test_a_restored_session_brings_its_names_numbered_after_this_sessions_voices
 ) -> None:
     caption(controller, qloop)
     rename_selected_row(controller, 0, "Alice")
-    assert controller.journal is not None
-    saved = controller.journal.path
-    qloop.run_until_complete(controller.journal.aclose())
-    controller.model.clear()
-    controller.naming.names.rename("Speaker 1", "")
+    assert controller.session.journal is not None
+    saved = controller.session.journal.path
+    qloop.run_until_complete(controller.session.journal.aclose())
+    controller.session.adopt(Journal.start(tmp_path / "new"), [], {})  # as a new session
     caption(controller, qloop)  # this session's own Speaker 1 and 2 (a new journal)
-    assert controller.restore(saved) == 2
+    assert controller.session.restore(saved) == 2
     restored = [controller.model.data(controller.model.index(r), SegmentRole) for r in (2, 3)]
     assert [s.source for s in restored] == ["Speaker 3", "Speaker 4"]
     assert "Alice: " in rows(controller)[2] and "Speaker 1: " in rows(controller)[0]
@@ -130,7 +131,7 @@ def test_a_restored_session_brings_its_names_numbered_after_this_sessions_voices
 def test_a_gap_marker_has_no_speaker_to_rename(controller: AppController) -> None:
     from app.domain.transcript import gap_segment
 
-    controller.model.append(gap_segment(0.0, 2.0))
+    controller.session.add_final(gap_segment(0.0, 2.0))
     view = controller.window.view
     view.setCurrentIndex(view.model().index(0, 0))
     controller.window.rename_action.trigger()

@@ -268,10 +268,10 @@ def test_ctrl_c_copies_the_selected_lines_with_time_and_label(qtbot) -> None:  #
 
 def heard(controller: AppController, *finals: Segment) -> None:
     """As the captioning service does: each final journaled, then shown."""
-    journal = controller._journal()
+    journal = controller.session.open_journal()
     for segment in finals:
         journal.append(segment)
-        controller._final(segment)
+        controller.session.add_final(segment)
 
 
 def edit_row(controller: AppController, row: int, text: str) -> None:
@@ -288,9 +288,9 @@ def edit_row(controller: AppController, row: int, text: str) -> None:
 def journal_lines(
     controller: AppController, qloop: asyncio.AbstractEventLoop
 ) -> list[dict[str, object]]:
-    assert controller.journal is not None
-    qloop.run_until_complete(controller.journal.aclose())
-    return [json.loads(line) for line in controller.journal.path.read_text().splitlines()]
+    assert controller.session.journal is not None
+    qloop.run_until_complete(controller.session.journal.aclose())
+    return [json.loads(line) for line in controller.session.journal.path.read_text().splitlines()]
 
 
 def test_a_corrected_word_is_shown_journaled_and_exported_and_the_words_heard_are_kept(
@@ -309,7 +309,7 @@ def test_a_corrected_word_is_shown_journaled_and_exported_and_the_words_heard_ar
     assert "We meet in the bored room at noon." in tip  # the words heard
     assert model.data(model.index(0), RowRole).edited
     for fmt in FORMATS:
-        assert controller.export_to(tmp_path / f"t.{fmt}", fmt)
+        assert controller.files.export_to(tmp_path / f"t.{fmt}", fmt)
         text = (tmp_path / f"t.{fmt}").read_text(encoding="utf-8")
         texts = assert_export_format(text, fmt, title="Captionist transcript")
         assert "We meet in the board room at noon." in texts[0], fmt
@@ -320,15 +320,15 @@ def test_a_corrected_word_is_shown_journaled_and_exported_and_the_words_heard_ar
     assert lines[3:] == [
         {"edit": {"start": 0.0, "source": "Speaker 1", "text": "We meet in the board room"}}
     ]
-    assert controller.journal is not None
-    segments, _ = read_session(controller.journal.path)
+    assert controller.session.journal is not None
+    segments, _ = read_session(controller.session.journal.path)
     assert (segments[0].text, segments[0].original) == (
         "We meet in the board room",
         "We meet in the bored room",
     )
     # The session library (and `captionist sessions`) reads the journal: corrected there too.
     library = SessionLibrary(tmp_path / "sessions", tmp_path / "library.sqlite")
-    session = controller.journal.path.stem
+    session = controller.session.journal.path.stem
     assert "We meet in the board room at noon." in library.export(session, "txt")
     assert [hit.session_id for hit in library.search("board")] == [session]
     assert library.search("bored") == []
@@ -375,7 +375,7 @@ def test_a_correction_that_removes_every_word_is_refused(
 
 
 def test_a_gap_marker_has_no_words_to_correct(controller: AppController) -> None:
-    controller.model.append(gap_segment(0.0, 2.0))
+    controller.session.add_final(gap_segment(0.0, 2.0))
     view = controller.window.view
     view.setCurrentIndex(view.model().index(0, 0))
     controller.window.edit_action.trigger()
@@ -392,7 +392,7 @@ def test_a_restored_session_shows_its_corrections_and_carries_them_into_this_jou
     earlier.submit_edit(misheard, "the board room").result()
     earlier.close()
     heard(controller, final("Today first.", 0.0, "Speaker 1"))
-    assert controller.restore(earlier.path) == 1
+    assert controller.session.restore(earlier.path) == 1
     model = controller.model
     # After this session's own line, its voice numbered after this session's.
     assert rows(model)[1] == "[00:02] Speaker 2: We meet in the board room"
@@ -403,8 +403,8 @@ def test_a_restored_session_shows_its_corrections_and_carries_them_into_this_jou
     # The restored final kept as heard, with its edit moved to its new start and label.
     assert {"edit": {"start": 3.5, "source": "Speaker 2", "text": "the board room"}} in lines
     assert lines[-1] == {"edit": {"start": 3.5, "source": "Speaker 2", "text": "the boardroom"}}
-    assert controller.journal is not None
-    segments, _ = read_session(controller.journal.path)
+    assert controller.session.journal is not None
+    segments, _ = read_session(controller.session.journal.path)
     assert [(s.text, s.original) for s in segments] == [
         ("Today first.", ""),
         ("We meet in", ""),

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from app.domain.transcript import Segment
+from app.protocol.messages import Warning
 
 # Warnings of the app's own, beside the server's: the autosave journal failed, or works again.
 AUTOSAVE_FAILED = "AUTOSAVE_FAILED"
@@ -21,12 +22,34 @@ def autosave_failed_message(reason: str) -> str:
 
 class CaptionState(Enum):
     IDLE = "Idle"
+    LOADING = "Loading model"  # the speech model loads before a Start can stream
     CONNECTING = "Connecting"
     STREAMING = "Captioning"
     RECONNECTING = "Reconnecting"
     PAUSED = "Paused"
     STOPPING = "Finishing"
     ERROR = "Error"
+
+    @property
+    def running(self) -> bool:
+        """A run is under way (Stop applies); the one definition of it."""
+        return self in _RUNNING
+
+    @property
+    def busy(self) -> bool:
+        """Start waits: a run is under way or the model is loading for one."""
+        return self.running or self is CaptionState.LOADING
+
+
+_RUNNING = frozenset(
+    {
+        CaptionState.CONNECTING,
+        CaptionState.STREAMING,
+        CaptionState.RECONNECTING,
+        CaptionState.PAUSED,
+        CaptionState.STOPPING,
+    }
+)
 
 
 @dataclass
@@ -36,7 +59,8 @@ class CaptionListener:
     state: Callable[[CaptionState, str], None] = lambda state, detail: None
     interim: Callable[[Segment], None] = lambda segment: None
     final: Callable[[Segment], None] = lambda segment: None
-    warning: Callable[[str, str], None] = lambda code, message: None
+    # The server's warnings (an engine switch names the live engine) and the app's own.
+    warning: Callable[[Warning], None] = lambda warning: None
 
 
 @dataclass

@@ -94,22 +94,20 @@ class CaptionService:
 
     @property
     def running(self) -> bool:
-        return self.state in (
-            CaptionState.CONNECTING,
-            CaptionState.STREAMING,
-            CaptionState.RECONNECTING,
-            CaptionState.PAUSED,
-            CaptionState.STOPPING,
-        )
+        return self.state.running
 
     def pause(self) -> None:
         if self.state is CaptionState.STREAMING:
             self._paused = True
+            if self.stream is not None:  # the link must not take the silence for a stall
+                self.stream.pause()
             self._set_state(CaptionState.PAUSED)
 
     def resume(self) -> None:
         if self.state is CaptionState.PAUSED:
             self._paused = False
+            if self.stream is not None:
+                self.stream.resume()
             self._set_state(CaptionState.STREAMING)
 
     def request_stop(self) -> None:
@@ -209,13 +207,13 @@ class CaptionService:
         if self.autosave_failure is None:
             self.autosave_failure = exc.reason
             log.error("autosave failed: %s", exc)
-            self.listener.warning(AUTOSAVE_FAILED, autosave_failed_message(exc.reason))
+            self.listener.warning(Warning(AUTOSAVE_FAILED, autosave_failed_message(exc.reason)))
 
     def _autosave_works(self) -> None:
         if self.autosave_failure is not None:
             self.autosave_failure = None
             log.info("autosave works again: %s", self.journal.path if self.journal else "")
-            self.listener.warning(AUTOSAVE_RESUMED, "Autosave works again.")
+            self.listener.warning(Warning(AUTOSAVE_RESUMED, "Autosave works again."))
 
     async def _send(self, stream: ReconnectingStream, source: AudioSource) -> None:
         """Captured audio into the stream (never blocks); paused audio is not sent."""
@@ -330,7 +328,7 @@ class CaptionService:
                 self.figures.engine, self.figures.model = message.engine, message.model
                 continue
             if isinstance(message, Warning):
-                self.listener.warning(message.code, message.message)
+                self.listener.warning(message)
                 continue
             if not isinstance(message, Results):
                 continue
@@ -353,9 +351,12 @@ class CaptionService:
                 self.listener.interim(Segment("", final.start, final.start, channel_label, False))
             finals = [final] if final is not None else []
             if self._echo is not None:  # it knows the channels by their labels, not voices
-                finals = self._echo.offer(final, channel_label) if final is not None else []
+                until = message.start + message.duration
+                finals = (
+                    self._echo.offer(final, channel_label, until=until) if final is not None else []
+                )
                 if message.is_final:
-                    finals += self._echo.settle(channel_label, message.start + message.duration)
+                    finals += self._echo.settle(channel_label, until)
                 self.figures.echoes_hidden = self._echo.dropped
             self._add_finals(finals)
             await self._show_kept()

@@ -9,17 +9,20 @@ exist, and a caption that is not announced was never said.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QPalette
-from PySide6.QtWidgets import QAbstractButton, QLineEdit, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+    QWidget,
+)
 
 from app.domain.transcript import Segment
 from app.ui.transcript.model import SegmentRole, TranscriptModel
-
-if TYPE_CHECKING:
-    from app.ui.main_window import MainWindow
 
 Announce = Callable[[QObject, str], None]
 # More lines than this arriving at once (a restored session) are announced as a count.
@@ -70,15 +73,15 @@ class PaletteFollower(QObject):
     """Re-colours what the app colours itself when the system palette changes (dark, light,
     high contrast), so that nothing is left red on dark red."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: QWidget, alert: QLabel) -> None:
         super().__init__(window)
-        self._window = window
+        self._window, self._alert = window, alert  # `alert`: the autosave problem's label
         window.installEventFilter(self)
         self.apply()
 
     def apply(self) -> None:
         colour = alert_colour(self._window.palette())
-        self._window.autosave_label.setStyleSheet(f"color: {colour}; font-weight: bold;")
+        self._alert.setStyleSheet(f"color: {colour}; font-weight: bold;")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
@@ -86,14 +89,15 @@ class PaletteFollower(QObject):
         return False
 
 
-def describe(window: MainWindow) -> None:
-    """Name every control of `window` (see CONTROLS) and the ones Qt makes for itself."""
+def describe(window: QWidget, sources: QComboBox) -> None:
+    """Name every control of the main `window` (see CONTROLS; `sources`: what to caption) and
+    the ones Qt makes for itself."""
     for attribute, (name, description) in CONTROLS.items():
         widget = getattr(window, attribute, None)
         if isinstance(widget, QWidget):
             widget.setAccessibleName(name)
             widget.setAccessibleDescription(description)
-    window.source_combo.view().setAccessibleName("Sources to caption")  # its drop-down list
+    sources.view().setAccessibleName("Sources to caption")  # its drop-down list
     for button in window.findChildren(QToolButton, "qt_toolbar_ext_button"):
         button.setAccessibleName("More toolbar buttons")
     for field in window.findChildren(QLineEdit):

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.audio.file_source import open_dialog_filter
 from app.domain.transcript import Segment
+from app.services.caption_events import CaptionState
 from app.ui.accessibility import CaptionAnnouncer, PaletteFollower, describe
 from app.ui.transcript.model import SegmentRole, TranscriptFilter, TranscriptModel
 from app.ui.transcript.view import TranscriptView
@@ -41,6 +42,16 @@ SOURCES = (
 )
 
 
+STATE_SHOWN = {
+    CaptionState.IDLE: "Ready",
+    CaptionState.LOADING: "Loading model…",
+    CaptionState.CONNECTING: "Connecting…",
+    CaptionState.STREAMING: "Captioning",
+    CaptionState.RECONNECTING: "Reconnecting (audio is kept)",
+    CaptionState.PAUSED: "Paused",
+    CaptionState.STOPPING: "Finishing…",
+    CaptionState.ERROR: "Error",
+}
 LEVEL_FLOOR_DB = -60.0  # the meter's empty end: quieter than any room
 
 
@@ -78,10 +89,14 @@ class MainWindow(QMainWindow):
         self._build_central()
         self._build_status()
         self._build_menus()
-        self.set_running("IDLE", "")
-        describe(self)  # for screen readers: every control named, every caption announced
+        self.set_running(CaptionState.IDLE, "")
+        describe(
+            self, self.source_combo
+        )  # for screen readers: every control named, every caption announced
         self.announcer = CaptionAnnouncer(model, self.view)
-        self.palette_follower = PaletteFollower(self)  # dark, light and high-contrast palettes
+        self.palette_follower = PaletteFollower(
+            self, self.autosave_label
+        )  # dark, light and high-contrast palettes
 
     # -- construction ---------------------------------------------------------------------
     def _action(
@@ -332,31 +347,20 @@ class MainWindow(QMainWindow):
 
         ShortcutsDialog(self).show()
 
-    def set_running(self, state: str, detail: str) -> None:
-        running = state in ("CONNECTING", "STREAMING", "RECONNECTING", "PAUSED", "STOPPING")
-        busy = running or state == "LOADING"  # a model loading before a Start: wait for it
-        self.start_action.setEnabled(not busy)
-        self.open_action.setEnabled(not busy)
-        self.source_combo.setEnabled(not busy)
-        self.pause_action.setEnabled(state in ("STREAMING", "PAUSED"))
-        self.pause_action.setText("Resume" if state == "PAUSED" else "Pause")
+    def set_running(self, state: CaptionState, detail: str) -> None:
+        running = state.running
+        self.start_action.setEnabled(not state.busy)  # a model loading for a Start: wait
+        self.open_action.setEnabled(not state.busy)
+        self.source_combo.setEnabled(not state.busy)
+        self.pause_action.setEnabled(state in (CaptionState.STREAMING, CaptionState.PAUSED))
+        self.pause_action.setText("Resume" if state is CaptionState.PAUSED else "Pause")
         self.stop_action.setEnabled(running)
         # One obvious button: Start while idle, Stop while captioning (menu and toolbar).
         self.start_action.setVisible(not running)
         self.stop_action.setVisible(running)
-        names = {
-            "IDLE": "Ready",
-            "LOADING": "Loading model…",
-            "CONNECTING": "Connecting…",
-            "STREAMING": "Captioning",
-            "RECONNECTING": "Reconnecting (audio is kept)",
-            "PAUSED": "Paused",
-            "STOPPING": "Finishing…",
-            "ERROR": "Error",
-        }
-        text = names.get(state, state)
+        text = STATE_SHOWN[state]
         self.state_label.setText(f"{text}: {detail}" if detail else text)
-        if state != "STREAMING":
+        if state is not CaptionState.STREAMING:
             self.interim_label.clear()
 
     def set_interim(self, text: str) -> None:

@@ -26,7 +26,7 @@ from PySide6.QtCore import QDir, QLockFile, QObject, Qt, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QWidget
 
-from app.services.journal import sessions_dir
+from app.services.private_files import data_dir
 
 log = logging.getLogger(__name__)
 CONNECT_MS = 1000
@@ -46,8 +46,7 @@ def _user() -> str:
 def instance_name() -> str:
     """The name the first instance listens on: a path in XDG_RUNTIME_DIR on Linux when there
     is one (and it is short enough), else a plain name."""
-    data_dir = sessions_dir().parent  # CAPTIONIST_DATA_DIR when set
-    key = f"{_user()}\0{data_dir.resolve()}".encode()
+    key = f"{_user()}\0{data_dir().resolve()}".encode()  # CAPTIONIST_DATA_DIR when set
     name = f"captionist-{hashlib.sha256(key).hexdigest()[:16]}"
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
     if sys.platform.startswith("linux") and runtime and Path(runtime).is_dir():

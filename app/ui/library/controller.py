@@ -3,7 +3,7 @@
 index or a search. A listing or search overtaken by a newer one is dropped, not shown.
 
 The app's own current session is written by its journal: the library refuses to title it, so
-it is titled through that journal's writer, and it is never deleted from here.
+it is titled through the session core (app/services/session/), and it is never deleted here.
 """
 
 from __future__ import annotations
@@ -14,23 +14,23 @@ import sqlite3
 from collections.abc import Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.domain.library import session_start
 from app.errors import AutosaveError, LibraryError, SearchUnavailable
-from app.services.journal import written
 from app.services.library import SearchHit, SessionLibrary, SessionSummary
-from app.ui.library.continuing import NotNow, continue_session, is_current
+from app.services.private_files import write_export
+from app.services.session import CurrentSession, NotNow, continue_session
+from app.services.settings import AppSettings
 from app.ui.library.retention import Retention
 from app.ui.library.viewer import SessionViewer
 from app.ui.library.window import LibraryWindow
-from app.ui.transcript.files import ask_export_path, export_failed_box
-
-if TYPE_CHECKING:
-    from app.ui.controller import AppController
+from app.ui.main_window import MainWindow
+from app.ui.settings_store import SettingsStore
+from app.ui.transcript.files import TranscriptFiles, ask_export_path, export_failed_box
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,23 @@ SEARCH_LIMIT = 200  # hits shown: an unlimited search of a common word takes far
 LIBRARY_PROBLEMS = (LibraryError, OSError, sqlite3.Error)
 
 
+class LibraryHost(Protocol):
+    """What the library needs of the app (the AppController has it)."""
+
+    window: MainWindow
+    session: CurrentSession
+    store: SettingsStore
+    files: TranscriptFiles
+
+    @property
+    def settings(self) -> AppSettings: ...
+
+    def spawn(self, job: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
+
+
 class LibraryController(QObject):
-    def __init__(self, app: AppController) -> None:
-        super().__init__(app)
+    def __init__(self, app: LibraryHost, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self.app = app
         self._library: SessionLibrary | None = None
         self.window: LibraryWindow | None = None
@@ -65,7 +79,7 @@ class LibraryController(QObject):
     def library(self) -> SessionLibrary:
         """Made on first use: the index is opened (or built) only when something needs it."""
         if self._library is None:
-            self._library = SessionLibrary(self.app.journal_dir)
+            self._library = SessionLibrary(self.app.session.journal_dir)
         return self._library
 
     def close(self) -> None:
@@ -73,14 +87,14 @@ class LibraryController(QObject):
             self._library.close()
 
     def _spawn(self, job: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        return self.app._spawn(job)
+        return self.app.spawn(job)
 
     def spare(self) -> set[str]:
         """Sessions the app holds open: never deleted by retention."""
         held = set(self.viewers)
-        journal = self.app.journal
-        if journal is not None and not journal.closed:
-            held.add(journal.path.stem)
+        current = self.app.session.current_id
+        if current is not None:
+            held.add(current)
         return held
 
     def settings_changed(self) -> None:
@@ -132,9 +146,7 @@ class LibraryController(QObject):
         self.indexed = True
         if listing == self._listing:
             window.set_indexing(False)
-            journal = self.app.journal
-            current = journal.path.stem if journal is not None and not journal.closed else None
-            window.sessions_model.current_id = current
+            window.sessions_model.current_id = self.app.session.current_id
             window.show_sessions(sessions)
             if window.searching():
                 self._spawn(self.search(window.search.text()))
@@ -200,8 +212,8 @@ class LibraryController(QObject):
     async def rename(self, session_id: str, title: str) -> bool:
         """Title a session (empty: its first words again): an appended title record."""
         try:
-            if is_current(self.app, self.library, session_id) and self.app.journal is not None:
-                await written(self.app.journal.submit_title(title))
+            if self._is_current(session_id):
+                await self.app.session.set_title(title)
             else:
                 await asyncio.to_thread(self.library.rename, session_id, title)
             summary = await asyncio.to_thread(self.library.summary, session_id)
@@ -222,7 +234,7 @@ class LibraryController(QObject):
     async def delete(self, session_id: str) -> bool:
         """Into the library's trash; Undo brings it back."""
         window = self._window()
-        if is_current(self.app, self.library, session_id):
+        if self._is_current(session_id):
             window.notice("This is the session in the main window: continue another one first.")
             return False
         row = window.sessions_model.row_of(session_id)
@@ -273,7 +285,8 @@ class LibraryController(QObject):
         where = parent or self.window or self.app.window
         try:
             text = await asyncio.to_thread(self.library.export, session_id, fmt)
-            await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+            data = self.library.directory.parent  # 0600 inside the data folder
+            await asyncio.to_thread(write_export, path, text, data)
         except OSError as exc:  # a full disk or a read-only folder
             message = f"Could not write {path}: {exc.strerror or exc}"
             self.error_box = export_failed_box(where, message)
@@ -288,9 +301,15 @@ class LibraryController(QObject):
         return True
 
     async def continue_session(self, session_id: str, where: QWidget | None = None) -> bool:
-        """Make it the app's current session (refused politely while captioning)."""
+        """Make it the app's current session (refused politely while captioning; lines the
+        disk refused are not dropped without asking)."""
+        if self.app.session.running:
+            self._notice(str(NotNow()), where)  # before asking about unsaved lines
+            return False
+        if not await self.app.files.settle_unsaved("continue another session"):
+            return False
         try:
-            note = await continue_session(self.app, self.library, session_id)
+            note = await continue_session(self.app.session, self.library, session_id)
         except NotNow as exc:
             self._notice(str(exc), where)
             return False
@@ -305,6 +324,9 @@ class LibraryController(QObject):
         if self.window is not None and self.window.isVisible():
             await self.load()  # which session is current has changed
         return True
+
+    def _is_current(self, session_id: str) -> bool:
+        return self.app.session.is_current(session_id, self.library.directory)
 
     def _notice(self, text: str, where: QWidget | None) -> None:
         """In the status bar of the window the user acted in."""

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from app.audio.devices import scan_devices
 from app.credentials import deepgram_api_key, store_deepgram_api_key
+from app.services.session.engine_host import EngineHost
 from app.services.settings import AppSettings, OverlayLook
-from app.ui.engine_host import EngineHost
 from app.ui.settings.dialog import SettingsDialog
 from app.ui.settings_store import SettingsStore
 

@@ -1,25 +1,24 @@
-"""Correcting misheard words: the dialog, the corrected words shown at once in the panel and
-in every export, and an edit line per changed final in the journal (app/domain/edits.py),
-beside the words heard, which stay there and in the line's tooltip."""
+"""Correcting misheard words: the dialog. The session core keeps the corrected words (shown at
+once in the panel and in every export) and journals an edit line per changed final
+(app/domain/edits.py), beside the words heard, which stay there and in the line's tooltip."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
 
 from app.domain.edits import split_edit, words_of
 from app.domain.export import _short_clock
 from app.domain.transcript import Segment
 from app.domain.turns import turn_text
-from app.services.journal import Journal
+from app.services.session import CurrentSession
 from app.ui.main_window import MainWindow
 
 
 class TranscriptEditing:
-    def __init__(self, window: MainWindow, journal: Callable[[], Journal]) -> None:
+    def __init__(self, window: MainWindow, session: CurrentSession) -> None:
         self.window = window
-        self._journal = journal  # the session's, opened on first use
+        self.session = session
         self.dialog: QInputDialog | None = None  # the open one, if any (tests answer it)
         window.edit_requested.connect(self.ask)
 
@@ -35,6 +34,7 @@ class TranscriptEditing:
         heard = self.window.model.heard(row)
         who = self.window.model.shown(parts[0].source)
         dialog = QInputDialog(self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # freed once answered
         dialog.setOption(QInputDialog.InputDialogOption.UsePlainTextEditForTextInput)
         dialog.setWindowTitle("Edit line")
         dialog.setLabelText(
@@ -44,8 +44,13 @@ class TranscriptEditing:
         dialog.setTextValue(shown)
         # The finals as they were when the dialog opened: the turn may grow meanwhile.
         dialog.textValueSelected.connect(lambda text: self.correct(parts, text))
+        dialog.destroyed.connect(lambda: self._forget(dialog))
         dialog.open()
         self.dialog = dialog
+
+    def _forget(self, dialog: QInputDialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
 
     def correct(self, parts: list[Segment], text: str) -> bool:
         """Spread the corrected `text` of a turn over its finals `parts`; show and journal
@@ -57,10 +62,7 @@ class TranscriptEditing:
             return False
         changed = 0
         for part, new in zip(parts, split_edit([p.text for p in parts], text), strict=True):
-            corrected = self.window.model.correct(part, new) if new != part.text else None
-            if corrected is not None:
-                # Queued behind every final already written; a full disk keeps it for later.
-                self._journal().submit_edit(part, corrected.text)
+            if new != part.text and self.session.correct(part, new) is not None:
                 changed += 1
         message = "Corrected (hover the line for the words heard)" if changed else "No change"
         self.window.statusBar().showMessage(message, 5000)
