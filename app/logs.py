@@ -18,6 +18,7 @@ from platformdirs import user_log_dir
 from app.credentials import redact
 
 MAX_BYTES = 1_000_000
+MIN_SECRET_CHARS = 8  # shorter values are hidden only where a header names them
 BACKUPS = 3
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Credentials in handshake headers as websockets logs them at DEBUG ("> Authorization: Token
@@ -38,7 +39,10 @@ class SecretFilter(logging.Filter):
         self._secrets: set[str] = set()
 
     def hide(self, secret: str | None) -> None:
-        if secret:
+        """Redact `secret` wherever it appears from now on. One too short to be told from
+        ordinary words ("wrong", a test's "k") is left to the Authorization pattern: hiding
+        it would blank those words out of every record."""
+        if secret and len(secret) >= MIN_SECRET_CHARS:
             self._secrets.add(secret)
 
     def scrub(self, text: str) -> str:

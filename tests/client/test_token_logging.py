@@ -103,3 +103,11 @@ def test_a_hidden_secret_is_redacted_anywhere_in_the_log_file(tmp_path: Path) ->
     assert "api-Key-0f-the-test" not in written
     assert f"retrying with {MARKER}" in written
     assert f"ValueError: refused: Authorization: Bearer {MARKER}" in written
+
+
+def test_a_secret_too_short_to_tell_from_words_does_not_blank_them_out() -> None:
+    """A client once connected with the token "wrong": every later "wrong" in any record was
+    redacted ("missing or <redacted> token"). Short values are hidden in headers only."""
+    SECRETS.hide("wrong")
+    assert SECRETS.scrub("missing or wrong token") == "missing or wrong token"
+    assert SECRETS.scrub("> Authorization: Token wrong") == f"> Authorization: Token {MARKER}"
