@@ -34,8 +34,8 @@ PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 test: lint
 	QT_QPA_PLATFORM=offscreen $(PYTEST) -m "not e2e and not x11 and not audio"
 	QT_QPA_PLATFORM=offscreen $(PYTEST) -m "e2e and not x11 and not audio"
-	$(PYTEST) tests/x11
-	QT_QPA_PLATFORM=offscreen $(PYTEST) tests/audio
+	$(PYTEST) tests/ui/x11
+	QT_QPA_PLATFORM=offscreen $(PYTEST) tests/audio/pulse
 
 # A one-folder bundle in dist/captionist/ (PyInstaller), smoke-tested with --selftest.
 bundle: venv
@@ -58,7 +58,7 @@ icons: venv
 
 # Rebuild resources/models/ge2e_speaker_encoder.npz from resemblyzer's weights (numpy only, no
 # torch), then pin the sha256 it prints in app/server/speakers/encoder.py and
-# tests/test_speaker_encoder.py. onnx is for the tests only: they rebuild the ONNX model the app
+# tests/server/speakers/test_encoder.py. onnx is for the tests only: they rebuild the ONNX model the app
 # used to ship and check the numpy net against it in onnxruntime.
 speaker-model: venv
 	$(PY) -m pip install -q -e '.[speaker-model]'

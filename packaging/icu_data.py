@@ -11,7 +11,7 @@ QTimeZone::displayName falls back to "GMT+01:00"; the app never shows one).
 
 The data package is taken out of the library (the `icudt<N>_dat` symbol), filtered with
 ICU's own `icupkg` and compiled back into a library of the same soname with `genccode` and
-gcc: `apt-get install icu-devtools gcc`. Checked by tests/test_icu_data.py and, in the
+gcc: `apt-get install icu-devtools gcc`. Checked by tests/packaging/test_icu_data.py and, in the
 bundle, by the collation check of `captionist --selftest`.
 """
 

@@ -1,4 +1,5 @@
-"""What the bundle leaves out, for packaging/captionist.spec (tested in tests/test_bundle_slim.py).
+"""What the bundle leaves out, for packaging/captionist.spec (tested in
+tests/packaging/test_bundle_slim.py).
 
 The app runs QtCore/QtGui/QtWidgets, the CTranslate2 engine, libsndfile and PortAudio (its two
 small networks, the VAD and the speaker encoder, run in numpy). Left out: Python packages only

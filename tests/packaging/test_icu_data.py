@@ -13,8 +13,8 @@ import PySide6
 import pytest
 
 from tests.conftest import ROOT
+from tests.packaging.test_packaging import tool
 from tests.packaging_scripts import packaging_script
-from tests.test_packaging import tool
 
 
 def load_icu_data() -> ModuleType:

@@ -12,8 +12,8 @@ from types import ModuleType
 import pytest
 
 from app.cli import build_parser
+from tests.packaging.test_packaging import tool
 from tests.packaging_scripts import packaging_script
-from tests.test_packaging import tool
 
 
 def load_manpage() -> ModuleType:

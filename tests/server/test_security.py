@@ -35,9 +35,9 @@ from app.server.guard import (
     origin_allowed,
 )
 from app.server.server import ServerConfig, TranscriptionServer
+from tests.client.test_lifecycle import FRAME, Recorder
 from tests.conftest import ROOT, run
 from tests.fakes import ClockEngine
-from tests.test_client_lifecycle import FRAME, Recorder
 from tests.waiting import until
 
 CAPTIONIST = [sys.executable, "-m", "app"]

@@ -18,10 +18,10 @@ from app.protocol.params import StreamParams
 from app.server.engines.deepgram import DeepgramConfig, DeepgramEngine
 from app.server.engines.failover import FailoverEngine
 from app.server.server import ServerConfig, TranscriptionServer
+from tests.client.test_lifecycle import FRAME, free_port, server_on
 from tests.conftest import run
 from tests.fake_deepgram import FakeDeepgram, Faults
 from tests.fakes import ClockEngine, ScriptedEngine
-from tests.test_client_lifecycle import FRAME, free_port, server_on
 from tests.waiting import until
 
 KEY = "dg-test-key"

@@ -1,5 +1,5 @@
 """The offscreen UI fixtures (a qasync loop on Qt's, a whole controller) for every test here."""
 
-from tests.ui_fixtures import controller, qloop
+from tests.ui.fixtures import controller, qloop
 
 __all__ = ["controller", "qloop"]

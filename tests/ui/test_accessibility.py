@@ -1,5 +1,5 @@
 """Accessible names for every control, and captions announced once each (offscreen; the
-AT-SPI test in tests/x11 reads the same through a real accessibility bus)."""
+AT-SPI test in tests/ui/x11 reads the same through a real accessibility bus)."""
 
 from __future__ import annotations
 

@@ -25,7 +25,6 @@ from app.services.journal import Journal, crashed_sessions, marker_of, read_jour
 from app.ui.controller import AppController
 from tests.fakes import ScriptedEngine
 from tests.formats import assert_export_format
-from tests.ui_fixtures import controller, qloop  # noqa: F401 (pytest fixtures)
 from tests.waiting import until
 
 
@@ -106,8 +105,8 @@ def test_a_server_restart_shows_reconnecting_and_loses_nothing(
     controller: AppController, qloop: asyncio.AbstractEventLoop
 ) -> None:
     from app.client.lifecycle import LinkConfig
+    from tests.client.test_lifecycle import free_port
     from tests.fakes import ClockEngine
-    from tests.test_client_lifecycle import free_port
 
     seen: list[CaptionState] = []
     controller.bridge.state_changed.connect(lambda state, detail: seen.append(state))

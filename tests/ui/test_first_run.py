@@ -14,7 +14,6 @@ from app.audio.replay import FileReplaySource
 from app.errors import AudioDeviceError
 from app.ui.controller import AppController
 from app.ui.first_run import FirstRunGuide, GuideResult, offer_first_run, wait_cancelled
-from tests.ui_fixtures import controller, qloop  # noqa: F401 (pytest fixtures)
 from tests.waiting import until
 
 

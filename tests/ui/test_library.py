@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the fixtures imported from tests/ui_fixtures.py are the tests' parameters)
 """The Library window offscreen, through the whole app's controller (File → Library…): listing
 hundreds of saved sessions, opening one read-only, renaming in place, searching and jumping to
 a line, delete with undo, exporting every format, continuing a session and captioning into it,
@@ -42,7 +41,6 @@ from app.ui.text_highlight import HIGHLIGHT
 from tests.conftest import ROOT
 from tests.fakes import ScriptedEngine
 from tests.formats import assert_export_format
-from tests.ui_fixtures import controller, qloop  # noqa: F401 (pytest fixtures)
 from tests.waiting import until
 
 sys.path.insert(0, str(ROOT / "bench"))

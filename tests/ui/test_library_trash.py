@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the fixtures imported from tests/ui_fixtures.py are the tests' parameters)
 """The trash in the Library window, offscreen (issue 21 §3.4): Edit → Empty trash… asks,
 naming how many, then removes them for good (nothing is left to undo); the time a deleted
 session waits in the trash is said where Delete and Undo are; and the trash is emptied of what
@@ -20,7 +19,6 @@ from app.domain.transcript import Segment
 from app.services.library import TRASH_DAYS
 from app.ui.controller import AppController
 from app.ui.library import LibraryWindow
-from tests.ui_fixtures import controller, qloop  # noqa: F401 (pytest fixtures)
 from tests.waiting import until
 
 T = TypeVar("T")

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 from app.ui.main_thread_gc import MainThreadCollector, collect_if_due
 
 SCRIPT = Path(__file__).with_name("qt_object_freed_in_a_worker.py")
-ROOT = SCRIPT.parents[1]
+ROOT = SCRIPT.parents[2]
 
 
 def run_script(*flags: str) -> subprocess.CompletedProcess[str]:

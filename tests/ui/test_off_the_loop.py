@@ -31,7 +31,6 @@ from app.ui.controller import AppController
 from app.ui.settings import SettingsDialog
 from tests.fake_keyring import MemoryKeyring
 from tests.fakes import ScriptedEngine
-from tests.ui_fixtures import controller, qloop  # noqa: F401 (pytest fixtures)
 from tests.waiting import until
 
 SLOW_S = 0.8  # each slow call

@@ -34,7 +34,6 @@ from app.ui.overlay.presets import (
 from app.ui.settings import SettingsDialog
 from app.ui.settings_store import SettingsStore
 from tests.fake_keyring import MemoryKeyring
-from tests.ui_fixtures import controller, qloop  # noqa: F401 (pytest fixtures)
 from tests.waiting import until
 
 
@@ -295,8 +294,8 @@ def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
 
 
 def test_the_look_saved_in_settings_is_remembered_and_applied_to_the_overlay_at_once(
-    controller: AppController,  # noqa: F811 (a fixture)
-    qloop: asyncio.AbstractEventLoop,  # noqa: F811
+    controller: AppController,
+    qloop: asyncio.AbstractEventLoop,
     memory_keyring: MemoryKeyring,
 ) -> None:
     overlay = controller.overlay

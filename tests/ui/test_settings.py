@@ -37,7 +37,6 @@ from app.ui.settings import SettingsDialog, VocabularyList
 from app.ui.settings_store import SettingsStore
 from app.ui.transcript.model import TranscriptModel
 from tests.fakes import ScriptedEngine
-from tests.ui_fixtures import qloop  # noqa: F401 (pytest fixtures)
 
 
 @pytest.fixture

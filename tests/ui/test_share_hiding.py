@@ -29,7 +29,6 @@ from app.ui.settings_store import SettingsStore
 from tests import fake_appkit, fake_user32
 from tests.fake_appkit import FakeNSWindow
 from tests.fake_user32 import FakeUser32
-from tests.ui_fixtures import controller  # noqa: F401 (a pytest fixture)
 
 TRANSLUCENT = Qt.WidgetAttribute.WA_TranslucentBackground
 

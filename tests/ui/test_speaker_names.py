@@ -21,7 +21,6 @@ from app.ui.controller import AppController
 from app.ui.transcript.model import SegmentRole
 from tests.fakes import TalkersEngine
 from tests.formats import assert_export_format
-from tests.ui_fixtures import controller, qloop  # noqa: F401 (pytest fixtures)
 
 
 def tone(seconds: float) -> DecodedAudio:

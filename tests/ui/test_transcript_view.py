@@ -32,11 +32,7 @@ from app.ui.transcript.label_colours import (
 )
 from app.ui.transcript.model import RowRole, SegmentRole, TranscriptModel
 from app.ui.transcript.view import highlight_ranges
-from tests import ui_fixtures
 from tests.formats import TXT_LINE, assert_export_format
-
-controller = ui_fixtures.controller
-qloop = ui_fixtures.qloop
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from app.errors import AudioDeviceError
 from app.server.engines.whisper import WhisperEngine
 from app.server.server import ServerConfig, TranscriptionServer
 from app.services.captioning import CaptionService
-from tests.audio.conftest import SCRIPT
+from tests.audio.pulse.conftest import SCRIPT
 from tests.conftest import run
 from tests.streaming import manifest, wer
 from tests.waiting import until

@@ -20,7 +20,7 @@ from app.server.asr.vad import CONTEXT, WINDOW, StreamingVad
 from app.server.asr.whisper_parts import assets_dir
 from tests.packaging_scripts import packaging_script
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 TOLERANCE = 1e-4  # absolute, on probabilities and on the LSTM state
 # (eval item, start s, seconds): read speech with pauses, a meeting, a crowd-sourced mic.
 EXCERPTS = [

@@ -16,9 +16,9 @@ from app.server.asr.speaker_turns import TurnSettings
 from app.server.engines.whisper import WhisperEngine
 from app.server.server import ServerConfig, TranscriptionServer
 from app.server.speakers.encoder import SpeakerEncoder
+from tests.commands.test_cli_e2e import captionist
 from tests.conftest import run
 from tests.streaming import load, stepped_messages, stream
-from tests.test_e2e_cli import captionist
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 

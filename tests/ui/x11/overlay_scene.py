@@ -1,6 +1,6 @@
 """A scene for overlay screenshots, run as its own process on an X display:
 
-    python -m tests.x11.overlay_scene "Yellow on black" [--outline] [--read-back]
+    python -m tests.ui.x11.overlay_scene "Yellow on black" [--outline] [--read-back]
 
 A busy desktop stand-in (a light document on the left, a dark one on the right) fills the
 screen, and the real CaptionOverlay, in the preset's colours at the default opacity, lies across

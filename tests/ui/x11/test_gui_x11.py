@@ -1,5 +1,5 @@
 """The desktop app in a real X session: two windows, captions on the overlay, stay on top,
-SIGTERM exits 0, SIGKILL loses no journaled segment. Screenshots go to tests/x11/shots/."""
+SIGTERM exits 0, SIGKILL loses no journaled segment. Screenshots go to tests/ui/x11/shots/."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Each overlay colour preset on a real, composited X screen (Xvfb + openbox + xcompmgr), over
 a light and a dark desktop at once: the finals keep a WCAG contrast of 4.5 against the panel as
 it is seen there, translucency and all. One screenshot per preset (and one with the outline and
-the reading-back hint) goes to tests/x11/shots/overlay-*.png."""
+the reading-back hint) goes to tests/ui/x11/shots/overlay-*.png."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import pytest
 
 from app.ui.overlay.presets import PRESETS, READABLE, contrast_ratio
 from tests.conftest import ROOT
+from tests.ui.x11.test_gui_x11 import geometry, screenshot, window_ids
 from tests.waiting import wait_until
-from tests.x11.test_gui_x11 import geometry, screenshot, window_ids
 
 pytestmark = pytest.mark.x11
 
@@ -32,7 +32,7 @@ def scene(display: str, tmp_path: Path, request: pytest.FixtureRequest) -> Itera
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
     with (tmp_path / "scene.log").open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.x11.overlay_scene", preset, *options],
+            [sys.executable, "-m", "tests.ui.x11.overlay_scene", preset, *options],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
