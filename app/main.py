@@ -128,7 +128,7 @@ async def amain(app: QApplication, file: Path | None) -> int:
             from app.audio.replay import FileReplaySource
             from app.services.journal import crashed_sessions
 
-            crashed = crashed_sessions()
+            crashed = crashed_sessions(at_start=True)  # before a journal of its own
             if crashed and file is None:
                 controller.files.offer_restore(crashed[-1])
             if file is not None:

@@ -312,16 +312,17 @@ def latest_session(directory: Path | None = None, *, besides: Path | None = None
     return files[-1] if files else None
 
 
-def crashed_sessions(directory: Path | None = None) -> list[Path]:
+def crashed_sessions(directory: Path | None = None, *, at_start: bool = False) -> list[Path]:
     """Journals whose session never closed (the app was killed), oldest first: marked open
     and written by nobody (none holds its lock; where there are no locks, all but the newest
-    marked open)."""
+    marked open). `at_start`: the app asks before it writes a journal of its own, and only
+    one app runs per data folder, so where there are no locks every marked one crashed."""
     directory = directory or sessions_dir()
     marked = [
         m.with_name(m.name[: -len(OPEN_SUFFIX)]) for m in directory.glob(f"*.jsonl{OPEN_SUFFIX}")
     ]
     marked = [j for j in marked if j.is_file()]
-    running = running_among(marked)
+    running = set() if at_start and not LOCKING else running_among(marked)
     return sorted((j for j in marked if j not in running), key=lambda p: p.stat().st_mtime)
 
 

@@ -207,3 +207,15 @@ def test_without_locks_only_the_newest_session_marked_open_counts_as_running(
     finally:
         library.close()
     assert dismiss_crashed(old) is True and not marker(old).exists()
+
+
+def test_without_locks_the_app_at_start_offers_the_newest_crashed_session_too(
+    tmp_path: Path, no_locks: None
+) -> None:
+    """On Windows the newest session marked open counts as running (nothing can tell), so
+    the session a crash left behind was not offered at the next start. At start, before it
+    writes a journal, with one app per data folder, nothing of this app can be running."""
+    older = crashed(tmp_path, "2024-05-08T08-00-00", 1_000_000.0)
+    newest = crashed(tmp_path, "2024-05-08T09-00-00", 2_000_000.0)
+    assert crashed_sessions(tmp_path) == [older]
+    assert crashed_sessions(tmp_path, at_start=True) == [older, newest]
