@@ -131,7 +131,7 @@ def test_hundreds_of_sessions_are_listed_newest_first_indexing_shown_once(
 ) -> None:
     ids = build_library(tmp_path / "sessions", 300, 6000)
     shown: list[bool] = []
-    library_window = app.library._window()
+    library_window = app.library.library_window()
     real = library_window.set_indexing
     library_window.set_indexing = lambda busy: (shown.append(busy), real(busy))  # type: ignore[method-assign]
     window = open_library(app, qloop, 300)

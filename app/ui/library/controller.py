@@ -102,14 +102,15 @@ class LibraryController(QObject):
 
     # -- the window -----------------------------------------------------------------------
     def show(self) -> LibraryWindow:
-        window = self._window()
+        window = self.library_window()
         window.show()
         window.raise_()
         window.activateWindow()
         self._spawn(self.load())
         return window
 
-    def _window(self) -> LibraryWindow:
+    def library_window(self) -> LibraryWindow:
+        """The Library window, made (and wired) at first use; not shown."""
         if self.window is None:
             w = self.window = LibraryWindow()
             w.open_requested.connect(lambda sid: self._spawn(self.open_session(sid)))
@@ -132,7 +133,7 @@ class LibraryController(QObject):
 
     async def load(self) -> list[SessionSummary]:
         """List every session (the first time, the index is built: "Indexing…" meanwhile)."""
-        window = self._window()
+        window = self.library_window()
         self._listing += 1
         listing = self._listing
         window.set_indexing(not self.indexed)
@@ -153,7 +154,7 @@ class LibraryController(QObject):
         return sessions
 
     async def search(self, text: str) -> list[SearchHit]:
-        window = self._window()
+        window = self.library_window()
         self._searching += 1
         searching = self._searching
         try:
@@ -233,7 +234,7 @@ class LibraryController(QObject):
 
     async def delete(self, session_id: str) -> bool:
         """Into the library's trash; Undo brings it back."""
-        window = self._window()
+        window = self.library_window()
         if self._is_current(session_id):
             window.notice("This is the session in the main window: continue another one first.")
             return False
@@ -257,7 +258,7 @@ class LibraryController(QObject):
         """Bring back the session deleted last."""
         if not self.deleted:
             return False
-        window = self._window()
+        window = self.library_window()
         session_id, title = self.deleted.pop()
         window.set_undo_available(bool(self.deleted))
         try:
@@ -338,7 +339,7 @@ class LibraryController(QObject):
     async def empty_trash(self) -> int:
         """Edit → Empty trash…: the sessions in the trash, removed for good once the user
         agrees (only those they were told about); how many."""
-        window = self._window()
+        window = self.library_window()
         try:
             trashed = await asyncio.to_thread(self.library.trashed)
             if not await window.confirm_empty_trash(len(trashed)):
