@@ -4,7 +4,6 @@ panel, overlay and journal; export and its failure; restoring a crashed session;
 from __future__ import annotations
 
 import asyncio
-import errno
 import itertools
 import json
 import os
@@ -25,6 +24,7 @@ from app.services.journal import Journal, crashed_sessions, marker_of, read_jour
 from app.ui.controller import AppController
 from tests.fakes import ScriptedEngine
 from tests.formats import assert_export_format
+from tests.full_disk import FullDisk
 from tests.waiting import until
 
 
@@ -145,21 +145,6 @@ def test_a_provider_switch_shows_the_live_engine(controller: AppController) -> N
     assert "PROVIDER_STALLED" in controller.window.statusBar().currentMessage()
     controller.bridge.warning.emit(provider_switch(PROVIDER_FAILBACK, "deepgram nova-2", "back"))
     assert controller.window.engine_label.text() == "deepgram nova-2"
-
-
-class FullDisk:
-    """`os.fsync` refusing with ENOSPC while `full`, as a full disk does on the journal."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.full = True
-        real = os.fsync
-
-        def fsync(fd: int) -> None:
-            if self.full:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            real(fd)
-
-        monkeypatch.setattr(os, "fsync", fsync)
 
 
 def test_a_full_disk_keeps_captioning_says_so_until_autosave_works_again(

@@ -5,8 +5,6 @@ Before: Quit finished and logged "N segments were never saved"; Continue cleared
 from __future__ import annotations
 
 import asyncio
-import errno
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +17,8 @@ from app.server.server import ServerConfig, TranscriptionServer
 from app.services.journal import Journal, crashed_sessions, read_journal
 from app.ui.controller import AppController
 from tests.fakes import ScriptedEngine
+from tests.full_disk import FullDisk
 from tests.waiting import until
-
-
-class FullDisk:
-    """`os.fsync` refusing with ENOSPC while `full`, as a full disk does on the journal."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.full = True
-        real = os.fsync
-
-        def fsync(fd: int) -> None:
-            if self.full:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            real(fd)
-
-        monkeypatch.setattr(os, "fsync", fsync)
 
 
 def tone(seconds: float) -> DecodedAudio:

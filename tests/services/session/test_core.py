@@ -4,9 +4,7 @@ in a temporary folder. What the window shows is the listener's business: here it
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
-import os
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +31,7 @@ from app.services.session import (
 )
 from app.services.settings import AppSettings
 from tests.fakes import ScriptedEngine
+from tests.full_disk import FullDisk
 
 T = TypeVar("T")
 
@@ -223,21 +222,13 @@ def test_a_session_another_writer_holds_is_not_continued(tmp_path: Path) -> None
 def test_lines_the_disk_refuses_are_counted_and_saved_once_it_takes_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    full = [True]
-    real = os.fsync
-
-    def fsync(fd: int) -> None:
-        if full[0]:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
+    disk = FullDisk(monkeypatch)
     session, heard = session_in(tmp_path)
     run(caption(session, 2))
     assert [s.text for s in heard.finals] == ["w0 w1"]  # shown all the same
     assert session.unsaved == 1
     assert run(session.retry_save()) is False and session.unsaved == 1
-    full[0] = False
+    disk.full = False
     assert run(session.retry_save()) is True and session.unsaved == 0
     assert session.journal is not None
     lines = session.journal.path.read_text().splitlines()
