@@ -79,6 +79,26 @@ def test_a_phrase_said_twice_back_to_back_is_a_loop() -> None:
     )
 
 
+def test_only_the_repeat_goes_the_words_after_it_stay() -> None:
+    """Issue 22: everything after the first repeated run was dropped, live and in files."""
+    said = words("so we need to ship it we need to ship it by friday and then we can all go home")
+    assert " ".join(w.bare for w in without_repetition(said)) == (
+        "so we need to ship it by friday and then we can all go home"
+    )
+    times = [(w.start, w.end) for w in without_repetition(said)]
+    assert times == [(w.start, w.end) for i, w in enumerate(said) if not 6 <= i <= 10]
+
+
+def test_a_loop_said_many_times_is_said_once_and_what_follows_stays() -> None:
+    looped = words("we will be there " * 5 + "at noon")
+    assert [w.bare for w in without_repetition(looped)] == [
+        "we", "will", "be", "there", "at", "noon"
+    ]  # fmt: skip
+    context = words("we choose to go to the moon")
+    again = words("to go to the moon in this decade")  # repeats the context's end
+    assert [w.bare for w in without_repetition(again, context=context)] == ["in", "this", "decade"]
+
+
 def test_repeating_the_context_is_a_loop_too() -> None:
     context = words("we choose to go to the moon")
     assert repeated_run_at(words("to go to the moon to go to the moon")) == 5
