@@ -90,13 +90,9 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._build_menus()
         self.set_running(CaptionState.IDLE, "")
-        describe(
-            self, self.source_combo
-        )  # for screen readers: every control named, every caption announced
-        self.announcer = CaptionAnnouncer(model, self.view)
-        self.palette_follower = PaletteFollower(
-            self, self.autosave_label
-        )  # dark, light and high-contrast palettes
+        describe(self, self.source_combo)  # screen readers: every control named...
+        self.announcer = CaptionAnnouncer(model, self.view)  # ...every caption announced
+        self.palette_follower = PaletteFollower(self, self.autosave_label)  # dark, light, HC
 
     # -- construction ---------------------------------------------------------------------
     def _action(
