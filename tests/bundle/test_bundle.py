@@ -22,7 +22,7 @@ from tests.xserver import start_xvfb, window_manager_ready
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "dist" / "captionist"
 EXE = BUNDLE / "captionist"
-SHOTS = ROOT / "tests" / "x11" / "shots"
+SHOTS = ROOT / "tests" / "ui" / "x11" / "shots"
 
 pytestmark = pytest.mark.skipif(not EXE.exists(), reason="run `make bundle` first")
 

@@ -20,7 +20,7 @@ from tests.conftest import EVAL_DIR, ROOT, TIMEOUT_FACTOR
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.x11
-SHOTS = ROOT / "tests" / "x11" / "shots"
+SHOTS = Path(__file__).resolve().parent / "shots"
 CLIP = EVAL_DIR / "audio" / "pub_librispeech_session_01.flac"
 
 
