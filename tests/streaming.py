@@ -139,8 +139,8 @@ async def stepped_messages(
     async def run_vad(chunk: np.ndarray) -> np.ndarray:
         return vad.process(chunk)
 
-    async def decode(chunk: np.ndarray, prompt: str, prefix: str):  # type: ignore[no-untyped-def]
-        beam = BEAM_SIZE if beam_size is None else beam_size
+    async def decode(chunk: np.ndarray, prompt: str, prefix: str, beam: int | None):  # type: ignore[no-untyped-def]
+        beam = beam or (BEAM_SIZE if beam_size is None else beam_size)  # an interim's own first
         return engine.decoder.decode(chunk, prompt=prompt, prefix=prefix, beam_size=beam)
 
     transcriber = ChannelTranscriber(

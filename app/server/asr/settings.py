@@ -18,7 +18,12 @@ class TranscriberConfig:
     preroll_s: float = 0.25
     tail_s: float = 0.2
     final_window_s: float = 20.0  # speech a final is decoded with (whole utterances)
-    interim_window_s: float = 8.0  # interims: shorter, they are redone every step
+    # Interims are redone every step and never settle a word alone: a shorter window and a
+    # greedy search (bench/tune.py, tuning half: CPU 0.562 -> 0.463 s per audio s stepped,
+    # WER 12.02 -> 11.93 %, word end->final p90 2.98 -> 3.10 s: agreement with a plainer
+    # interim comes a little later).
+    interim_window_s: float = 4.0
+    interim_beam_size: int | None = 1  # None: as finals (the decoder's BEAM_SIZE)
     settle_age_s: float = 2.0  # audio a word needs after it to settle inside an utterance
     settle_step_s: float = 2.0  # long-window decodes inside an utterance at most this often
     force_commit_s: float = 10.0  # no agreement for this long: settle all but the last words

@@ -38,7 +38,8 @@ from app.server.asr.vocabulary import terms_were_heard, writes_a_term
 from app.server.asr.wire import Span, joined, results
 
 RATE = 16000
-Decode = Callable[[FloatArray, str, str], Awaitable[Decoding]]  # audio, prompt, prefix
+# audio, prompt, prefix, beam size (None: the engine's own)
+Decode = Callable[[FloatArray, str, str, int | None], Awaitable[Decoding]]
 RunVad = Callable[[FloatArray], Awaitable[FloatArray]]
 Emit = Callable[[ServerMessage], None]
 
@@ -205,13 +206,13 @@ class ChannelTranscriber:
         background: at an utterance's end it is started beside the decode."""
         return PendingLabel.start(self._label, self._audio_between(start, end), start)
 
-    async def _decode_window(self, window: Window) -> list[DecodedWord]:
+    async def _decode_window(self, window: Window, beam: int | None) -> list[DecodedWord]:
         audio, prefix = self._window_audio(window), joined(window.prefix)
-        decoding = await self._decode(audio, self._prompt, prefix)
+        decoding = await self._decode(audio, self._prompt, prefix, beam)
         if self._prompt and writes_a_term(decoding.words, self.config.keyterms):
             # A term must never appear where it was not said: keep it only where whisper
             # without the prompt heard something spelled alike (`vocabulary`).
-            plain = await self._decode(audio, "", prefix)
+            plain = await self._decode(audio, "", prefix, beam)
             if not terms_were_heard(decoding.words, plain.words, self.config.keyterms):
                 decoding = plain
         # New words follow what is settled: whisper often starts a word early, in the pause
@@ -222,8 +223,12 @@ class ChannelTranscriber:
             for w in map(window.word_in_channel_time, decoding.words)
         ]
 
-    async def _decode_until(self, end: float, window_s: float) -> list[DecodedWord]:
-        """The words after the settled ones, heard with up to `window_s` of speech before."""
+    async def _decode_until(
+        self, end: float, window_s: float, *, interim: bool = False
+    ) -> list[DecodedWord]:
+        """The words after the settled ones, heard with up to `window_s` of speech before.
+        An `interim` decode is redone a step later: it may search less (`interim_beam_size`)."""
+        beam = self.config.interim_beam_size if interim else None
         if end - self._commit_time < 0.1:
             return []
         window = self._history.window(
@@ -232,17 +237,17 @@ class ChannelTranscriber:
         if window.seconds < 0.15:
             return []
         self._last_decode_samples = self._samples
-        words = await self._decode_window(window)
+        words = await self._decode_window(window, beam)
         if window.prefix and not words and end - self._commit_time >= CONTEXT_RETRY_S:
             # After a forced prefix whisper may end the text at once (seen when a new voice
             # starts after a pause): decode the new speech on its own instead.
-            return await self._decode_window(self._alone(end))
+            return await self._decode_window(self._alone(end), beam)
         if repeated_run_at(words, context=window.prefix[-8:]) >= 0:
             # A repetition loop, often seeded by the context: decode the new speech without
             # it, and cut what repeats within that decode. (Words that repeat the context in
             # a decode of the new speech alone were said again: a person repeating a phrase.)
             if window.prefix:
-                words = await self._decode_window(self._alone(end))
+                words = await self._decode_window(self._alone(end), beam)
             words = without_repetition(words)
         return words
 
@@ -252,7 +257,7 @@ class ChannelTranscriber:
 
     async def _interim(self) -> None:
         now = self._now
-        words = await self._decode_until(now, self.config.interim_window_s)
+        words = await self._decode_until(now, self.config.interim_window_s, interim=True)
         self._agreement.previous = list(words)  # the hypothesis the next settle checks
         self._show_interim(words, now)
 

@@ -64,7 +64,7 @@ def probe_audio() -> FloatArray:
 def probe_streaming(engine: WhisperEngine) -> ProbeResult:
     """Time `engine` captioning continuous speech live, stopping once it is clearly too slow."""
     return measure_streaming_cost(
-        lambda audio, prompt, prefix: engine.decode_now(audio, prompt, prefix, "en"),
+        lambda audio, prompt, prefix, beam: engine.decode_now(audio, prompt, prefix, "en", beam),
         probe_audio(),
         engine.tuning,
         give_up_above=KEEPS_UP,

@@ -30,7 +30,7 @@ from app.server.asr.vad import StreamingVad
 
 RATE = 16000
 FRAME_S = 0.1  # what a live client sends at a time
-SyncDecode = Callable[[FloatArray, str, str], Decoding]  # audio, prompt, prefix
+SyncDecode = Callable[[FloatArray, str, str, int | None], Decoding]  # ..., beam size
 # A run that got less CPU than this share of its wall-clock time waited for other programs.
 BUSY_CPU_SHARE = 0.75
 SPEECH = 0.5  # VAD probability counted as speech
@@ -92,10 +92,10 @@ async def _stream(
         speech_s += float(np.count_nonzero(probabilities >= SPEECH)) * VAD_WINDOW / RATE
         return probabilities
 
-    async def run_decode(chunk: FloatArray, prompt: str, prefix: str) -> Decoding:
+    async def run_decode(chunk: FloatArray, prompt: str, prefix: str, beam: int | None) -> Decoding:
         nonlocal calls
         calls += 1
-        return decode(chunk, prompt, prefix)
+        return decode(chunk, prompt, prefix, beam)
 
     transcriber = ChannelTranscriber(config, decode=run_decode, run_vad=run_vad, emit=_drop)
     task = transcriber.start()

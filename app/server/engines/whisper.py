@@ -21,7 +21,7 @@ from app.models.store import ModelStore, ResolvedModel
 from app.protocol.messages import Error
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray
-from app.server.asr.decoder import Decoding, WhisperDecoder
+from app.server.asr.decoder import BEAM_SIZE, Decoding, WhisperDecoder
 from app.server.asr.labelling import Label
 from app.server.asr.resample import StreamResampler
 from app.server.asr.settings import TranscriberConfig
@@ -105,15 +105,22 @@ class WhisperEngine:
         voices taught by the provider); by default each channel starts knowing nobody."""
         return WhisperSession(self, params, emit, speakers)
 
-    async def decode(self, audio: FloatArray, prompt: str, prefix: str, language: str) -> Decoding:
+    async def decode(
+        self, audio: FloatArray, prompt: str, prefix: str, language: str, beam: int | None = None
+    ) -> Decoding:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._decode_pool, lambda: self.decode_now(audio, prompt, prefix, language)
+            self._decode_pool, lambda: self.decode_now(audio, prompt, prefix, language, beam)
         )
 
-    def decode_now(self, audio: FloatArray, prompt: str, prefix: str, language: str) -> Decoding:
-        """One decode on the calling thread, as sessions decode (the CPU probe times these)."""
-        return self.decoder.decode(audio, prompt=prompt, prefix=prefix, language=language)
+    def decode_now(
+        self, audio: FloatArray, prompt: str, prefix: str, language: str, beam: int | None = None
+    ) -> Decoding:
+        """One decode on the calling thread, as sessions decode (the CPU probe times these).
+        `beam`: the beam size (None: the decoder's own)."""
+        return self.decoder.decode(
+            audio, prompt=prompt, prefix=prefix, language=language, beam_size=beam or BEAM_SIZE
+        )
 
     async def run_vad(self, vad: StreamingVad, audio: FloatArray) -> FloatArray:
         return await asyncio.get_running_loop().run_in_executor(self._vad_pool, vad.process, audio)
@@ -185,8 +192,10 @@ class WhisperSession:
             async def run_vad(audio: FloatArray, vad: StreamingVad = vad) -> FloatArray:
                 return await engine.run_vad(vad, audio)
 
-            async def decode(audio: FloatArray, prompt: str, prefix: str) -> Decoding:
-                return await engine.decode(audio, prompt, prefix, params.language)
+            async def decode(
+                audio: FloatArray, prompt: str, prefix: str, beam: int | None
+            ) -> Decoding:
+                return await engine.decode(audio, prompt, prefix, params.language, beam)
 
             transcriber = ChannelTranscriber(
                 config,

@@ -32,9 +32,13 @@ class FakeDecoder:
 
     def __init__(self) -> None:
         self.spans: list[float] = []
+        self.beams: list[int | None] = []  # each decode's beam size (None: the engine's)
 
-    async def __call__(self, audio: np.ndarray, prompt: str, prefix: str) -> Decoding:
+    async def __call__(
+        self, audio: np.ndarray, prompt: str, prefix: str, beam: int | None = None
+    ) -> Decoding:
         self.spans.append(len(audio) / RATE)
+        self.beams.append(beam)
         await asyncio.sleep(0)
         words: list[DecodedWord] = []
         start = 0
@@ -107,6 +111,22 @@ def test_every_word_settles_once_in_order_with_a_speech_final_per_utterance() ->
     assert finals[0].words[0].start == pytest.approx(0.5, abs=0.05)  # audio seconds
 
 
+def test_interims_may_search_less_and_finals_never_do() -> None:
+    """`interim_beam_size`: an interim is redone a step later, so it may decode greedily; the
+    decodes that settle words (long windows) keep the engine's beam."""
+    script: list[tuple[str | None, float]] = [(None, 0.5)]
+    script += [(f"w{k}", 0.4) for k in range(30)] + [(None, 0.8)]  # 12 s: settles inside
+    results, decoder = run(transcribe(render(script), interim_beam_size=1))
+    decodes = list(zip(decoder.spans, decoder.beams, strict=True))
+    window = TranscriberConfig().interim_window_s
+    assert any(beam == 1 for _, beam in decodes)
+    assert all(span <= window + 0.5 for span, beam in decodes if beam == 1)  # interims only
+    assert any(span > window + 0.5 for span, beam in decodes if beam is None)  # settles
+    assert words_of(results) == [f"w{k}" for k in range(30)]
+    _, as_finals = run(transcribe(render(script), interim_beam_size=None))  # type: ignore[arg-type]
+    assert set(as_finals.beams) == {None}
+
+
 def test_silence_is_never_decoded_and_settles_as_empty_finals() -> None:
     """Like Deepgram's, empty finals in silence tell the client how far the audio is settled:
     contiguous from 0, every 2 s, never within the last second (speech may be starting)."""
@@ -168,7 +188,9 @@ class PrefixShyDecoder(FakeDecoder):
     """Like whisper after a forced prefix when a new voice starts: it ends the text at once
     for words w50 and up while earlier words are forced as the prefix."""
 
-    async def __call__(self, audio: np.ndarray, prompt: str, prefix: str) -> Decoding:
+    async def __call__(
+        self, audio: np.ndarray, prompt: str, prefix: str, beam: int | None = None
+    ) -> Decoding:
         decoding = await super().__call__(audio, prompt, prefix)
         if prefix and any(int(w.text.strip(" ?")[1:]) >= 50 for w in decoding.words):
             return Decoding((), -0.1, 0.0, 15)
@@ -223,7 +245,9 @@ def test_a_phrase_the_speaker_says_again_after_a_pause_is_kept() -> None:
 class LoopingDecoder(FakeDecoder):
     """Says the new words twice over, as whisper does in a repetition loop."""
 
-    async def __call__(self, audio: np.ndarray, prompt: str, prefix: str) -> Decoding:
+    async def __call__(
+        self, audio: np.ndarray, prompt: str, prefix: str, beam: int | None = None
+    ) -> Decoding:
         decoding = await super().__call__(audio, prompt, prefix)
         words = decoding.words
         if len(words) >= 4:
@@ -248,7 +272,9 @@ class PromptedDecoder(FakeDecoder):
         super().__init__()
         self.prompts: list[str] = []
 
-    async def __call__(self, audio: np.ndarray, prompt: str, prefix: str) -> Decoding:
+    async def __call__(
+        self, audio: np.ndarray, prompt: str, prefix: str, beam: int | None = None
+    ) -> Decoding:
         self.prompts.append(prompt)
         decoding = await super().__call__(audio, prompt, prefix)
         spelled = {"w3": "Subiaco", "w5": "Nguyen"} if prompt else {"w3": "Subiyako", "w5": "when"}
@@ -352,7 +378,9 @@ def test_a_speaker_label_is_worked_out_while_the_final_decodes() -> None:
     label_running, decode_saw_label = asyncio.Event(), asyncio.Event()
 
     class WatchingDecoder(FakeDecoder):
-        async def __call__(self, audio: np.ndarray, prompt: str, prefix: str) -> Decoding:
+        async def __call__(
+            self, audio: np.ndarray, prompt: str, prefix: str, beam: int | None = None
+        ) -> Decoding:
             decoding = await super().__call__(audio, prompt, prefix)
             if label_running.is_set():
                 decode_saw_label.set()

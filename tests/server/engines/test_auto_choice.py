@@ -39,7 +39,9 @@ class FakeCpu:
     def clock(self) -> float:
         return self.now
 
-    def decode(self, audio: FloatArray, prompt: str, prefix: str) -> Decoding:
+    def decode(
+        self, audio: FloatArray, prompt: str, prefix: str, beam: int | None = None
+    ) -> Decoding:
         self.decodes += 1
         self.now += self.seconds_per_decode
         return Decoding((), avg_logprob=-0.2, no_speech_prob=0.0, window_s=30)
@@ -78,7 +80,7 @@ def test_the_probe_hears_speech_long_enough_for_finals_decoded_with_long_context
     of live captioning. A probe on one short utterance never pays for it."""
     longest = 0.0
 
-    def decode(audio: FloatArray, prompt: str, prefix: str) -> Decoding:
+    def decode(audio: FloatArray, prompt: str, prefix: str, beam: int | None = None) -> Decoding:
         nonlocal longest
         seconds = len(audio) / 16000
         longest = max(longest, seconds)
