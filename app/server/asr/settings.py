@@ -18,11 +18,11 @@ class TranscriberConfig:
     preroll_s: float = 0.25
     tail_s: float = 0.2
     final_window_s: float = 20.0  # speech a final is decoded with (whole utterances)
-    # Interims are redone every step and never settle a word alone: a shorter window and a
-    # greedy search (bench/tune.py, tuning half: CPU 0.562 -> 0.463 s per audio s stepped,
-    # WER 12.02 -> 11.93 %, word end->final p90 2.98 -> 3.10 s: agreement with a plainer
-    # interim comes a little later).
-    interim_window_s: float = 4.0
+    # Interims are redone every step and never settle a word alone: a greedy search on a
+    # shorter window (bench/tune.py, tuning half: CPU 0.562 -> 0.499 s per audio s stepped,
+    # WER 12.02 -> 12.02 %, word end->final p90 2.98 -> 3.01 s). A 4 s window saved more
+    # (0.463) but misheard "ask not" as "ass not" after a step-down (test_auto_e2e).
+    interim_window_s: float = 6.0
     interim_beam_size: int | None = 1  # None: as finals (the decoder's BEAM_SIZE)
     settle_age_s: float = 2.0  # audio a word needs after it to settle inside an utterance
     settle_step_s: float = 2.0  # long-window decodes inside an utterance at most this often

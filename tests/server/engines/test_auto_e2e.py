@@ -77,9 +77,11 @@ def slow_base(
     base.warm_up()
     decode_now = base.decode_now
 
-    def slow(audio: FloatArray, prompt: str, prefix: str, language: str) -> Decoding:
+    def slow(
+        audio: FloatArray, prompt: str, prefix: str, language: str, beam: int | None = None
+    ) -> Decoding:
         time.sleep(1.5)
-        return decode_now(audio, prompt, prefix, language)
+        return decode_now(audio, prompt, prefix, language, beam)
 
     base.decode_now = slow  # type: ignore[method-assign]
     yield base  # not closed: it shares the session's tiny.en threads
