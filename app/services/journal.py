@@ -112,8 +112,6 @@ class Journal:
             raise
         self.path = path
         self._fd: int | None = fd
-        # Always True: a writer that cannot have the lock is refused. Kept for callers.
-        self.exclusive = True
         self._marker = marker
         self._pending: list[bytes] = []  # lines not on disk yet, oldest first (writer only)
         self._closing = False

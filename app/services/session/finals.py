@@ -16,9 +16,6 @@ class SessionFinals:
         self._by_key: dict[EditKey, int] = {}  # a final's index, for corrections
         self.names = SpeakerNames()
 
-    def __len__(self) -> int:
-        return len(self._finals)
-
     @property
     def finals(self) -> list[Segment]:
         return list(self._finals)
