@@ -15,6 +15,7 @@ from app.protocol.messages import Error, Results, ServerMessage, Word
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray
 from app.server.engines.base import Emit
+from app.server.handler import BACKPRESSURE_S
 
 if TYPE_CHECKING:
     pass
@@ -348,7 +349,7 @@ class DyingSession(ScriptedSession):
 
     @property
     def backlog_s(self) -> float:
-        return 30.0 if self.samples else 0.0
+        return BACKPRESSURE_S + 1 if self.samples else 0.0
 
 
 class DyingEngine(ScriptedEngine):
@@ -363,3 +364,53 @@ class MuteEngine(ClockEngine):
 
     def open_session(self, params: StreamParams, emit: Emit) -> ClockSession:
         return ClockSession(self, params, lambda message: None)
+
+
+class SlowClockSession(ClockSession):
+    """ClockSession that "decodes" at `engine.speed` times real time: received audio waits in
+    a backlog, and each second's final comes only once the decoder has reached it."""
+
+    def __init__(self, engine: SlowClockEngine, params: StreamParams, emit: Emit) -> None:
+        super().__init__(engine, params, emit)
+        self.slow_engine = engine  # its speed may change meanwhile
+        self.decoded = 0  # samples
+        self._task = asyncio.get_running_loop().create_task(self._decode())
+
+    def feed(self, channels: list[FloatArray]) -> None:
+        self.samples += len(channels[0])
+
+    async def _decode(self) -> None:
+        rate = self.params.sample_rate
+        while True:
+            await asyncio.sleep(0.05)
+            step = round(0.05 * self.slow_engine.speed * rate)
+            self.decoded = min(self.samples, self.decoded + step)
+            decoded_until = self.params.stream_offset_s + self.decoded / rate
+            while self.next_second + 1 <= decoded_until + 1e-9:
+                self._final(self.next_second)
+                self.next_second += 1
+
+    async def close(self) -> None:
+        while self.decoded < self.samples and self.slow_engine.speed > 0:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        self._task.cancel()
+
+    def abort(self) -> None:
+        self._task.cancel()
+
+    @property
+    def backlog_s(self) -> float:
+        return (self.samples - self.decoded) / self.params.sample_rate
+
+
+class SlowClockEngine(ClockEngine):
+    """A server slower than the file sent to it, though faster than real time."""
+
+    name = "slow-clock"
+
+    def __init__(self, speed: float) -> None:
+        super().__init__()
+        self.speed = speed
+
+    def open_session(self, params: StreamParams, emit: Emit) -> ClockSession:
+        return SlowClockSession(self, params, emit)

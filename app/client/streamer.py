@@ -135,6 +135,8 @@ class StreamClient:
 def _closed(exc: ConnectionClosed) -> ServerClosed:
     if exc.rcvd is not None:
         return ServerClosed(exc.rcvd.code, exc.rcvd.reason)
+    if exc.sent is not None and exc.sent.reason:  # we ended it: say why (a ping unanswered)
+        return ServerClosed(1006, f"connection lost ({exc.sent.reason})")
     return ServerClosed(1006, "connection lost")
 
 

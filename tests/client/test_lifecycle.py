@@ -21,7 +21,7 @@ from app.protocol.params import StreamParams
 from app.protocol.pcm import encode_pcm
 from app.server.server import ServerConfig, TranscriptionServer
 from tests.conftest import run
-from tests.fakes import ClockEngine, LevelWordsEngine, MuteEngine, level_audio
+from tests.fakes import ClockEngine, LevelWordsEngine, MuteEngine, SlowClockEngine, level_audio
 from tests.netfaults import TcpProxy
 from tests.waiting import until
 
@@ -290,3 +290,27 @@ def test_a_file_waits_for_the_server_to_settle_what_a_replay_could_not_cover() -
     assert most_ahead <= 3.0 + 0.1  # replay cover 4 s less the 1 s the file may run ahead
     assert 1.5 <= took < 10, "a silent server held the file back for quiet_server_s only"
     assert stream.lost_s == 0
+
+
+def test_a_file_faster_than_the_server_keeps_its_pings_answered() -> None:
+    """A file runs ahead of a server decoding at 10x as far as its replay cover lets it. The
+    server must take all that in, or the client's pings wait in TCP behind the audio and an
+    alive server is taken for dead (CI: three reconnects, 160 s replayed, in a 3-minute file)."""
+
+    async def scenario() -> tuple[Recorder, ReconnectingStream]:
+        port, rec = free_port(), Recorder()
+        config = LinkConfig(ping_interval_s=0.3, ping_timeout_s=0.6, give_up_after_s=30)
+        server = await server_on(SlowClockEngine(speed=10.0), port)
+        stream = rec.stream(f"ws://127.0.0.1:{port}/ws/transcribe", config)
+        collector = asyncio.create_task(rec.collect(stream))
+        for _ in range(400):  # a 40 s file
+            await stream.wait_for_room(5.0)
+            stream.push(FRAME)
+        stream.finish()
+        await collector
+        await server.close()
+        return rec, stream
+
+    rec, stream = run(scenario())
+    assert stream.stats.connects == 1, stream.stats.last_error
+    assert rec.words == [f"s{k}" for k in range(40)]

@@ -18,9 +18,10 @@ from app.client.streamer import StreamClient
 from app.errors import HandshakeRejected, ServerClosed, ServerUnavailable
 from app.protocol.messages import Control, Metadata, Results, ResultsMetadata
 from app.protocol.params import StreamParams
+from app.server.handler import BACKPRESSURE_S
 from app.server.server import ServerConfig, TranscriptionServer
 from tests.conftest import run
-from tests.fakes import DyingEngine, ScriptedEngine
+from tests.fakes import DyingEngine, ScriptedEngine, SlowClockEngine
 from tests.waiting import until
 
 SECOND = b"\x00\x00" * 16000
@@ -328,3 +329,33 @@ def test_a_session_whose_engine_died_with_a_full_queue_ends_within_a_second() ->
     frames, code, ended_after = run(scenario())
     assert json.loads(frames[-1])["code"] == "ENGINE_ERROR" and code == 1011
     assert ended_after < 1.0, "the session (and its audio) outlived its engine"
+
+
+def test_a_client_that_does_not_pace_itself_is_held_at_the_backpressure_bound(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The server takes in at most BACKPRESSURE_S of audio its engine has not decoded (plus
+    the frames websockets queues); the rest waits in TCP: memory stays bounded. When the
+    engine catches up, the rate limit ends the session; the client no longer reads its close,
+    and that is no crash."""
+    from websockets.asyncio.client import connect
+
+    async def scenario() -> float:
+        engine = SlowClockEngine(speed=0.0)
+        server = await started(engine)  # type: ignore[arg-type]
+        async with server, connect(server.url, close_timeout=0.5) as ws:
+
+            async def flood() -> None:
+                for _ in range(round(3 * BACKPRESSURE_S)):  # 1 s frames
+                    await ws.send(b"\x00\x00" * 16000)
+
+            sender = asyncio.create_task(flood())
+            await asyncio.sleep(2.0)
+            taken = next(iter(server.sessions.values())).audio_seconds
+            sender.cancel()
+            engine.speed = 1000.0  # catches up: the server reads again and sees the close
+        return taken
+
+    taken = run(scenario())
+    assert BACKPRESSURE_S <= taken <= BACKPRESSURE_S + 20
+    assert not [r for r in caplog.records if "crashed" in r.getMessage()]
