@@ -287,14 +287,30 @@ class LaggingLevelWordsSession(LevelWordsSession):
     engine: LaggingLevelWordsEngine
 
     def __init__(self, engine: LaggingLevelWordsEngine, params: StreamParams, emit: Emit) -> None:
-        super().__init__(engine, params, emit)
+        super().__init__(engine, params, self._hold_late)
         self._queued: list[list[FloatArray]] = []
+        self._send = emit
+        self._held: list[tuple[float, ServerMessage]] = []  # (due at audio s, final)
+
+    def _hold_late(self, message: ServerMessage) -> None:
+        """With `engine.late_by_s`, a final goes out only that long (of audio fed) after its
+        last word: a model whose decodes are slow, though its backlog stays small."""
+        if isinstance(message, Results) and message.is_final and self.engine.late_by_s:
+            end = message.words[-1].end if message.words else message.start + message.duration
+            self._held.append((end + self.engine.late_by_s, message))
+        else:
+            self._send(message)
+
+    def _release(self, everything: bool = False) -> None:
+        while self._held and (everything or self._held[0][0] <= self.seconds):
+            self._send(self._held.pop(0)[1])
 
     def feed(self, channels: list[FloatArray]) -> None:
         self.engine.fed_s += len(channels[0]) / self.rate
         self._queued.append(channels)
         if not self.engine.stalled:
             self.catch_up()
+        self._release()
 
     def catch_up(self) -> None:
         queued, self._queued = self._queued, []
@@ -304,9 +320,11 @@ class LaggingLevelWordsSession(LevelWordsSession):
     async def close(self) -> None:
         self.catch_up()
         await super().close()
+        self._release(everything=True)
 
     def abort(self) -> None:
         self._queued.clear()
+        self._held.clear()
         super().abort()
 
     @property
@@ -326,6 +344,7 @@ class LaggingLevelWordsEngine(LevelWordsEngine):
         self.selection_note = ""
         self.languages = languages
         self.stalled = False
+        self.late_by_s = 0.0  # finals this long (of audio) after their last word
         self.fed_s = 0.0  # audio fed to all its sessions
         self.sessions: list[LaggingLevelWordsSession] = []  # type: ignore[assignment]
 

@@ -142,6 +142,20 @@ def test_accuracy_and_vocabulary_are_saved_and_read_back(qtbot, store: SettingsS
         assert reread(store).load_app().vocabulary == one_or_none
 
 
+def test_better_where_this_computer_cannot_keep_up_is_said_beside_the_choice(qtbot) -> None:  # type: ignore[no-untyped-def]
+    dialog = SettingsDialog(AppSettings(model="base"), OverlayLook(), [])
+    qtbot.addWidget(dialog)
+    assert dialog.cost_note.isHidden()  # the probe's figure is not known yet
+    dialog.show_better_cost(1.3)
+    assert not dialog.cost_note.isHidden() and "1.30 s" in dialog.cost_note.text()
+    dialog.accuracy.setCurrentIndex(dialog.accuracy.findData("tiny.en"))
+    assert dialog.cost_note.isHidden()
+    dialog.accuracy.setCurrentIndex(dialog.accuracy.findData("base"))
+    assert not dialog.cost_note.isHidden()
+    dialog.show_better_cost(0.3)  # keeps up
+    assert dialog.cost_note.isHidden()
+
+
 def test_a_model_folder_in_the_settings_is_kept_by_the_dialog(qtbot) -> None:  # type: ignore[no-untyped-def]
     dialog = SettingsDialog(AppSettings(model="/opt/models/my-whisper"), OverlayLook(), [])
     qtbot.addWidget(dialog)

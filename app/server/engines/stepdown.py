@@ -1,7 +1,8 @@
 """Auto's live step-down: the better model while this computer keeps up, the fast one when not.
 
 A session starts on the better model (base). When it falls more than `behind_s` behind the
-audio received and stays there for `behind_for_s`, the session steps down: a session on the
+audio received, or its words become final more than `late_s` after they were heard, and that
+lasts `behind_for_s`, the session steps down: a session on the
 fast model (tiny.en) takes over, replaying the audio since the last final (no word lost, none
 doubled), and the client gets a `Warning` (MODEL_STEP_DOWN) naming the live model: the switch is
 `switching.SwitchingSession`'s, shared with the provider failover; this module says when.
@@ -15,14 +16,16 @@ voice keeps its number across the switch.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.errors import EngineError, ParamError
-from app.protocol.messages import MODEL_STEP_DOWN, MODEL_STEP_UP
+from app.protocol.messages import MODEL_STEP_DOWN, MODEL_STEP_UP, Results
 from app.protocol.params import StreamParams
 from app.protocol.pcm import FloatArray
 from app.server.asr.speaker_clusters import ClusterSettings, SpeakerClusters
@@ -39,6 +42,10 @@ LIVE_RATE_SLACK = 1.5
 class StepPolicy:
     behind_s: float = 3.0  # the engine this far behind the audio received ...
     behind_for_s: float = 10.0  # ... for this long: step down
+    # Or its words final this long after they were said, for `behind_for_s`: what a reader
+    # notices. A model whose every decode is slow can stay under `behind_s` of backlog (it
+    # skips interims) while its finals come 4-6 s late.
+    late_s: float = 4.0
     step_up_after_s: float = 60.0  # on the fast model at least this long before stepping up
     max_step_up_after_s: float = 960.0
     caught_up_s: float = 0.5  # the fast model's backlog at most this when stepping up
@@ -66,6 +73,10 @@ class AutoSession(SwitchingSession):
         self._may_step_down = _serves(engine.fast, params)
         self._behind_since: float | None = None
         self._received_then = 0.0  # stream seconds received at `_behind_since`
+        self._late_since: float | None = None  # finals late since
+        self._step_due = ""  # finals came late: step down at the next look (why)
+        self._opened_at = self._clock()
+        self._arrivals: list[tuple[float, float]] = []  # (stream s received, clock) per block
         self._stepped_down_at = 0.0
         self.step_downs = 0
         self.on_better = True
@@ -81,6 +92,9 @@ class AutoSession(SwitchingSession):
     def _watch_backlog(self) -> None:
         if not self.on_better or not self._may_step_down or self._closing:
             return
+        if self._step_due:
+            self._step_down(self._step_due)
+            return
         backlog = self._live.backlog_s
         if backlog <= self._policy.behind_s:
             self._behind_since = None
@@ -90,32 +104,55 @@ class AutoSession(SwitchingSession):
             self._behind_since, self._received_then = now, received
             return
         if now - self._behind_since >= self._policy.behind_for_s:
-            self._step_down(backlog)
+            self._step_down(
+                f"{self.engine.better.model_name} fell {backlog:.1f} s behind real time"
+            )
 
     async def _watch_periodically(self) -> None:
         while not self._closing:
             await asyncio.sleep(self._policy.check_every_s)
             self._watch_backlog()
 
+    def _heard_final(self, final: Results) -> None:
+        """How long after its last word was received a final came: late for `behind_for_s`
+        (on a live stream), the session steps down."""
+        if not final.words or not self.on_better or not self._may_step_down or self._closing:
+            return
+        now, word_end = self._clock(), final.words[-1].end
+        received = self._handover.received_s
+        if received > (now - self._opened_at) * LIVE_RATE_SLACK + 1.0:
+            return  # a recording sent at once: its finals are "late" by design
+        # When the block that brought the word's end came in.
+        index = bisect.bisect_left(self._arrivals, (word_end, -math.inf))
+        if index >= len(self._arrivals):
+            return
+        late = now - self._arrivals[index][1]
+        del self._arrivals[:index]  # later finals end later
+        if late <= self._policy.late_s:
+            self._late_since = None
+        elif self._late_since is None:
+            self._late_since = now
+        elif now - self._late_since >= self._policy.behind_for_s:
+            # Not from inside the handover's own report of a final: at the next block.
+            better = self.engine.better.model_name
+            self._step_due = f"{better}'s captions came {late:.1f} s after the words"
+
     def _fed_faster_than_live(self, now: float, received: float) -> bool:
         assert self._behind_since is not None
         elapsed = now - self._behind_since
         return received - self._received_then > elapsed * LIVE_RATE_SLACK + 1.0
 
-    def _step_down(self, backlog: float) -> None:
-        better, fast = self.engine.better, self.engine.fast
+    def _step_down(self, what: str) -> None:
+        fast = self.engine.fast
         log.warning(
-            "%s fell %.1f s behind for %.0f s: stepping down to %s",
-            better.model_name,
-            backlog,
-            self._policy.behind_for_s,
-            fast.model_name,
+            "%s for %.0f s: stepping down to %s", what, self._policy.behind_for_s, fast.model_name
         )
         # First: the replay may already end an utterance, which asks about stepping up.
         self.on_better = False
         self.step_downs += 1
         self._stepped_down_at = self._clock()
-        reason = f"{better.model_name} fell {backlog:.1f} s behind real time on this computer"
+        self._late_since, self._step_due = None, ""
+        reason = f"{what} on this computer"
         self._switch(self._on(fast), MODEL_STEP_DOWN, live_name(fast), reason)
 
     def step_up_wait_s(self) -> float:
@@ -139,6 +176,7 @@ class AutoSession(SwitchingSession):
 
     def feed(self, channels: list[FloatArray]) -> None:
         super().feed(channels)
+        self._arrivals.append((self._handover.received_s, self._clock()))
         self._watch_backlog()
 
     def _stop_watching(self) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.audio.devices import CaptureDevice, DeviceList
 from app.protocol.params import MAX_SPEAKERS
+from app.services.model_cost import cost_note
 from app.services.settings import FADE_MAX_S, FONT_SIZE_PT, LINES, AppSettings, OverlayLook
 from app.ui.overlay.presets import CUSTOM, PRESETS, preset_name, with_preset
 from app.ui.overlay.share_hiding import share_hiding_checkbox
@@ -242,6 +243,10 @@ class SettingsDialog(QDialog):
         accuracy_row.addWidget(folder)
         self.selection_note = note(self._engine_note)
         self.selection_note.setVisible(bool(self._engine_note))
+        self.cost_note = note("")  # Better where this computer cannot keep up with it
+        self.cost_note.setVisible(False)
+        self._better_cost: float | None = None
+        self.accuracy.currentIndexChanged.connect(lambda _: self._show_cost_note())
         self.language = QComboBox()
         for code, name in LANGUAGES:
             self.language.addItem(name, code)
@@ -260,6 +265,7 @@ class SettingsDialog(QDialog):
         form.addRow("Engine", self.engine)
         form.addRow("Deepgram API key", self.api_key)
         form.addRow("Accuracy", accuracy_row)
+        form.addRow("", self.cost_note)
         form.addRow("", self.selection_note)
         form.addRow("Language", self.language)
         form.addRow(
@@ -271,6 +277,16 @@ class SettingsDialog(QDialog):
             )
         )
         return page
+
+    def show_better_cost(self, figure: float | None) -> None:
+        """What the CPU probe measured for Better here (None: never measured)."""
+        self._better_cost = figure
+        self._show_cost_note()
+
+    def _show_cost_note(self) -> None:
+        text = cost_note(str(self.accuracy.currentData()), self._better_cost)
+        self.cost_note.setText(text)
+        self.cost_note.setVisible(bool(text))
 
     def show_key_state(self, saved: bool | None, problem: str = "") -> None:
         """Whether the OS keyring holds a key (None: not known yet), or why it cannot say."""

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from app.audio.devices import scan_devices
 from app.credentials import deepgram_api_key, store_deepgram_api_key
+from app.services.model_cost import better_cost
 from app.services.session.engine_host import EngineHost
 from app.services.settings import AppSettings, OverlayLook
 from app.ui.settings.dialog import SettingsDialog
@@ -38,6 +39,7 @@ async def edit_settings(
     lookups = [
         asyncio.ensure_future(_show_devices(dialog)),
         asyncio.ensure_future(_show_key_state(dialog)),
+        asyncio.ensure_future(_show_better_cost(dialog)),
     ]
     try:
         accepted = await _answer(dialog)
@@ -101,3 +103,7 @@ async def _store_key(parent: QWidget, key: str) -> bool:
         box.show()  # not exec(): no nested loop inside this task
         return False
     return True
+
+
+async def _show_better_cost(dialog: SettingsDialog) -> None:
+    dialog.show_better_cost(await asyncio.to_thread(better_cost))

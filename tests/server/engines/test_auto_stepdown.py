@@ -121,6 +121,32 @@ def test_a_session_that_falls_behind_steps_down_then_back_up_losing_no_word() ->
     assert len(better.sessions) == 2
 
 
+def test_finals_that_come_late_step_down_though_the_backlog_stays_small() -> None:
+    """What a reader notices: base's words final 5 s after they were said (its decodes are
+    slow, yet it never queues 3 s of audio). 10 s of that steps down; tiny.en's come at once."""
+    audio = level_audio(list(range(1, 41)), 1.0)
+    engine, better, clock = doubles()
+    better.late_by_s = 5.0
+    emitted, warnings, session = run(caption_live(engine, better, clock, audio, []))
+
+    assert final_words(emitted) == words(40)
+    assert [w.code for _, w in warnings] == [MODEL_STEP_DOWN]
+    down_at, down = warnings[0]
+    # The first final comes at 5.9 s (w1 ends at 0.9 s), late; 10 s later the step-down.
+    assert 15.5 <= down_at <= 17.0
+    assert "base-double's captions came 5.0 s after the words" in down.message
+    assert not session.on_better
+
+
+def test_finals_on_time_do_not_step_down() -> None:
+    audio = level_audio(list(range(1, 41)), 1.0)
+    engine, better, clock = doubles()
+    better.late_by_s = 3.5  # late, but under the 4 s a reader is given
+    emitted, warnings, session = run(caption_live(engine, better, clock, audio, []))
+    assert final_words(emitted) == words(40)
+    assert warnings == [] and session.on_better
+
+
 def test_each_further_step_down_doubles_the_wait_before_stepping_up() -> None:
     audio = level_audio(list(range(1, 251)), 1.0)
     engine, better, clock = doubles()
@@ -155,6 +181,19 @@ def test_a_recording_sent_faster_than_real_time_does_not_step_down() -> None:
 
     assert warnings == []
     assert final_words(emitted) == words(60)
+
+
+def test_a_recording_sent_faster_than_real_time_with_slow_finals_does_not_step_down() -> None:
+    """Sent at twice real time, audio comes in long before it could be said: how long its
+    finals take after it came says nothing a reader of live captions would notice."""
+    audio = level_audio(list(range(1, 41)), 1.0)
+    engine, better, clock = doubles()
+    better.late_by_s = 10.0  # 5 s on the clock: late, were it live
+    emitted, warnings, _ = run(
+        caption_live(engine, better, clock, audio, [], clock_per_audio_s=0.5)
+    )
+    assert warnings == []
+    assert final_words(emitted) == words(40)
 
 
 def test_a_session_the_fast_model_cannot_serve_stays_on_the_better_one() -> None:
