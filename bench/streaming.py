@@ -33,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evalset import (
+    CATEGORIES,
     EvalItem,
     load_items,
     normalise,
@@ -56,6 +57,7 @@ class FileRun:
     words: int = 0
     utterance_delays: list[float] = field(default_factory=list)  # speech end -> speech_final
     repeats: list[str] = field(default_factory=list)  # finals repeating a run of 4 words
+    cpu_s: float = 0.0  # server CPU seconds while this file streamed
 
 
 def free_port() -> int:
@@ -298,9 +300,11 @@ def main() -> int:
         cpu0 = proc_cpu(server.pid)
         for n, item in enumerate(items, 1):
             events = args.out / f"{item.id}.events.jsonl"
+            before = proc_cpu(server.pid)
             transcribe_realtime(item.audio, url, events)
             audio_total += item.duration
             run = analyse(item, events, reference[item.id])
+            run.cpu_s = proc_cpu(server.pid) - before
             runs.append(run)
             print(
                 f"[{n}/{len(items)}] {item.id}: final p50 {pct(run.latencies_final, 50):.2f} s"
@@ -337,7 +341,25 @@ def main() -> int:
     print(f"server peak RSS             {peak:.0f} MB")
     drains = [r.drain_s for r in runs]
     print(f"backlog at end (drain)      p50 {pct(drains, 50):.2f} s, max {max(drains):.2f} s")
+    print_categories(runs)
     return 0
+
+
+def print_categories(runs: list[FileRun]) -> None:
+    """Per category: first sighting p50, final p50/p90, speech end -> final p50, server CPU."""
+    print("per category      first p50  final p50/p90  end->final p50  CPU per audio s")
+    for category in CATEGORIES:
+        chosen = [r for r in runs if r.item.category == category]
+        if not chosen:
+            continue
+        first = [x for r in chosen for x in r.latencies_first]
+        final = [x for r in chosen for x in r.latencies_final]
+        ends = [x for r in chosen for x in r.utterance_delays]
+        cpu = sum(r.cpu_s for r in chosen) / sum(r.item.duration for r in chosen)
+        print(
+            f"  {category:14s}  {pct(first, 50):5.2f} s   {pct(final, 50):5.2f} /"
+            f" {pct(final, 90):.2f} s   {pct(ends, 50):5.2f} s        {cpu:.3f}"
+        )
 
 
 if __name__ == "__main__":

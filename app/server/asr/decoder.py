@@ -25,6 +25,7 @@ MIN_WINDOW_S = 15
 MAX_WINDOW_S = 30
 WINDOW_MARGIN_S = 6
 MAX_TEXT_TOKENS = 448
+MAX_PROMPT_TOKENS = MAX_TEXT_TOKENS // 2 - 1
 TOKENS_PER_SECOND_LIMIT = 8  # speech rarely exceeds ~5 tokens/s; more is a repetition loop
 # Beam search, as faster-whisper's batch default: on the eval set streaming WER fell from
 # 21.3 % (greedy) and 20.5 % (beam 3) to 19.9 % (bench/tune.py); the real-time server's CPU
@@ -188,8 +189,10 @@ class WhisperDecoder:
         budget = int(seconds * TOKENS_PER_SECOND_LIMIT) + 12
         head = [*tokenizer.sot_sequence, tokenizer.no_timestamps, *forced]
         # CTranslate2's max_length counts the whole sequence, context included, and whisper's
-        # text context is 448 tokens: the earlier-context prompt gets what is left.
-        room = min(96, MAX_TEXT_TOKENS - len(head) - budget - 1)
+        # text context is 448 tokens: the earlier-context prompt gets what is left, at most
+        # the half whisper itself gives it (223 tokens). It takes one pass of the decoder, so a
+        # user's 25 keyterms cost little; at 96 tokens the first of them were cut off.
+        room = min(MAX_PROMPT_TOKENS, MAX_TEXT_TOKENS - len(head) - budget - 1)
         context: list[int] = []
         if prompt.strip() and room > 8:
             context = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-room:]]

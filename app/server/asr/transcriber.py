@@ -34,7 +34,7 @@ from app.server.asr.settings import (
     PROGRESS_STEP_S,
     TranscriberConfig,
 )
-from app.server.asr.vocabulary import terms_were_heard, writes_a_term
+from app.server.asr.vocabulary import checked, writes_a_term
 from app.server.asr.wire import Span, joined, results
 
 RATE = 16000
@@ -208,19 +208,21 @@ class ChannelTranscriber:
 
     async def _decode_window(self, window: Window, beam: int | None) -> list[DecodedWord]:
         audio, prefix = self._window_audio(window), joined(window.prefix)
-        decoding = await self._decode(audio, self._prompt, prefix, beam)
-        if self._prompt and writes_a_term(decoding.words, self.config.keyterms):
-            # A term must never appear where it was not said: keep it only where whisper
-            # without the prompt heard something spelled alike (`vocabulary`).
-            plain = await self._decode(audio, "", prefix, beam)
-            if not terms_were_heard(decoding.words, plain.words, self.config.keyterms):
-                decoding = plain
+        earlier = joined(window.earlier)
+        prompt = f"{self._prompt} {earlier}".strip()
+        decoding = await self._decode(audio, prompt, prefix, beam)
+        heard: Sequence[DecodedWord] = decoding.words
+        if self._prompt and writes_a_term(heard, self.config.keyterms):
+            # A term must never appear where it was not said: keep each only where whisper
+            # without the prompt heard something alike at its place (`vocabulary`).
+            plain = await self._decode(audio, earlier, prefix, beam)
+            heard = checked(heard, plain.words, self.config.keyterms)
         # New words follow what is settled: whisper often starts a word early, in the pause
         # before it, and in a window whose pauses were shortened that pause maps far back.
         floor = self._commit_time
         return [
             DecodedWord(w.text, max(w.start, floor), max(w.end, floor), w.probability)
-            for w in map(window.word_in_channel_time, decoding.words)
+            for w in map(window.word_in_channel_time, heard)
         ]
 
     async def _decode_until(
@@ -232,7 +234,11 @@ class ChannelTranscriber:
         if end - self._commit_time < 0.1:
             return []
         window = self._history.window(
-            end, window_s, not_before=self._audio_start / RATE, latest=self._commit_time
+            end,
+            window_s,
+            not_before=self._audio_start / RATE,
+            latest=self._commit_time,
+            earlier_words=self.config.earlier_words,
         )
         if window.seconds < 0.15:
             return []
