@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 # Audio arriving this much faster than the clock is a recording sent at once, not a live
 # stream: its backlog says nothing about whether the engine keeps real time.
 LIVE_RATE_SLACK = 1.5
+# When each block came in is kept this long (stream seconds) to time the finals against.
+ARRIVALS_KEPT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,11 @@ class AutoSession(SwitchingSession):
 
     def feed(self, channels: list[FloatArray]) -> None:
         super().feed(channels)
-        self._arrivals.append((self._handover.received_s, self._clock()))
+        if self.on_better and self._may_step_down:
+            received = self._handover.received_s
+            self._arrivals.append((received, self._clock()))
+            if self._arrivals[0][0] < received - ARRIVALS_KEPT_S:  # no final waits this long
+                del self._arrivals[: len(self._arrivals) // 2]
         self._watch_backlog()
 
     def _stop_watching(self) -> None:

@@ -26,7 +26,7 @@ from app.protocol.messages import (
     provider_switch,
 )
 from app.protocol.params import StreamParams
-from app.server.engines.stepdown import AutoEngine, AutoSession, StepPolicy
+from app.server.engines.stepdown import ARRIVALS_KEPT_S, AutoEngine, AutoSession, StepPolicy
 from app.server.server import ServerConfig, TranscriptionServer
 from tests.conftest import run
 from tests.fakes import LaggingLevelWordsEngine, level_audio
@@ -136,6 +136,16 @@ def test_finals_that_come_late_step_down_though_the_backlog_stays_small() -> Non
     assert 15.5 <= down_at <= 17.0
     assert "base-double's captions came 5.0 s after the words" in down.message
     assert not session.on_better
+
+
+def test_what_times_the_finals_stays_bounded_in_a_long_session() -> None:
+    audio = level_audio([0] * 299 + [1], 1.0)  # five minutes of silence: no final to trim by
+    engine, better, clock = doubles()
+    _, warnings, session = run(caption_live(engine, better, clock, audio, []))
+    assert warnings == []
+    kept = session._arrivals  # (stream s, clock) of each 100 ms block
+    assert len(kept) <= 2 * ARRIVALS_KEPT_S / 0.1 + 1
+    assert kept[-1][0] == pytest.approx(300.0)
 
 
 def test_finals_on_time_do_not_step_down() -> None:
