@@ -87,3 +87,10 @@ def test_a_term_with_a_possessive_is_the_term() -> None:
 )
 def test_unrelated_words_are_not_alike(term: str, heard: str) -> None:
     assert likeness(term.lower(), heard) < 0.6
+
+
+def test_likeness_takes_any_script_and_accents() -> None:
+    """Keyterms in other languages (base is multilingual): no phonetic key, no crash."""
+    assert likeness("dvořák", "dvorak") == 1.0
+    assert likeness("北京", "北京") == 1.0
+    assert likeness("北京", "东京") < 0.6
