@@ -28,7 +28,6 @@ class Piece:
 class Window:
     pieces: tuple[Piece, ...]
     prefix: tuple[DecodedWord, ...]  # settled words inside the window, in order
-    earlier: tuple[DecodedWord, ...] = ()  # settled words just before it (text context)
 
     @property
     def start(self) -> float:
@@ -93,19 +92,10 @@ class SpeechHistory:
         self.settled = [w for w in self.settled if w.start >= time]
         self.starts = [s for s in self.starts if s >= time]
 
-    def window(
-        self,
-        end: float,
-        window_s: float,
-        *,
-        not_before: float,
-        latest: float,
-        earlier_words: int = 0,
-    ) -> Window:
+    def window(self, end: float, window_s: float, *, not_before: float, latest: float) -> Window:
         """The longest window ending at `end` of at most `window_s` joined seconds, starting
         at a known start in [not_before, latest] (`latest`: the end of what is settled, so
-        the window holds all that is not), with up to `earlier_words` settled words before
-        it. With no start that fits, it begins at `latest`, alone."""
+        the window holds all that is not). With no start that fits, it begins at `latest`."""
         first = bisect_right(self.starts, not_before - 1e-9)
         for start in self.starts[first:]:
             if start > latest + 1e-9:
@@ -113,9 +103,7 @@ class SpeechHistory:
             pieces = self._pieces(start, end)
             if sum(p.end - p.start for p in pieces) <= window_s:
                 prefix = tuple(w for w in self.settled if w.start >= start - 1e-6)
-                before = [w for w in self.settled if w.start < start - 1e-6]
-                earlier = tuple(before[-earlier_words:]) if earlier_words else ()
-                return Window(pieces, prefix, earlier)
+                return Window(pieces, prefix)
         start = min(latest, end)
         return Window((Piece(start, end),), ())
 

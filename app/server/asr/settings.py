@@ -18,10 +18,6 @@ class TranscriberConfig:
     preroll_s: float = 0.25
     tail_s: float = 0.2
     final_window_s: float = 20.0  # speech a final is decoded with (whole utterances)
-    # Settled words before a window, given to whisper as the text it heard before (one pass
-    # of the decoder, unlike the window's own words, which it is forced through one by one).
-    # Off: it did not make up for a shorter window (bench/streaming-figures.txt, 2026-12-07).
-    earlier_words: int = 0
     # Interims are redone every step and never settle a word alone: a greedy search on a
     # shorter window (bench/tune.py, tuning half: CPU 0.562 -> 0.499 s per audio s stepped,
     # WER 12.02 -> 12.02 %, word end->final p90 2.98 -> 3.01 s). A 4 s window saved more

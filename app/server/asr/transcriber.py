@@ -208,14 +208,12 @@ class ChannelTranscriber:
 
     async def _decode_window(self, window: Window, beam: int | None) -> list[DecodedWord]:
         audio, prefix = self._window_audio(window), joined(window.prefix)
-        earlier = joined(window.earlier)
-        prompt = f"{self._prompt} {earlier}".strip()
-        decoding = await self._decode(audio, prompt, prefix, beam)
+        decoding = await self._decode(audio, self._prompt, prefix, beam)
         heard: Sequence[DecodedWord] = decoding.words
         if self._prompt and writes_a_term(heard, self.config.keyterms):
             # A term must never appear where it was not said: keep each only where whisper
             # without the prompt heard something alike at its place (`vocabulary`).
-            plain = await self._decode(audio, earlier, prefix, beam)
+            plain = await self._decode(audio, "", prefix, beam)
             heard = checked(heard, plain.words, self.config.keyterms)
         # New words follow what is settled: whisper often starts a word early, in the pause
         # before it, and in a window whose pauses were shortened that pause maps far back.
@@ -234,11 +232,7 @@ class ChannelTranscriber:
         if end - self._commit_time < 0.1:
             return []
         window = self._history.window(
-            end,
-            window_s,
-            not_before=self._audio_start / RATE,
-            latest=self._commit_time,
-            earlier_words=self.config.earlier_words,
+            end, window_s, not_before=self._audio_start / RATE, latest=self._commit_time
         )
         if window.seconds < 0.15:
             return []

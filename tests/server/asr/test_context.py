@@ -45,15 +45,6 @@ def test_a_shorter_window_starts_at_a_later_utterance() -> None:
     assert alone.start == 20.0 and alone.prefix == ()
 
 
-def test_the_settled_words_before_a_window_come_as_its_earlier_text() -> None:
-    history = history_of_three_utterances()
-    window = history.window(24.0, 10.0, not_before=0.0, latest=20.0, earlier_words=2)
-    assert window.start == 4.0 and [w.bare for w in window.earlier] == ["two", "three"]
-    assert history.window(24.0, 10.0, not_before=0.0, latest=20.0).earlier == ()
-    whole = history.window(24.0, 20.0, not_before=0.0, latest=20.0, earlier_words=2)
-    assert whole.earlier == ()  # nothing settled before the first utterance
-
-
 def test_a_window_never_starts_after_the_settled_end_nor_before_the_kept_audio() -> None:
     history = history_of_three_utterances()
     window = history.window(24.0, 20.0, not_before=4.5, latest=20.0)
