@@ -55,6 +55,16 @@ def wer(reference: str, hypothesis: str) -> float:
     return float(jiwer.wer(norm(reference), norm(hypothesis) or "<empty>"))
 
 
+def lost_and_added(reference: str, hypothesis: str) -> tuple[int, int]:
+    """Words of `reference` missing from `hypothesis`, and words it has that were never said,
+    after alignment: a misheard word is neither, so this tells speech lost or doubled apart
+    from recognition errors."""
+    import jiwer
+
+    alignment = jiwer.process_words(norm(reference), norm(hypothesis) or "<empty>")
+    return alignment.deletions, alignment.insertions
+
+
 async def stream(
     url: str,
     audio: np.ndarray,
