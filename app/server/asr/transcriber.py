@@ -224,11 +224,10 @@ class ChannelTranscriber:
         ]
 
     async def _decode_until(
-        self, end: float, window_s: float, *, interim: bool = False
+        self, end: float, window_s: float, *, beam: int | None = None
     ) -> list[DecodedWord]:
-        """The words after the settled ones, heard with up to `window_s` of speech before.
-        An `interim` decode is redone a step later: it may search less (`interim_beam_size`)."""
-        beam = self.config.interim_beam_size if interim else None
+        """The words after the settled ones, heard with up to `window_s` of speech before,
+        searched with `beam` (None: the engine's own)."""
         if end - self._commit_time < 0.1:
             return []
         window = self._history.window(
@@ -257,7 +256,9 @@ class ChannelTranscriber:
 
     async def _interim(self) -> None:
         now = self._now
-        words = await self._decode_until(now, self.config.interim_window_s, interim=True)
+        words = await self._decode_until(
+            now, self.config.interim_window_s, beam=self.config.interim_beam_size
+        )
         self._agreement.previous = list(words)  # the hypothesis the next settle checks
         self._show_interim(words, now)
 
@@ -266,7 +267,9 @@ class ChannelTranscriber:
         decode agree on that are old enough."""
         now = self._now
         self._last_settle_samples = self._samples
-        words = await self._decode_until(now, self.config.final_window_s)
+        words = await self._decode_until(
+            now, self.config.final_window_s, beam=self.config.settle_beam_size
+        )
         young = sum(1 for w in words if w.end > now - self.config.settle_age_s)
         settled = self._agreement.insert(words, keep_last=max(1, young))
         pending = self._agreement.previous

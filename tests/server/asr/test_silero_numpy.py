@@ -61,17 +61,17 @@ def reference_probabilities(session, audio: np.ndarray) -> np.ndarray:  # type: 
     return np.asarray(probabilities).reshape(-1)
 
 
-def excerpt(eval_dir: Path, item: str, start: float, seconds: float) -> np.ndarray:
-    audio, rate = soundfile.read(eval_dir / f"audio/{item}.flac", dtype="float32")
+def excerpt(speech_dir: Path, item: str, start: float, seconds: float) -> np.ndarray:
+    audio, rate = soundfile.read(speech_dir / f"audio/{item}.flac", dtype="float32")
     assert rate == 16000 and audio.ndim == 1
     return audio[int(start * rate) : int((start + seconds) * rate)]
 
 
 @pytest.mark.parametrize(("item", "start", "seconds"), EXCERPTS)
 def test_streaming_in_irregular_chunks_gives_onnx_runtimes_probabilities(
-    reference, eval_dir: Path, item: str, start: float, seconds: float
+    reference, speech_dir: Path, item: str, start: float, seconds: float
 ) -> None:  # type: ignore[no-untyped-def]
-    audio = excerpt(eval_dir, item, start, seconds)
+    audio = excerpt(speech_dir, item, start, seconds)
     expected = reference_probabilities(reference, audio)
     # Both speech and silence, or the comparison would prove little.
     assert expected.max() > 0.9 and expected.min() < 0.1

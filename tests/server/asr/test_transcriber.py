@@ -111,19 +111,27 @@ def test_every_word_settles_once_in_order_with_a_speech_final_per_utterance() ->
     assert finals[0].words[0].start == pytest.approx(0.5, abs=0.05)  # audio seconds
 
 
-def test_interims_may_search_less_and_finals_never_do() -> None:
-    """`interim_beam_size`: an interim is redone a step later, so it may decode greedily; the
-    decodes that settle words (long windows) keep the engine's beam."""
+def test_interims_and_settles_may_search_less_and_utterance_end_finals_never_do() -> None:
+    """`interim_beam_size`: an interim is redone a step later, so it may decode greedily;
+    `settle_beam_size`: a settle keeps only words the next decode agrees on, so it may too.
+    The decode at an utterance's end settles alone: it keeps the engine's beam."""
     script: list[tuple[str | None, float]] = [(None, 0.5)]
     script += [(f"w{k}", 0.4) for k in range(30)] + [(None, 0.8)]  # 12 s: settles inside
-    results, decoder = run(transcribe(render(script), interim_beam_size=1))
+    results, decoder = run(transcribe(render(script), interim_beam_size=1, settle_beam_size=1))
     decodes = list(zip(decoder.spans, decoder.beams, strict=True))
     window = TranscriberConfig().interim_window_s
-    assert any(beam == 1 for _, beam in decodes)
-    assert all(span <= window + 0.5 for span, beam in decodes if beam == 1)  # interims only
-    assert any(span > window + 0.5 for span, beam in decodes if beam is None)  # settles
+    assert any(span <= window + 0.5 for span, beam in decodes if beam == 1)  # interims
+    assert any(span > window + 0.5 for span, beam in decodes if beam == 1)  # settles
+    assert [beam for _, beam in decodes if beam is None] == [None]  # the utterance's end
+    assert decodes[-1][1] is None
     assert words_of(results) == [f"w{k}" for k in range(30)]
-    _, as_finals = run(transcribe(render(script), interim_beam_size=None))  # type: ignore[arg-type]
+    _, beamed_settles = run(
+        transcribe(render(script), interim_beam_size=1, settle_beam_size=None)  # type: ignore[arg-type]
+    )
+    assert beamed_settles.beams.count(None) > 1  # settles and the end
+    _, as_finals = run(
+        transcribe(render(script), interim_beam_size=None, settle_beam_size=None)  # type: ignore[arg-type]
+    )
     assert set(as_finals.beams) == {None}
 
 
