@@ -3,9 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SHARED ?= ../shared
 
-.PHONY: venv run test lint unit e2e bench mutation bundle bundle-test deb icons speaker-model vad-model clean
+.PHONY: venv run test lint unit e2e bench mutation bundle bundle-test deb icons speaker-model vad-model screenshots clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +20,8 @@ run: venv
 	$(VENV)/bin/captionist
 
 lint: venv
-	$(VENV)/bin/ruff check app tests bench packaging
-	$(VENV)/bin/ruff format --check app tests bench packaging
+	$(VENV)/bin/ruff check app tests bench packaging tools
+	$(VENV)/bin/ruff format --check app tests bench packaging tools
 	$(VENV)/bin/mypy
 	# The hosted-CI workflow (unrun here): checked against the GitHub workflow schema.
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
@@ -55,6 +54,10 @@ deb:
 
 icons: venv
 	$(PY) packaging/make_icons.py
+
+# The README's pictures (docs/images/), from the real app on a private X server.
+screenshots: venv
+	$(PY) -m tools.screenshots
 
 # Rebuild resources/models/ge2e_speaker_encoder.npz from resemblyzer's weights (numpy only, no
 # torch), then pin the sha256 it prints in app/server/speakers/encoder.py and

@@ -1,4 +1,4 @@
-"""The eval set (../shared/eval): manifest items, halves, categories, normalisation and WER.
+"""The eval set (its folder in CAPTIONIST_EVAL): items, halves, categories, normalisation, WER.
 
 Two halves, split by corpus and speaker (no speaker is in both): settings are tuned on
 `tune` and reported on `test`, which stands for speech never heard. Scores use Whisper's
@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import permutations
 from pathlib import Path
+from typing import Any
 
-EVAL_DIR = Path(
-    os.environ.get("CAPTIONIST_EVAL", Path(__file__).resolve().parents[2] / "shared" / "eval")
-)
+EVAL_VARIABLE = "CAPTIONIST_EVAL"
 FILLERS = {"um", "uh", "mm", "hmm", "oh", "ah", "er"}
 _PUNCT = re.compile(r"[^a-z0-9' ]+")
 
@@ -49,6 +48,8 @@ class EvalItem:
     duration: float
     kind: str
     speaker_texts: dict[str, str] = field(default_factory=dict)
+    # Where each utterance's speech ends (the manifest's tight estimate), in seconds.
+    speech_ends: tuple[float, ...] = ()
 
     @property
     def half(self) -> str:
@@ -69,7 +70,22 @@ def normalise(text: str) -> str:
     return " ".join(w for w in words if w and w not in FILLERS)
 
 
-def load_items(directory: Path = EVAL_DIR) -> list[EvalItem]:
+def eval_dir() -> Path:
+    """The eval set's folder. It is not in the repository (the tests' speech is, in
+    tests/speech): a benchmark without it stops with the variable to set."""
+    path = os.environ.get(EVAL_VARIABLE)
+    if not path:
+        raise SystemExit(
+            f"The eval set is not in the repository: set {EVAL_VARIABLE} to the folder that"
+            " holds its manifest.jsonl and audio/ (docs/development.md, Benchmarks)."
+        )
+    if not (Path(path) / "manifest.jsonl").is_file():
+        raise SystemExit(f"{EVAL_VARIABLE}={path}: no manifest.jsonl in that folder.")
+    return Path(path)
+
+
+def load_items(directory: Path | None = None) -> list[EvalItem]:
+    directory = directory or eval_dir()
     items = []
     with (directory / "manifest.jsonl").open() as handle:
         for line in handle:
@@ -82,9 +98,15 @@ def load_items(directory: Path = EVAL_DIR) -> list[EvalItem]:
                     float(raw["duration_s"]),
                     raw["kind"],
                     dict(raw.get("speaker_texts_norm") or {}),
+                    _speech_ends(raw),
                 )
             )
     return items
+
+
+def _speech_ends(raw: dict[str, Any]) -> tuple[float, ...]:
+    segments = raw.get("segments") or [{"end": raw["duration_s"]}]
+    return tuple(float(s.get("speech_end", s["end"])) for s in segments)
 
 
 @cache
@@ -171,16 +193,6 @@ def wer_table(results: list[tuple[EvalItem, str]], batch: dict[str, str]) -> lis
                 line += f"  cpWER {cp * 100:6.2f} %"
             lines.append(line)
     return lines
-
-
-def speech_ends(item_id: str, directory: Path = EVAL_DIR) -> list[float]:
-    """Where each utterance's speech ends (the manifest's tight estimate), in seconds."""
-    for line in (directory / "manifest.jsonl").read_text().splitlines():
-        raw = json.loads(line)
-        if raw["id"] == item_id:
-            segments = raw.get("segments") or [{"end": raw["duration_s"]}]
-            return [float(s.get("speech_end", s["end"])) for s in segments]
-    return []
 
 
 def utterance_delays(ends: list[float], speech_finals_at: list[float]) -> list[float]:

@@ -163,7 +163,7 @@ def provider_faults() -> None:
 
     engine = WhisperEngine.load("tiny.en")
     engine.warm_up()
-    jfk = load(ROOT.parent / "shared/eval/audio/pub_jfk_inaugural_01.flac")
+    jfk = load(ROOT / "tests/speech/audio/pub_jfk_inaugural_01.flac")
     audio = np.concatenate([jfk, np.zeros(16000, np.float32), jfk]).astype(np.float32)
 
     async def caption(server_engine: object) -> list:  # type: ignore[type-arg]

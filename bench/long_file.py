@@ -23,7 +23,7 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evalset import EVAL_DIR, whisper_normalise  # noqa: E402
+from evalset import eval_dir, whisper_normalise  # noqa: E402
 
 GAP_S = 0.06
 RATE = 16000
@@ -51,11 +51,11 @@ def joined_speech(minutes: float) -> tuple[Path, str]:
     texts: list[str] = []
     total = 0.0
     gap = np.zeros(round(GAP_S * RATE), dtype=np.float32)
-    manifest = (EVAL_DIR / "manifest.jsonl").read_text().splitlines()
+    manifest = (eval_dir() / "manifest.jsonl").read_text().splitlines()
     for entry in map(json.loads, manifest):
         if entry["kind"] == "meeting":
             continue  # overlapping speakers: no single reference order
-        audio, rate = sf.read(EVAL_DIR / entry["audio"], dtype="float32")
+        audio, rate = sf.read(eval_dir() / entry["audio"], dtype="float32")
         assert rate == RATE
         segments = entry.get("segments") or [{**speech_bounds(audio), "text": entry["text"]}]
         for segment in segments:

@@ -30,7 +30,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evalset import EVAL_DIR, TEST_HALF  # noqa: E402
+from evalset import TEST_HALF, eval_dir  # noqa: E402
 from speakers import best_accuracy  # noqa: E402
 
 from app.server.asr.speaker_clusters import ClusterSettings, SpeakerClusters  # noqa: E402
@@ -47,11 +47,11 @@ class Utterance:
 def tuning_utterances() -> list[Utterance]:
     encoder = SpeakerEncoder.shared()
     utterances = []
-    for line in (EVAL_DIR / "manifest.jsonl").read_text().splitlines():
+    for line in (eval_dir() / "manifest.jsonl").read_text().splitlines():
         entry = json.loads(line)
         if entry["id"] in TEST_HALF or "ami" in entry["id"]:
             continue
-        audio, rate = sf.read(EVAL_DIR / entry["audio"], dtype="float32")
+        audio, rate = sf.read(eval_dir() / entry["audio"], dtype="float32")
         spans = entry.get("segments") or [
             {"start": 0.0, "end": len(audio) / rate, "speaker": entry["id"]}
         ]

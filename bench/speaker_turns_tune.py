@@ -27,7 +27,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evalset import EVAL_DIR, TEST_HALF  # noqa: E402
+from evalset import TEST_HALF, eval_dir  # noqa: E402
 
 from app.server.asr.speaker_turns import TurnSettings, boundary_time_s, turn_boundaries  # noqa: E402
 from app.server.speakers.encoder import SpeakerEncoder  # noqa: E402
@@ -45,11 +45,11 @@ class Clip:
 
 def half_clips(half: str) -> list[Clip]:
     clips = []
-    for line in (EVAL_DIR / "manifest.jsonl").read_text().splitlines():
+    for line in (eval_dir() / "manifest.jsonl").read_text().splitlines():
         entry = json.loads(line)
         if (entry["id"] in TEST_HALF) != (half == "test") or "ami" in entry["id"]:
             continue
-        audio, rate = sf.read(EVAL_DIR / entry["audio"], dtype="float32")
+        audio, rate = sf.read(eval_dir() / entry["audio"], dtype="float32")
         assert rate == SAMPLE_RATE
         spans = entry.get("segments") or [
             {"start": 0.0, "end": len(audio) / rate, "speaker": entry["id"]}

@@ -26,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evalset import EVAL_DIR  # noqa: E402
+from evalset import eval_dir  # noqa: E402
 
 CHANGING = ("commonvoice_session", "librispeech_session", "misc_session")
 SINGLE = ("ljspeech_session", "speechocean")
@@ -82,14 +82,16 @@ def main() -> None:
     parser.add_argument("--model", default="tiny.en")
     args = parser.parse_args()
     wanted = set(filter(None, args.ids.split(",")))
-    entries = [json.loads(line) for line in (EVAL_DIR / "manifest.jsonl").read_text().splitlines()]
+    entries = [
+        json.loads(line) for line in (eval_dir() / "manifest.jsonl").read_text().splitlines()
+    ]
     entries = [e for e in entries if e.get("segments") and (not wanted or e["id"] in wanted)]
     groups: dict[str, list[int]] = {"changing": [0, 0], "single": [0, 0]}
     print(f"{'file':<34} {'utts':>4} {'spk':>3} {'labels':>6}  accuracy")
     with tempfile.TemporaryDirectory() as scratch:
         for entry in entries:
             events = Path(scratch) / f"{entry['id']}.jsonl"
-            command = [sys.executable, "-m", "app", "transcribe", str(EVAL_DIR / entry["audio"])]
+            command = [sys.executable, "-m", "app", "transcribe", str(eval_dir() / entry["audio"])]
             command += ["--model", args.model, "--diarize", "--events", str(events)]
             subprocess.run(command, cwd=ROOT, capture_output=True, check=True, timeout=1200)
             segments = entry["segments"]
@@ -120,7 +122,7 @@ def encoder_cost() -> float:
     sys.path.insert(0, str(ROOT))
     from app.server.speakers.encoder import SpeakerEncoder
 
-    audio, _ = sf.read(EVAL_DIR / "audio" / "pub_commonvoice_01.flac", dtype="float32")
+    audio, _ = sf.read(eval_dir() / "audio" / "pub_commonvoice_01.flac", dtype="float32")
     encoder = SpeakerEncoder.shared()
     encoder.embed(audio)  # warm
     started = time.process_time()

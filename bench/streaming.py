@@ -37,7 +37,6 @@ from evalset import (
     EvalItem,
     load_items,
     normalise,
-    speech_ends,
     utterance_delays,
     wer_table,
 )
@@ -244,7 +243,7 @@ def analyse(item: EvalItem, events_path: Path, reference: list[tuple[str, float]
     first = first_sightings(finals, final_arrivals, hypotheses)
     run = FileRun(item, " ".join(w for w, _, _ in finals), drain_s=last_t - item.duration)
     # Frames are sent as they would be captured, so audio time and `t` share one clock.
-    run.utterance_delays = utterance_delays(speech_ends(item.id), speech_finals_at)
+    run.utterance_delays = utterance_delays(list(item.speech_ends), speech_finals_at)
     run.repeats = repeats
     hyp = [w for w, _, _ in finals]
     ref = [w for w, _ in reference]

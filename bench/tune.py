@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evalset import (  # noqa: E402
     EvalItem,
     load_items,
-    speech_ends,
     utterance_delays,
     wer_table,
     word_count,
@@ -77,7 +76,7 @@ def analyse(item: EvalItem, messages: list[tuple[float, object]]) -> FileResult:
             result.repeats.append(f"{' '.join(gram)!r} in {message.transcript!r}")
         result.final_delays += [at - w.end for w in message.words]
     speech_final_at = [at for at, m in finals if m.speech_final]
-    result.utterance_delays = utterance_delays(speech_ends(item.id), speech_final_at)
+    result.utterance_delays = utterance_delays(list(item.speech_ends), speech_final_at)
     return result
 
 

@@ -48,7 +48,7 @@ from app.ui.overlay.caption_overlay import CaptionOverlay  # noqa: E402
 from app.ui.settings_store import SettingsStore  # noqa: E402
 from app.ui.transcript.model import TranscriptModel  # noqa: E402
 
-EVAL = ROOT.parent / "shared" / "eval" / "audio"
+EVAL = ROOT / "tests" / "speech" / "audio"
 
 
 def rss_mb() -> float:

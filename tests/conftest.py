@@ -21,7 +21,8 @@ T = TypeVar("T")
 # The bundle suite needs `make bundle` first; `make bundle-test` runs it on its own.
 collect_ignore = [] if os.environ.get("CAPTIONIST_BUNDLE_TESTS") else ["bundle"]
 ROOT = Path(__file__).resolve().parents[1]
-EVAL_DIR = Path(os.environ.get("CAPTIONIST_EVAL", ROOT.parent / "shared" / "eval"))
+# Real speech the tests decode, kept in the repository with its sources and licences.
+SPEECH_DIR = ROOT / "tests" / "speech"
 # Scale every timeout on slow machines: CAPTIONIST_TIMEOUT_FACTOR=3
 TIMEOUT_FACTOR = float(os.environ.get("CAPTIONIST_TIMEOUT_FACTOR", "1"))
 
@@ -56,10 +57,19 @@ def _collect_when_due() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
+def speech_dir() -> Path:
+    return SPEECH_DIR
+
+
+@pytest.fixture(scope="session")
 def eval_dir() -> Path:
-    if not (EVAL_DIR / "manifest.jsonl").is_file():
-        pytest.fail(f"eval set not found at {EVAL_DIR} (set CAPTIONIST_EVAL)")
-    return EVAL_DIR
+    """The benchmarks' larger eval set, outside the repository: its tests run where it is."""
+    path = os.environ.get("CAPTIONIST_EVAL")
+    if not path:
+        pytest.skip("the eval set is not in the repository: set CAPTIONIST_EVAL to its folder")
+    if not (Path(path) / "manifest.jsonl").is_file():
+        pytest.fail(f"CAPTIONIST_EVAL={path} has no manifest.jsonl")
+    return Path(path)
 
 
 @pytest.fixture(scope="session")

@@ -37,10 +37,10 @@ def load(path: Path) -> np.ndarray:
     return np.asarray(audio, dtype=np.float32)
 
 
-def manifest(eval_dir: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+def manifest(speech_dir: Path) -> dict[str, dict]:  # type: ignore[type-arg]
     return {
         json.loads(line)["id"]: json.loads(line)
-        for line in (eval_dir / "manifest.jsonl").read_text().splitlines()
+        for line in (speech_dir / "manifest.jsonl").read_text().splitlines()
     }
 
 

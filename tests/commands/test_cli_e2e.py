@@ -24,7 +24,7 @@ from tests.streaming import manifest, wer
 
 pytestmark = pytest.mark.e2e
 CAPTIONIST = [sys.executable, "-m", "app"]
-SEED = ROOT.parent / "shared" / "seed" / "websocket-streaming-guide.txt"
+SEED = ROOT / "tests" / "seed"
 
 
 def captionist(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -61,9 +61,9 @@ def default_server() -> Iterator[subprocess.Popen[str]]:
 
 
 @pytest.mark.model
-def test_transcribe_prints_finals_and_writes_every_format(tmp_path: Path, eval_dir: Path) -> None:
-    item = manifest(eval_dir)["pub_librispeech_session_01"]
-    audio = eval_dir / item["audio"]
+def test_transcribe_prints_finals_and_writes_every_format(tmp_path: Path, speech_dir: Path) -> None:
+    item = manifest(speech_dir)["pub_librispeech_session_01"]
+    audio = speech_dir / item["audio"]
     events = tmp_path / "events.jsonl"
     result = captionist(
         "transcribe", str(audio), "-o", str(tmp_path / "out.srt"), "--events", str(events)
@@ -76,7 +76,7 @@ def test_transcribe_prints_finals_and_writes_every_format(tmp_path: Path, eval_d
     assert {"t", "audio_s", "msg"} <= set(records[0])
     assert records[-1]["msg"]["type"] == "Metadata"
     assert all(a["t"] <= b["t"] for a, b in itertools.pairwise(records))
-    jfk = eval_dir / "audio/pub_jfk_inaugural_01.flac"
+    jfk = speech_dir / "audio/pub_jfk_inaugural_01.flac"
     # (arguments, the format wanted, where it goes): --format alone prints the export; with -o
     # it beats the extension; -o alone goes by the extension, TXT when there is none.
     runs = [
@@ -122,11 +122,11 @@ def test_transcribe_refuses_an_output_it_cannot_write_before_transcribing(
 
 
 def test_transcribe_prints_the_transcript_when_its_file_cannot_be_written_at_the_end(
-    eval_dir: Path,
+    speech_dir: Path,
 ) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full here")
-    audio = eval_dir / "audio/pub_jfk_inaugural_01.flac"
+    audio = speech_dir / "audio/pub_jfk_inaugural_01.flac"
     result = captionist("transcribe", str(audio), "-o", "/dev/full", "--format", "md")
     assert result.returncode == 1
     assert "cannot write /dev/full: No space left" in result.stderr
@@ -149,7 +149,7 @@ def test_transcribe_reports_a_dead_server_clearly(tmp_path: Path) -> None:
 
 
 @pytest.mark.model
-def test_transcribe_against_a_running_server_with_token(tmp_path: Path, eval_dir: Path) -> None:
+def test_transcribe_against_a_running_server_with_token(tmp_path: Path, speech_dir: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -162,7 +162,7 @@ def test_transcribe_against_a_running_server_with_token(tmp_path: Path, eval_dir
     try:
         wait_for_port(port, proc)
         url = f"ws://127.0.0.1:{port}/ws/transcribe"
-        audio = str(eval_dir / "audio/pub_jfk_inaugural_01.flac")
+        audio = str(speech_dir / "audio/pub_jfk_inaugural_01.flac")
         refused = captionist("transcribe", audio, "--server", url)
         assert refused.returncode == 1 and "401" in refused.stderr
         ok = captionist("transcribe", audio, "--server", url, "--token", "t0k")
@@ -175,19 +175,19 @@ def test_transcribe_against_a_running_server_with_token(tmp_path: Path, eval_dir
 @pytest.mark.model
 @pytest.mark.node
 def test_seed_article_javascript_client_works_unchanged(
-    default_server: subprocess.Popen[str], tmp_path: Path, eval_dir: Path
+    default_server: subprocess.Popen[str], tmp_path: Path, speech_dir: Path
 ) -> None:
     node = shutil.which("node")
     assert node, "node is needed (Debian package nodejs)"
-    audio, _ = soundfile.read(eval_dir / "audio/pub_jfk_inaugural_01.flac", dtype="int16")
+    audio, _ = soundfile.read(speech_dir / "audio/pub_jfk_inaugural_01.flac", dtype="int16")
     pcm = tmp_path / "jfk.s16le"
     pcm.write_bytes(audio.astype("<i2").tobytes())
     result = subprocess.run(
         [
             node,
             "--experimental-websocket",
-            str(ROOT / "tests" / "seed_client_harness.js"),
-            str(SEED),
+            str(SEED / "harness.js"),
+            str(SEED / "transcription_client.js"),
             str(pcm),
         ],
         capture_output=True,

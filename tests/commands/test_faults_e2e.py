@@ -17,9 +17,9 @@ from faults import crash_run, words_doubled, words_lost
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 
 
-def test_server_killed_twice_loses_no_words(tmp_path: Path, eval_dir: Path) -> None:
-    item = manifest(eval_dir)["pub_commonvoice_session_01"]  # 42 s, three speakers
-    audio = eval_dir / item["audio"]
+def test_server_killed_twice_loses_no_words(tmp_path: Path, speech_dir: Path) -> None:
+    item = manifest(speech_dir)["pub_commonvoice_session_01"]  # 42 s, three speakers
+    audio = speech_dir / item["audio"]
     clean = crash_run(audio, [], tmp_path)
     faulted = crash_run(audio, [(10.0, 4.0), (26.0, 5.0)], tmp_path)
     assert clean.returncode == 0 and faulted.returncode == 0, faulted.stderr

@@ -1,13 +1,10 @@
 // Runs the seed article's TranscriptionClient, unchanged, against `captionist serve`.
-// The class text is read from the article and evaluated as written; this harness only
+// The class text (transcription_client.js) is evaluated as written; this harness only
 // feeds it audio and prints what its onTranscript callback receives.
 const fs = require("fs");
-const [articlePath, pcmPath] = process.argv.slice(2);
-const article = fs.readFileSync(articlePath, "utf8");
-const start = article.indexOf("class TranscriptionClient {");
-const end = article.indexOf("// Usage", start);
-if (start < 0 || end < 0) throw new Error("TranscriptionClient not found in the article");
-const TranscriptionClient = new Function(article.slice(start, end) + "\nreturn TranscriptionClient;")();
+const [clientPath, pcmPath] = process.argv.slice(2);
+const source = fs.readFileSync(clientPath, "utf8");
+const TranscriptionClient = new Function(source + "\nreturn TranscriptionClient;")();
 
 const pcm = fs.readFileSync(pcmPath);
 const client = new TranscriptionClient("ws://localhost:8000/ws/transcribe");

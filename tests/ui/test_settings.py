@@ -327,7 +327,7 @@ def test_a_new_model_is_loaded_at_the_next_start_and_a_failed_load_keeps_the_old
 def test_real_model_changes_take_effect_at_start_without_a_restart(
     controller: AppController,
     qloop: asyncio.AbstractEventLoop,
-    eval_dir: Path,
+    speech_dir: Path,
     tmp_path: Path,
 ) -> None:
     from app.commands.embedded import load_engine
@@ -338,7 +338,7 @@ def test_real_model_changes_take_effect_at_start_without_a_restart(
     folder.mkdir()
     for file in ModelStore().resolve("tiny.en").path.iterdir():
         (folder / file.name).symlink_to(file)
-    speech = eval_dir / "audio/pub_jfk_inaugural_01.flac"
+    speech = speech_dir / "audio/pub_jfk_inaugural_01.flac"
     host = EngineHost(load_engine, embedded_server)
     controller.session.engines = host
     controller.settings.model = "tiny.en"

@@ -1,4 +1,4 @@
-"""PulseAudio virtual devices for the whole session (../shared/tools/virtual-audio.sh)."""
+"""PulseAudio virtual devices for the whole session (tools/virtual-audio.sh)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-SCRIPT = ROOT.parent / "shared" / "tools" / "virtual-audio.sh"
+SCRIPT = ROOT / "tools" / "virtual-audio.sh"
 
 
 @pytest.fixture(scope="session")

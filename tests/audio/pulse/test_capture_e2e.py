@@ -59,10 +59,10 @@ async def caption_while_playing(
 
 
 @pytest.fixture(scope="module")
-def clips(eval_dir: Path) -> dict[str, tuple[Path, str]]:
-    items = manifest(eval_dir)
+def clips(speech_dir: Path) -> dict[str, tuple[Path, str]]:
+    items = manifest(speech_dir)
     return {
-        key: (eval_dir / items[key]["audio"], items[key]["text_norm"])
+        key: (speech_dir / items[key]["audio"], items[key]["text_norm"])
         for key in ("pub_jfk_inaugural_01", "pub_librispeech_session_01")
     }
 

@@ -1,5 +1,5 @@
 """Both mode through the sound server's echo canceller (PulseAudio `module-echo-cancel`, WebRTC),
-on the virtual devices of ../shared/tools/virtual-audio.sh: loaded for the session with our
+on the virtual devices of tools/virtual-audio.sh: loaded for the session with our
 names and masters, the call routed through it, everything put back after stop (or after a
 crash, at the next start), and the echo gone from the microphone's channel."""
 
@@ -269,13 +269,13 @@ def test_the_echo_cancelled_microphone_does_not_hear_the_call(
     no_echo_canceller_left: None,
     loudspeakers_heard_by_the_mic: None,
     whisper_engine: WhisperEngine,
-    eval_dir: Path,
+    speech_dir: Path,
 ) -> None:
     """The call played to the speakers (the default output, so through the canceller) reaches
     the mic a third as loud and 100 ms later: the mic's channel keeps under a tenth of that
     echo (20 dB less), and each sentence shows once, as Others, with nothing for the guard."""
-    item = manifest(eval_dir)["pub_jfk_inaugural_01"]
-    clip, reference = eval_dir / item["audio"], item["text_norm"]
+    item = manifest(speech_dir)["pub_jfk_inaugural_01"]
+    clip, reference = speech_dir / item["audio"], item["text_norm"]
 
     async def scenario() -> tuple[CaptionService, EnergyTap]:
         both = await asyncio.to_thread(live_source, "both")

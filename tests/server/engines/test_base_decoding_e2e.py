@@ -14,13 +14,13 @@ from tests.streaming import load, stepped_messages
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 
 
-def test_base_never_splits_a_word_from_its_space_after_a_forced_prefix(eval_dir: Path) -> None:
+def test_base_never_splits_a_word_from_its_space_after_a_forced_prefix(speech_dir: Path) -> None:
     """With the earlier finals forced as prefix, base wrote a lone space token and then "ire"
     for "I" ("It will be seen that ire did not succeed"); once in the prefix, "ire" came back
     in later sentences."""
     engine = WhisperEngine.load("base")
     try:
-        audio = load(eval_dir / "audio/pub_librispeech_session_01.flac")[: 17 * 16000]
+        audio = load(speech_dir / "audio/pub_librispeech_session_01.flac")[: 17 * 16000]
         messages = asyncio.run(stepped_messages(engine, audio))
     finally:
         asyncio.run(engine.aclose())

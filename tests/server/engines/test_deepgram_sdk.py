@@ -217,10 +217,10 @@ def test_every_message_our_server_sends_is_valid_for_the_sdks_own_types() -> Non
 @pytest.mark.e2e
 @pytest.mark.model
 def test_the_sdk_captions_real_speech_with_interim_and_final_results(
-    whisper_engine: Engine, eval_dir: Path
+    whisper_engine: Engine, speech_dir: Path
 ) -> None:
-    item = manifest(eval_dir)["pub_jfk_inaugural_01"]
-    audio = load(eval_dir / item["audio"])
+    item = manifest(speech_dir)["pub_jfk_inaugural_01"]
+    audio = load(speech_dir / item["audio"])
     pcm = encode_pcm(audio)
     received = with_server(
         whisper_engine,

@@ -39,9 +39,9 @@ KEY = "dg-test-key"
 
 
 @pytest.fixture(scope="module")
-def speech(eval_dir: Path) -> np.ndarray:
+def speech(speech_dir: Path) -> np.ndarray:
     """JFK (11 s) twice with a pause between: two utterances, 23 s."""
-    jfk = load(eval_dir / "audio/pub_jfk_inaugural_01.flac")
+    jfk = load(speech_dir / "audio/pub_jfk_inaugural_01.flac")
     return np.concatenate([jfk, np.zeros(16000, np.float32), jfk]).astype(np.float32)
 
 

@@ -54,12 +54,12 @@ class Turn:
     voice: str
 
 
-def conversation(eval_dir: Path) -> tuple[FloatArray, list[Turn]]:
+def conversation(speech_dir: Path) -> tuple[FloatArray, list[Turn]]:
     parts: list[FloatArray] = []
     turns: list[Turn] = []
     at = 0.0
     for name, start, end, voice in TURNS:
-        audio, rate = soundfile.read(str(eval_dir / "audio" / f"{name}.flac"), dtype="float32")
+        audio, rate = soundfile.read(str(speech_dir / "audio" / f"{name}.flac"), dtype="float32")
         assert rate == RATE
         speech = np.asarray(audio[round(start * RATE) : round(end * RATE)], dtype=np.float32)
         turns.append(Turn(at, at + len(speech) / RATE, voice))
@@ -135,10 +135,10 @@ class TrueVoicesEngine:
 
 @pytest.fixture(scope="module")
 def after_failover(
-    whisper_engine: WhisperEngine, eval_dir: Path
+    whisper_engine: WhisperEngine, speech_dir: Path
 ) -> tuple[list[Received], list[Turn]]:
     """What the client received, from the failover Warning on, and the turns."""
-    audio, turns = conversation(eval_dir)
+    audio, turns = conversation(speech_dir)
     last_provider_turn = turns[PROVIDER_TURNS - 1]
 
     async def scenario() -> list[Received]:

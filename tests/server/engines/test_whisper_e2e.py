@@ -52,10 +52,10 @@ def with_server(engine: WhisperEngine, scenario):  # type: ignore[no-untyped-def
     ],
 )
 def test_eval_clip_streams_within_a_wer_bound(
-    served: WhisperEngine, eval_dir: Path, item_id: str
+    served: WhisperEngine, speech_dir: Path, item_id: str
 ) -> None:
-    item = manifest(eval_dir)[item_id]
-    audio = load(eval_dir / item["audio"])
+    item = manifest(speech_dir)[item_id]
+    audio = load(speech_dir / item["audio"])
     received = with_server(served, lambda url: stream(url, audio))
     text = final_text(received)
     assert wer(item["text_norm"], text) <= 0.30, text
@@ -64,15 +64,15 @@ def test_eval_clip_streams_within_a_wer_bound(
 
 
 def test_streaming_stays_close_to_the_offline_batch_decode_on_accented_speech(
-    served: WhisperEngine, eval_dir: Path
+    served: WhisperEngine, speech_dir: Path
 ) -> None:
     """A non-native speaker reading short sentences (96 s): streaming hears each sentence with
     little context, where the batch decode sees 30 s. Greedy decoding scored 26.9 % here
     against the batch's 9.7 %; beam search brings streaming to 18.6 %."""
     from faster_whisper import WhisperModel
 
-    item = manifest(eval_dir)["pub_speechocean_adult_1109"]
-    audio = load(eval_dir / item["audio"])
+    item = manifest(speech_dir)["pub_speechocean_adult_1109"]
+    audio = load(speech_dir / item["audio"])
     batch = WhisperModel(str(served.model.path), device="cpu", compute_type="int8")
     offline = " ".join(s.text for s in batch.transcribe(audio, language="en")[0])
     streamed = run(transcribe_in_order(served, audio), timeout=300)
@@ -80,10 +80,10 @@ def test_streaming_stays_close_to_the_offline_batch_decode_on_accented_speech(
 
 
 def test_real_time_stream_shows_interims_and_settles_words_while_audio_plays(
-    served: WhisperEngine, eval_dir: Path
+    served: WhisperEngine, speech_dir: Path
 ) -> None:
-    item = manifest(eval_dir)["pub_jfk_inaugural_01"]
-    audio = load(eval_dir / item["audio"])
+    item = manifest(speech_dir)["pub_jfk_inaugural_01"]
+    audio = load(speech_dir / item["audio"])
     received = with_server(served, lambda url: stream(url, audio, speed=1.0))
     interims = [r for r in received if isinstance(r.message, Results) and not r.message.is_final]
     settled_early = [
@@ -131,11 +131,11 @@ def test_the_decoder_refuses_to_invent_words_in_noise_that_passes_the_vad(
 
 
 def test_48khz_stereo_multichannel_transcribes_each_channel(
-    served: WhisperEngine, eval_dir: Path
+    served: WhisperEngine, speech_dir: Path
 ) -> None:
-    items = manifest(eval_dir)
-    a = load(eval_dir / items["pub_jfk_inaugural_01"]["audio"])
-    b = load(eval_dir / items["pub_commonvoice_01"]["audio"])
+    items = manifest(speech_dir)
+    a = load(speech_dir / items["pub_jfk_inaugural_01"]["audio"])
+    b = load(speech_dir / items["pub_commonvoice_01"]["audio"])
     n = max(len(a), len(b))
     both = np.zeros((n, 2), dtype=np.float32)
     both[: len(a), 0], both[: len(b), 1] = a, b
@@ -146,17 +146,17 @@ def test_48khz_stereo_multichannel_transcribes_each_channel(
     assert {f.channels for f in finals(received)} == {2}
 
 
-def test_eight_khz_input_is_resampled(served: WhisperEngine, eval_dir: Path) -> None:
-    item = manifest(eval_dir)["pub_jfk_inaugural_01"]
-    audio8 = soxr.resample(load(eval_dir / item["audio"]), 16000, 8000).astype(np.float32)
+def test_eight_khz_input_is_resampled(served: WhisperEngine, speech_dir: Path) -> None:
+    item = manifest(speech_dir)["pub_jfk_inaugural_01"]
+    audio8 = soxr.resample(load(speech_dir / item["audio"]), 16000, 8000).astype(np.float32)
     received = with_server(served, lambda url: stream(url, audio8, sample_rate=8000))
     assert wer(item["text_norm"], final_text(received)) <= 0.35
 
 
-def test_a_long_monologue_settles_while_it_goes_on(served: WhisperEngine, eval_dir: Path) -> None:
+def test_a_long_monologue_settles_while_it_goes_on(served: WhisperEngine, speech_dir: Path) -> None:
     """60 s with no pause long enough to end an utterance: finals must still come."""
-    item = manifest(eval_dir)["pub_ljspeech_session_01"]
-    audio = load(eval_dir / item["audio"])
+    item = manifest(speech_dir)["pub_ljspeech_session_01"]
+    audio = load(speech_dir / item["audio"])
     # Join the utterances with 150 ms gaps, far below the endpointing silence.
     gap = np.zeros(int(0.15 * 16000), dtype=np.float32)
     parts, reference = [], []
@@ -183,7 +183,7 @@ def test_a_long_monologue_settles_while_it_goes_on(served: WhisperEngine, eval_d
 
 
 def test_engine_failure_reaches_the_client_as_error_then_1011(
-    served: WhisperEngine, eval_dir: Path, monkeypatch: pytest.MonkeyPatch
+    served: WhisperEngine, speech_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Deepgram's contract: an `Error` message, then the close frame (1011)."""
     from websockets.asyncio.client import connect
@@ -195,7 +195,7 @@ def test_engine_failure_reaches_the_client_as_error_then_1011(
         raise EngineError("whisper", "out of memory")
 
     monkeypatch.setattr(served.decoder, "decode", broken)
-    audio = load(eval_dir / "audio/pub_jfk_inaugural_01.flac")
+    audio = load(speech_dir / "audio/pub_jfk_inaugural_01.flac")
 
     async def scenario(url: str) -> tuple[list[str | bytes], ConnectionClosedError]:
         frames: list[str | bytes] = []
@@ -255,10 +255,10 @@ def assert_deepgram_speech_events(messages: list[ServerMessage]) -> None:
 
 
 def test_speech_started_and_utterance_end_follow_the_pauses_of_speech(
-    served: WhisperEngine, eval_dir: Path
+    served: WhisperEngine, speech_dir: Path
 ) -> None:
     """Short commands with known pauses of 0.3-4.0 s (espeak, so the pause times are exact)."""
-    synthetic = eval_dir / "synthetic"
+    synthetic = speech_dir / "synthetic"
     item = manifest(synthetic)["syn_endpointing_pauses_01"]
     audio = load(synthetic / item["audio"])
     segments = item["segments"]
@@ -307,11 +307,11 @@ def test_speech_started_and_utterance_end_follow_the_pauses_of_speech(
 
 
 def test_speech_started_and_utterance_end_on_real_voices(
-    served: WhisperEngine, eval_dir: Path
+    served: WhisperEngine, speech_dir: Path
 ) -> None:
     """Ten Common Voice speakers on consumer microphones, pauses of 0.8-2.7 s."""
-    item = manifest(eval_dir)["pub_commonvoice_session_02"]
-    audio = load(eval_dir / item["audio"])
+    item = manifest(speech_dir)["pub_commonvoice_session_02"]
+    audio = load(speech_dir / item["audio"])
     segments = item["segments"]
     received = with_server(
         served,
@@ -331,9 +331,9 @@ def test_speech_started_and_utterance_end_on_real_voices(
     ("vad_events", "utterance_end_ms"), [(False, None), (True, None), (False, 1000)]
 )
 def test_speech_started_and_utterance_end_only_when_asked_for(
-    served: WhisperEngine, eval_dir: Path, vad_events: bool, utterance_end_ms: int | None
+    served: WhisperEngine, speech_dir: Path, vad_events: bool, utterance_end_ms: int | None
 ) -> None:
-    synthetic = eval_dir / "synthetic"
+    synthetic = speech_dir / "synthetic"
     audio = load(synthetic / "audio/syn_endpointing_pauses_01.flac")
     received = with_server(
         served,

@@ -162,10 +162,10 @@ def test_the_numpy_net_matches_torch_when_installed(encoder: SpeakerEncoder) -> 
     np.testing.assert_allclose(encoder.embed_mels(mels), expected, atol=1e-5)
 
 
-def speech(eval_dir: Path, item_id: str, segment: int | None = None) -> np.ndarray:
+def speech(speech_dir: Path, item_id: str, segment: int | None = None) -> np.ndarray:
     """One segment of an eval session (its speech span), or a whole single-utterance item."""
-    item = manifest(eval_dir)[item_id]
-    audio, rate = soundfile.read(str(eval_dir / item["audio"]), dtype="float32")
+    item = manifest(speech_dir)[item_id]
+    audio, rate = soundfile.read(str(speech_dir / item["audio"]), dtype="float32")
     assert rate == 16000
     if segment is None:
         return np.asarray(audio)
@@ -174,13 +174,13 @@ def speech(eval_dir: Path, item_id: str, segment: int | None = None) -> np.ndarr
 
 
 def test_two_clips_of_one_speaker_are_closer_than_clips_of_others(
-    encoder: SpeakerEncoder, eval_dir: Path
+    encoder: SpeakerEncoder, speech_dir: Path
 ) -> None:
-    lj_a = encoder.embed(speech(eval_dir, "pub_ljspeech_session_01", 0))
-    lj_b = encoder.embed(speech(eval_dir, "pub_ljspeech_session_01", 3))
+    lj_a = encoder.embed(speech(speech_dir, "pub_ljspeech_session_01", 0))
+    lj_b = encoder.embed(speech(speech_dir, "pub_ljspeech_session_01", 3))
     others = [
-        encoder.embed(speech(eval_dir, "pub_speechocean_adult_2112", 0)),  # also a woman
-        encoder.embed(speech(eval_dir, "pub_commonvoice_01")),
+        encoder.embed(speech(speech_dir, "pub_speechocean_adult_2112", 0)),  # also a woman
+        encoder.embed(speech(speech_dir, "pub_commonvoice_01")),
     ]
     same = float(lj_a @ lj_b)
     different = [float(lj @ other) for lj in (lj_a, lj_b) for other in others]

@@ -35,13 +35,13 @@ def speakers_per_final(events: Path) -> list[set[int | None]]:
 
 
 def test_ten_voices_get_several_labels_and_one_voice_gets_one(
-    tmp_path: Path, eval_dir: Path
+    tmp_path: Path, speech_dir: Path
 ) -> None:
     labels: dict[str, Counter[int | None]] = {}
     for item in ("pub_commonvoice_session_01", "pub_ljspeech_session_01"):
         events = tmp_path / f"{item}.jsonl"
         result = captionist(
-            "transcribe", str(eval_dir / "audio" / f"{item}.flac"), "--diarize",
+            "transcribe", str(speech_dir / "audio" / f"{item}.flac"), "--diarize",
             "--events", str(events),
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
@@ -65,11 +65,11 @@ def test_diarize_is_refused_with_the_reason_when_the_speaker_model_is_corrupt(
 
 
 def test_the_expected_number_of_speakers_caps_the_labels(
-    whisper_engine: WhisperEngine, eval_dir: Path
+    whisper_engine: WhisperEngine, speech_dir: Path
 ) -> None:
     """`max_speakers` in the handshake reaches the clusters: in the first 20 s of ten people
     reading a sentence each, the voices open four labels, or two when two are expected."""
-    audio = load(eval_dir / "audio" / "pub_commonvoice_session_01.flac")[: 20 * 16000]
+    audio = load(speech_dir / "audio" / "pub_commonvoice_session_01.flac")[: 20 * 16000]
 
     async def labels(**params: object) -> set[int | None]:
         async with TranscriptionServer(whisper_engine, ServerConfig(port=0)) as server:
@@ -82,16 +82,16 @@ def test_the_expected_number_of_speakers_caps_the_labels(
 
 
 def test_a_reply_without_a_pause_gets_the_second_voice_from_its_first_words(
-    whisper_engine: WhisperEngine, eval_dir: Path
+    whisper_engine: WhisperEngine, speech_dir: Path
 ) -> None:
     """LJ Speech's reader, then President Kennedy at once, no pause between them: a final that
     holds both is cut where the voice changes, and each side keeps its own label. Labelled
     whole (the control), Kennedy's first words go to the reader."""
     rate = 16000
-    reader = load(eval_dir / "audio" / "pub_ljspeech_session_02.flac")[
+    reader = load(speech_dir / "audio" / "pub_ljspeech_session_02.flac")[
         int(113.463 * rate) : int(121.248 * rate)
     ]
-    kennedy = load(eval_dir / "audio" / "pub_jfk_inaugural_01.flac")
+    kennedy = load(speech_dir / "audio" / "pub_jfk_inaugural_01.flac")
     silence = np.zeros(rate // 2, np.float32)
     audio = np.concatenate([silence, reader, kennedy, silence, silence])
     join = (len(silence) + len(reader)) / rate

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from app.domain.journal import decode_lines
-from tests.conftest import EVAL_DIR, ROOT, TIMEOUT_FACTOR
+from tests.conftest import ROOT, SPEECH_DIR, TIMEOUT_FACTOR
 
 pytestmark = pytest.mark.x11
-CLIP = EVAL_DIR / "audio" / "pub_librispeech_session_01.flac"
+CLIP = SPEECH_DIR / "audio" / "pub_librispeech_session_01.flac"
 READER = Path(__file__).with_name("atspi_reader.py")
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-pyatspi lives there, not in the venv
 LAUNCHER = "/usr/libexec/at-spi-bus-launcher"

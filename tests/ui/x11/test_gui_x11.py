@@ -16,12 +16,12 @@ import pytest
 import soundfile
 
 from app.domain.journal import decode_lines
-from tests.conftest import EVAL_DIR, ROOT, TIMEOUT_FACTOR
+from tests.conftest import ROOT, SPEECH_DIR, TIMEOUT_FACTOR
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.x11
 SHOTS = Path(__file__).resolve().parent / "shots"
-CLIP = EVAL_DIR / "audio" / "pub_librispeech_session_01.flac"
+CLIP = SPEECH_DIR / "audio" / "pub_librispeech_session_01.flac"
 
 
 def xdotool(display: str, *args: str) -> str:
