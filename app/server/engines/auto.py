@@ -1,14 +1,15 @@
 """Accuracy "Auto": base when this computer captions live with it comfortably, else tiny.en.
 
-On first use a CPU probe streams the bundled sample, three times over as continuous speech,
-through the real transcriber on base (`probe.measure_streaming_cost`, with the thread count
-the engine uses) and keeps base when it
-needs at most `KEEPS_UP` seconds of work per second of speech: room for two channels, the rest of
-the computer and the longer decodes of long utterances. The figure is cached per computer
-(`probe_cache`), so later starts choose at once; a run during which other programs held the
-cores is not, it measures the load of the moment. With base, sessions still step down to tiny.en
-when they fall behind (`stepdown.AutoEngine`). The engine's `selection_note` says what was
-chosen and why, with the figure.
+A CPU probe streams the bundled sample, three times over as continuous speech, through the
+real transcriber on base (`probe.measure_streaming_cost`, with the thread count the engine
+uses) and keeps base when it needs at most `KEEPS_UP` seconds of work per second of speech:
+room for two channels, the rest of the computer and the longer decodes of long utterances.
+Until this computer has a figure, Auto captions with tiny.en at once and the probe runs
+afterwards, when nothing is captioned (`background_probe`); the figure is cached per computer
+(`probe_cache`), so later starts choose at once. A run during which other programs held the
+cores is not kept: it measures the load of the moment. With base, sessions still step down to
+tiny.en when they fall behind (`stepdown.AutoEngine`). The engine's `selection_note` says what
+was chosen and why, with the figure.
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ import numpy as np
 import soundfile
 
 from app.errors import ModelError, ModelNotFound
-from app.models.store import ModelStore
+from app.models.store import ModelStore, ResolvedModel
 from app.protocol.pcm import FloatArray
 from app.resources import SAMPLE, resources_dir
+from app.server.asr.decoder import Decoding
 from app.server.asr.resample import TARGET_RATE, StreamResampler
 from app.server.engines import DEFAULT_THREADS
+from app.server.engines.background_probe import BackgroundProbe, ProbeInterrupted
 from app.server.engines.base import Engine
 from app.server.engines.probe import ProbeResult, measure_streaming_cost
-from app.server.engines.probe_cache import ProbeCache, this_computer
+from app.server.engines.probe_cache import ProbeCache, ProbeKey, this_computer
 from app.server.engines.stepdown import AutoEngine, StepPolicy
 from app.server.engines.whisper import WhisperEngine
 
@@ -44,7 +47,8 @@ KEEPS_UP = 0.5
 # the sample has pauses. Per second of speech, what a meeting's continuous talk asks, 0.6.)
 PROBE_REPEATS = 3
 PROBE_PAUSE_S = 0.6
-Measure = Callable[[WhisperEngine], ProbeResult]
+# (base, interrupted) -> the figure; raises ProbeInterrupted once `interrupted()` is true.
+Measure = Callable[[WhisperEngine, Callable[[], bool]], ProbeResult]
 
 
 def sample_audio() -> FloatArray:
@@ -61,14 +65,18 @@ def probe_audio() -> FloatArray:
     return np.concatenate([*([sample, pause] * (PROBE_REPEATS - 1)), sample])
 
 
-def probe_streaming(engine: WhisperEngine) -> ProbeResult:
-    """Time `engine` captioning continuous speech live, stopping once it is clearly too slow."""
-    return measure_streaming_cost(
-        lambda audio, prompt, prefix, beam: engine.decode_now(audio, prompt, prefix, "en", beam),
-        probe_audio(),
-        engine.tuning,
-        give_up_above=KEEPS_UP,
-    )
+def probe_streaming(
+    engine: WhisperEngine, interrupted: Callable[[], bool] = lambda: False
+) -> ProbeResult:
+    """Time `engine` captioning continuous speech live, stopping once it is clearly too slow
+    (or at the next decode once `interrupted()`: ProbeInterrupted)."""
+
+    def decode(audio: FloatArray, prompt: str, prefix: str, beam: int | None) -> Decoding:
+        if interrupted():
+            raise ProbeInterrupted
+        return engine.decode_now(audio, prompt, prefix, "en", beam)
+
+    return measure_streaming_cost(decode, probe_audio(), engine.tuning, give_up_above=KEEPS_UP)
 
 
 def load_auto(
@@ -86,45 +94,73 @@ def load_auto(
     fast.warm_up()
     key = this_computer(BETTER, threads)
     figure = cache.get(key)
-    if figure is not None and figure > KEEPS_UP:
+    if figure is None:
+        try:
+            resolved = store.resolve(BETTER)
+        except ModelNotFound:
+            return _fast_only(fast, _not_installed())
+        except ModelError as exc:
+            return _fast_only(fast, f"{BETTER} cannot be used: {exc}")
+        probe = BackgroundProbe(
+            fast,
+            run=lambda interrupted: _measure_better(resolved, threads, measure, interrupted),
+            record=lambda result: _keep(cache, key, result),
+        )
+        fast.background_work = probe
+        probe.start()
+        return _fast_only(
+            fast,
+            f"{BETTER} is measured on this computer first, while nothing is captioned;"
+            f" Auto may choose it at a later Start",
+        )
+    if figure > KEEPS_UP:
         return _fast_only(fast, _too_slow(figure))
     try:
         # Base shares tiny.en's decode thread: one decode at a time, whichever model.
         better = WhisperEngine.load(BETTER, store=store, threads=threads, share_threads_with=fast)
     except ModelNotFound:
-        return _fast_only(fast, f"{BETTER} is not installed (captionist models install {BETTER})")
+        return _fast_only(fast, _not_installed())
     except ModelError as exc:
         return _fast_only(fast, f"{BETTER} cannot be used: {exc}")
     better.warm_up()
-    busy = ""
-    if figure is None:
-        try:
-            result = measure(better)
-        except Exception as exc:  # a probe that fails must not stop captioning
-            log.exception("the CPU probe failed")
-            return _fast_only(fast, f"the CPU probe failed ({type(exc).__name__}: {exc})")
-        figure = result.seconds_per_speech_s
-        log.info(
-            "CPU probe: %s needs %.2f s per second of speech (%.1f s of audio, %.1f s of speech,"
-            " in %.1f s, %.1f CPU-s%s)",
-            BETTER,
-            figure,
-            result.audio_s,
-            result.speech_s,
-            result.wall_s,
-            result.cpu_s,
-            ", stopped early" if result.stopped_early else "",
-        )
-        if result.disturbed:
-            busy = "; other programs were busy, so it is measured again at the next start"
-        else:
-            cache.put(key, figure)
-    if figure > KEEPS_UP:
-        # `better` is dropped unclosed: closing it would stop the decode thread it shares.
-        return _fast_only(fast, _too_slow(figure) + busy)
-    note = f"Auto: {BETTER} ({figure:.2f} s per second of speech here{busy})"
+    note = f"Auto: {BETTER} ({figure:.2f} s per second of speech here)"
     log.info("%s", note)
     return AutoEngine(better, fast, selection_note=note, policy=policy)
+
+
+def _measure_better(
+    model: ResolvedModel, threads: int, measure: Measure, interrupted: Callable[[], bool]
+) -> ProbeResult:
+    """Base on threads of its own (started by the probe's low-priority thread), measured."""
+    better = WhisperEngine(model, threads=threads)
+    try:
+        better.warm_up()
+        result = measure(better, interrupted)
+    finally:
+        better.close_now()
+    log.info(
+        "CPU probe: %s needs %.2f s per second of speech (%.1f s of audio, %.1f s of speech,"
+        " in %.1f s, %.1f CPU-s%s%s)",
+        BETTER,
+        result.seconds_per_speech_s,
+        result.audio_s,
+        result.speech_s,
+        result.wall_s,
+        result.cpu_s,
+        ", stopped early" if result.stopped_early else "",
+        ", disturbed by other programs" if result.disturbed else "",
+    )
+    return result
+
+
+def _keep(cache: ProbeCache, key: ProbeKey, result: ProbeResult) -> bool:
+    """Cache the figure; True when base keeps up (the next Start loads it)."""
+    cache.put(key, result.seconds_per_speech_s)
+    return result.seconds_per_speech_s <= KEEPS_UP
+
+
+def _not_installed() -> str:
+    return f"{BETTER} is not installed (captionist models install {BETTER})"
 
 
 def _too_slow(figure: float) -> str:

@@ -31,6 +31,12 @@ class EngineSession(Protocol):
         """Seconds of received audio not yet processed."""
 
 
+class BackgroundWork(Protocol):
+    """Work an engine started for later (Auto's CPU probe); stopped when the engine closes."""
+
+    def cancel(self) -> None: ...
+
+
 class Engine(Protocol):
     name: str
     model_name: str

@@ -31,7 +31,7 @@ from app.server.asr.speaker_turns import TurnSettings, VoiceWindows, voice_windo
 from app.server.asr.transcriber import ChannelTranscriber
 from app.server.asr.vad import StreamingVad
 from app.server.engines import DEFAULT_THREADS
-from app.server.engines.base import Emit
+from app.server.engines.base import BackgroundWork, Emit
 from app.server.speakers.encoder import SpeakerEncoder
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,11 @@ class WhisperEngine:
         self.threads = threads
         self.tuning = tuning or TranscriberConfig()
         self.selection_note = ""  # why this model runs, when Auto chose it
+        self.sessions_open = 0
+        # A better choice became known while this engine ran (Auto's probe after the first
+        # captions): the app loads afresh at the next Start.
+        self.reload_due = False
+        self.background_work: BackgroundWork | None = None  # stopped when the engine closes
         self.decoder = WhisperDecoder(model.path, threads=threads)
         self._vad_net = SileroNet.shared()
         self._decode_pool: ThreadPoolExecutor
@@ -160,6 +165,11 @@ class WhisperEngine:
         return label
 
     async def aclose(self) -> None:
+        self.close_now()
+
+    def close_now(self) -> None:
+        if self.background_work is not None:
+            self.background_work.cancel()
         self._decode_pool.shutdown(wait=False, cancel_futures=True)
         self._vad_pool.shutdown(wait=False, cancel_futures=True)
 
@@ -175,6 +185,7 @@ class WhisperSession:
         self._engine = engine
         self._emit = emit
         self._closed = False
+        engine.sessions_open += 1
         config = replace(
             engine.tuning,
             endpointing_s=(params.endpointing_ms or 1000) / 1000,
@@ -235,6 +246,12 @@ class WhisperSession:
         if self._closed:
             return
         self._closed = True
+        try:
+            await self._drain()
+        finally:
+            self._engine.sessions_open -= 1
+
+    async def _drain(self) -> None:
         for resampler, transcriber in zip(self._resamplers, self._channels, strict=True):
             tail = resampler.flush()
             if len(tail):
@@ -242,6 +259,8 @@ class WhisperSession:
         await asyncio.gather(*(t.close() for t in self._channels), return_exceptions=True)
 
     def abort(self) -> None:
+        if not self._closed:
+            self._engine.sessions_open -= 1
         self._closed = True
         for transcriber in self._channels:
             transcriber.abort()

@@ -68,7 +68,10 @@ class EngineHost(Generic[E]):
         return self.engine.selection_note if self.engine is not None else ""
 
     def needs_switch(self, choice: EngineChoice) -> bool:
-        return self._stale or choice != self.choice
+        # An engine may learn of a better choice while it runs (Auto's probe, measured after
+        # the first captions): not part of the LoadedEngine port, as most never do.
+        reload_due = bool(getattr(self.engine, "reload_due", False))
+        return self._stale or reload_due or choice != self.choice
 
     def mark_stale(self) -> None:
         """Load afresh at the next switch even for the same choice (e.g. a new API key)."""

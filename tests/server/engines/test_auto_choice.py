@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -20,10 +22,12 @@ from app.server.asr.decoder import DecodedWord, Decoding
 from app.server.asr.settings import TranscriberConfig
 from app.server.engines import DEFAULT_THREADS, probe_cache
 from app.server.engines.auto import BETTER, FAST, KEEPS_UP, load_auto, probe_audio, sample_audio
+from app.server.engines.background_probe import IDLE_S, BackgroundProbe
 from app.server.engines.probe import ProbeResult, measure_streaming_cost
 from app.server.engines.probe_cache import ProbeCache, ProbeKey, this_computer
 from app.server.engines.stepdown import AutoEngine
 from app.server.engines.whisper import WhisperEngine
+from tests.conftest import run
 
 SAMPLE_S = 11.0  # resources/samples/jfk.flac: speech from start to end
 
@@ -200,7 +204,7 @@ class FakeMeasure:
         self.cpu_share = cpu_share
         self.measured: list[str] = []
 
-    def __call__(self, engine: WhisperEngine) -> ProbeResult:
+    def __call__(self, engine: WhisperEngine, interrupted: Callable[[], bool]) -> ProbeResult:
         """`figure` per second of speech, in a recording with pauses (60 % speech)."""
         self.measured.append(engine.model_name)
         speech = 0.6 * SAMPLE_S
@@ -222,10 +226,32 @@ def choose(
     return engine
 
 
+def first_start(models: Path, cache: ProbeCache, measure: FakeMeasure) -> WhisperEngine:
+    """Auto with no figure for this computer: tiny.en at once, base measured once idle."""
+    engine = choose(models, cache, measure)
+    assert isinstance(engine, WhisperEngine) and engine.model_name == FAST
+    assert engine.selection_note == (
+        "Auto: tiny.en — base is measured on this computer first, while nothing is captioned;"
+        " Auto may choose it at a later Start"
+    )
+    assert isinstance(engine.background_work, BackgroundProbe)
+    return engine
+
+
+def measured(engine: WhisperEngine) -> ProbeResult | None:
+    probe = engine.background_work
+    assert isinstance(probe, BackgroundProbe)
+    assert probe.wait(IDLE_S + 30), "the background probe never finished"
+    return probe.result
+
+
 @pytest.mark.model
 def test_auto_picks_base_when_it_keeps_up_with_room_to_spare(models: Path, tmp_path: Path) -> None:
     cache = ProbeCache(tmp_path / "auto-model.json")
     measure = FakeMeasure(0.31)
+    first = first_start(models, cache, measure)
+    assert measure.measured == [] or measure.measured == [BETTER]  # after captions, not before
+    assert measured(first) is not None and first.reload_due  # the next Start loads base
     engine = choose(models, cache, measure)
 
     assert isinstance(engine, AutoEngine)
@@ -244,6 +270,8 @@ def test_auto_picks_tiny_and_says_why_when_base_would_be_too_slow(
     models: Path, tmp_path: Path
 ) -> None:
     cache = ProbeCache(tmp_path / "auto-model.json")
+    first = first_start(models, cache, FakeMeasure(0.62))
+    assert measured(first) is not None and not first.reload_due
     engine = choose(models, cache, FakeMeasure(0.62))
 
     assert isinstance(engine, WhisperEngine)
@@ -289,10 +317,11 @@ def test_a_corrupt_cache_file_is_measured_again(models: Path, tmp_path: Path) ->
     cache = ProbeCache(tmp_path / "auto-model.json")
     cache.path.write_text('{"measurements": [{"key": ')
     measure = FakeMeasure(0.31)
-    engine = choose(models, cache, measure)
+    engine = first_start(models, cache, measure)
+    measured(engine)
 
     assert measure.measured == [BETTER]
-    assert engine.model_name == BETTER
+    assert engine.reload_due
     assert cache.get(this_computer(BETTER, DEFAULT_THREADS)) == 0.31
 
 
@@ -305,10 +334,11 @@ def test_a_figure_from_another_cpu_is_measured_again(
     cache.put(this_computer(BETTER, DEFAULT_THREADS), 0.31)
     monkeypatch.setattr(probe_cache, "cpu_name", lambda: "The new CPU")
     measure = FakeMeasure(0.9)
-    engine = choose(models, cache, measure)
+    engine = first_start(models, cache, measure)
+    measured(engine)
 
     assert measure.measured == [BETTER]
-    assert engine.model_name == FAST
+    assert not engine.reload_due
     assert cache.get(this_computer(BETTER, DEFAULT_THREADS)) == 0.9
 
 
@@ -317,10 +347,14 @@ def test_a_probe_disturbed_by_other_programs_is_not_remembered(
     models: Path, tmp_path: Path
 ) -> None:
     cache = ProbeCache(tmp_path / "auto-model.json")
-    engine = choose(models, cache, FakeMeasure(0.7, cpu_share=0.5))
-
-    assert engine.model_name == FAST
-    assert "measured again at the next start" in engine.selection_note
+    measure = FakeMeasure(0.7, cpu_share=0.5)
+    engine = first_start(models, cache, measure)
+    deadline = time.monotonic() + IDLE_S + 30
+    while not measure.measured and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert measure.measured == [BETTER]
+    run(engine.aclose())  # stops the probe waiting to run again
+    assert measured(engine) is None and not engine.reload_due
     assert cache.get(this_computer(BETTER, DEFAULT_THREADS)) is None
 
 

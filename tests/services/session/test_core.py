@@ -269,3 +269,40 @@ def test_a_failed_model_load_is_told_and_the_loaded_engine_stays(tmp_path: Path)
     assert heard.states[-1] is CaptionState.ERROR
     assert session.server_url == "ws://127.0.0.1:1/tiny.en"  # still the one that loaded
     run(host.aclose())
+
+
+@dataclass
+class LearningEngine(NamedEngine):
+    """Auto on tiny.en, whose background probe may find the better model keeps up."""
+
+    reload_due: bool = False
+
+
+def test_an_engine_that_learned_of_a_better_choice_is_loaded_afresh_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    loads: list[LearningEngine] = []
+
+    def load(engine: str, model: str) -> LearningEngine:
+        loads.append(LearningEngine("tiny.en" if not loads else "base"))
+        return loads[-1]
+
+    def serve(engine: LearningEngine) -> Any:
+        from contextlib import asynccontextmanager
+
+        @asynccontextmanager
+        async def serving() -> Any:
+            yield f"ws://127.0.0.1:1/{engine.model_name}", "token"
+
+        return serving()
+
+    host = EngineHost(load, serve)
+    session = CurrentSession(Heard().listener(), journal_dir=tmp_path, engines=host)
+    auto = EngineChoice("whisper", "auto")
+    assert run(session.engine_ready(auto)) and run(session.engine_ready(auto))
+    assert len(loads) == 1  # the same choice: nothing reloaded
+    loads[0].reload_due = True  # the probe, after the first captions: base keeps up here
+    assert run(session.engine_ready(auto))
+    assert [e.model_name for e in loads] == ["tiny.en", "base"]
+    assert session.server_url == "ws://127.0.0.1:1/base"
+    run(host.aclose())
