@@ -1,4 +1,4 @@
-"""Command line (architecture.md §4, a contract).
+"""Command line (docs/user-guide.md, Command line: a contract).
 
 gui (default) | serve | transcribe | devices | models | sessions
 """
@@ -24,8 +24,9 @@ from app.server.engines import DEEPGRAM_MODEL, DEFAULT_THREADS
 COMMANDS = ("gui", "serve", "transcribe", "devices", "models", "sessions")
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MODEL_HELP = (
-    "tiny.en, base, a model folder, or auto: base when a short CPU probe shows this computer "
-    "keeps up with it, else tiny.en (default: %(default)s)"
+    "tiny.en, base, a model folder, or auto: base once this computer is measured to keep up "
+    "with it (measured once, in the background while nothing is captioned), else tiny.en "
+    "(default: %(default)s)"
 )
 
 

@@ -1,4 +1,4 @@
-"""The dependency rules of architecture.md §2, checked on the source (AST), not by convention."""
+"""The dependency rules (docs/design.md, The layers), checked on the source (AST), not by habit."""
 
 from __future__ import annotations
 

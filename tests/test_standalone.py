@@ -11,9 +11,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTSIDE = "sha" + "red"  # the team's data folder beside the clone (spelled so as not to match)
-# "../shared", or the same path built in code: `.parent / "shared"`, `parents[2] / "shared"`.
+# The folder by a relative path, the same path built in code (`.parent / NAME`, `parents[2] /
+# NAME`), or a Makefile variable named after it.
 REACHES_OUT = re.compile(
-    rf"\.\./{OUTSIDE}\b|parents?(\[\d\])?\s*/\s*[\"']{OUTSIDE}[\"/']|\$\(SHARED\)",
+    rf"\.\./{OUTSIDE}\b|parents?(\[\d\])?\s*/\s*[\"']{OUTSIDE}[\"/']|\$\({OUTSIDE.upper()}\)",
 )
 
 
@@ -41,14 +42,14 @@ def test_no_tracked_file_refers_to_a_folder_beside_the_repository() -> None:
 @pytest.mark.parametrize(
     "line",
     [
-        "see ../shared/docs/architecture.md",
-        'EVAL = ROOT.parent / "shared" / "eval"',
-        "root = Path(__file__).resolve().parents[2] / 'shared'",
-        "\tbash $(SHARED)/tools/virtual-audio.sh start",
+        "see ../{o}/docs/architecture.md",
+        'EVAL = ROOT.parent / "{o}" / "eval"',
+        "root = Path(__file__).resolve().parents[2] / '{o}'",
+        "\tbash $({O})/tools/virtual-audio.sh start",
     ],
 )
 def test_the_check_sees_each_way_of_reaching_out(line: str) -> None:
-    assert REACHES_OUT.search(line.replace("shared", OUTSIDE))
+    assert REACHES_OUT.search(line.format(o=OUTSIDE, O=OUTSIDE.upper()))
 
 
 def test_the_check_leaves_the_word_alone() -> None:

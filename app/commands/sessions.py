@@ -1,5 +1,5 @@
-"""`captionist sessions list|search|export` (architecture.md §4, a contract): the session
-library from a terminal or a script, over CAPTIONIST_DATA_DIR/sessions when set.
+"""`captionist sessions list|search|export` (a contract: docs/user-guide.md):
+the session library from a terminal or a script, over CAPTIONIST_DATA_DIR/sessions when set.
 
 They never modify a journal (the index, `<data>/library.sqlite`, may be written). Output is
 one tab-separated line per session or hit. Exit codes, as grep's: 0 something printed or

@@ -1,4 +1,4 @@
-"""Session journal format (architecture.md §4, a contract): one JSON object per final segment.
+"""Session journal format (a contract: docs/user-guide.md): one JSON object per final segment.
 
 Each line holds at least `text`, `start`, `end`, `source` and `is_final: true`. Reading is
 forgiving: a torn last line (the app was killed mid-write) is skipped, never fatal.

@@ -1,4 +1,4 @@
-"""Known models, their pinned files and where each can come from (architecture.md §5)."""
+"""Known models, their pinned files and where each can come from (docs/user-guide.md, Models)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""WebSocket close codes the protocol uses (architecture.md §3)."""
+"""WebSocket close codes the protocol uses (docs/server.md, Protocol)."""
 
 from enum import IntEnum
 

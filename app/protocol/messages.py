@@ -1,4 +1,4 @@
-"""Protocol messages (architecture.md §3): build, serialise and parse, with no I/O.
+"""Protocol messages (docs/server.md, Protocol): build, serialise and parse, with no I/O.
 
 Server messages are shaped like Deepgram's live API so its SDKs and the seed article's client
 read them; the top-level `transcript`/`is_final`/`speech_final` duplicate the nested fields

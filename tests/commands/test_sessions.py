@@ -1,5 +1,6 @@
-"""`captionist sessions list|search|export` (architecture.md §4, a contract), run as a user
-runs them: `python -m app` subprocesses over hundreds of journals in CAPTIONIST_DATA_DIR."""
+"""`captionist sessions list|search|export` (a contract: docs/user-guide.md),
+run as a user runs them: `python -m app` subprocesses over hundreds of journals in
+CAPTIONIST_DATA_DIR."""
 
 from __future__ import annotations
 

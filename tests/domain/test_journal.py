@@ -1,4 +1,4 @@
-"""The session journal's line format (app/domain/journal.py, architecture.md §4): pure."""
+"""The session journal's line format (app/domain/journal.py, docs/user-guide.md): pure."""
 
 from __future__ import annotations
 

@@ -133,7 +133,7 @@ def test_server_message_parser_never_crashes(value: object) -> None:
 
 # -- Wire field names, pinned against literal Deepgram-shaped samples ----------------------
 # The round trip above passes even when a field is renamed on both sides; these samples are
-# written out by hand (Deepgram's live API docs, architecture.md §3), so a renamed, retyped or
+# written out by hand (Deepgram's live API docs, docs/server.md, Protocol), so a renamed, retyped or
 # missing field on either side fails. Values are not the dataclass defaults, so a field the
 # parser silently defaults cannot pass.
 
