@@ -26,11 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from app.domain.sounds import sound_key
 from app.domain.transcript import Segment
 
 _WORD = re.compile(r"[\w']+")
 # Others finals are kept this long (stream seconds) after the latest one, for late You finals.
 _KEEP_OTHERS_S = 30.0
+# Sounds shared one or two at a time are in any two sentences; runs of three say an echo.
+MIN_SOUND_RUN = 3
 
 
 def normalised_words(text: str) -> list[str]:
@@ -42,7 +45,7 @@ class EchoRule:
     lag_s: float = 0.3  # the loudspeaker-to-mic delay allowed
     min_share: float = 0.6  # of the You final's words, found in order in the Others words
     margin_s: float = 0.3  # Others settled this far past a held You final's end: release it
-    max_hold_s: float = 2.0  # stream seconds past its end at most, when Others is silent
+    max_hold_s: float = 4.0  # stream seconds after it came at most, when Others settles nothing
 
 
 def echo_share(you: list[str], others: list[str]) -> float:
@@ -53,6 +56,16 @@ def echo_share(you: list[str], others: list[str]) -> float:
     return sum(block.size for block in blocks) / len(you)
 
 
+def sound_share(you: list[str], others: list[str]) -> float:
+    """The share of `you`'s sounds found, in order and in runs, in `others`' sounds."""
+    mine = "".join(map(sound_key, you))
+    if not mine:
+        return 0.0
+    theirs = "".join(map(sound_key, others))
+    blocks = SequenceMatcher(None, mine, theirs, autojunk=False).get_matching_blocks()
+    return sum(block.size for block in blocks if block.size >= MIN_SOUND_RUN) / len(mine)
+
+
 @dataclass
 class EchoGuard:
     you: str = "You"
@@ -61,7 +74,8 @@ class EchoGuard:
     dropped: int = 0  # You finals found to be echoes
     _others_finals: list[Segment] = field(default_factory=list)
     _others_settled: float = 0.0
-    _held: list[Segment] = field(default_factory=list)
+    _held: list[tuple[Segment, float]] = field(default_factory=list)  # and when it goes
+    _clock: float = 0.0  # the stream clock at the latest `release`
 
     @property
     def holding(self) -> bool:
@@ -72,7 +86,7 @@ class EchoGuard:
         if source != self.others:
             return []
         self._others_settled = max(self._others_settled, until)
-        return self._release(lambda s: self._others_settled >= s.end + self.rule.margin_s)
+        return self._release(lambda s, _: self._others_settled >= s.end + self.rule.margin_s)
 
     def offer(
         self, segment: Segment, channel: str | None = None, *, until: float | None = None
@@ -88,7 +102,7 @@ class EchoGuard:
             self._others_finals = [
                 s for s in self._others_finals if s.end >= latest - _KEEP_OTHERS_S
             ]
-            held = [s for s in self._held if not self._is_echo(s)]
+            held = [(s, until) for s, until in self._held if not self._is_echo(s)]
             self.dropped += len(self._held) - len(held)
             self._held = held
             released = self.settle(channel, max(segment.end, until or segment.end))
@@ -100,20 +114,21 @@ class EchoGuard:
             return []
         if self._others_settled >= segment.end + self.rule.margin_s:
             return [segment]  # the Others words it could echo are all in: nothing to wait for
-        self._held.append(segment)
+        self._held.append((segment, max(segment.end, self._clock) + self.rule.max_hold_s))
         return []
 
     def release(self, now: float) -> list[Segment]:
         """The held finals whose hold ran out by stream time `now`."""
-        return self._release(lambda s: now >= s.end + self.rule.max_hold_s)
+        self._clock = max(self._clock, now)
+        return self._release(lambda s, until: now >= until)
 
     def flush(self) -> list[Segment]:
         """The stream ended: nothing more will come to match, so show what is held."""
-        return self._release(lambda s: True)
+        return self._release(lambda s, _: True)
 
-    def _release(self, due: Callable[[Segment], bool]) -> list[Segment]:
-        out = [s for s in self._held if due(s)]
-        self._held = [s for s in self._held if not due(s)]
+    def _release(self, due: Callable[[Segment, float], bool]) -> list[Segment]:
+        out = [s for s, until in self._held if due(s, until)]
+        self._held = [(s, until) for s, until in self._held if not due(s, until)]
         return _in_start_order(out)
 
     def _is_echo(self, you: Segment) -> bool:
@@ -126,8 +141,11 @@ class EchoGuard:
             if s.start < you.end and s.end + self.rule.lag_s > you.start
         ]
         overlapping.sort(key=lambda s: s.start)
-        share = echo_share(words, [w for s in overlapping for w in normalised_words(s.text)])
-        return share >= (1.0 if len(words) <= 2 else self.rule.min_share)
+        heard = [w for s in overlapping for w in normalised_words(s.text)]
+        if len(words) <= 2:
+            return echo_share(words, heard) >= 1.0
+        share = max(echo_share(words, heard), sound_share(words, heard))
+        return share >= self.rule.min_share
 
 
 def _in_start_order(finals: list[Segment]) -> list[Segment]:

@@ -15,10 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
-import jellyfish
-
+from app.domain.sounds import likeness
 from app.server.asr.decoder import DecodedWord
 
 # How alike a term and the unprompted words at its place must be, spelled (difflib ratio) or
@@ -130,15 +128,3 @@ def _runs(words: Sequence[DecodedWord]) -> list[str]:
     return [
         "".join(letters[a:b]) for a in range(len(letters)) for b in range(a + 1, len(letters) + 1)
     ]
-
-
-def likeness(a: str, b: str) -> float:
-    """How alike two words (letters only) are, spelled or sounded: 0 to 1."""
-    if not a or not b:
-        return 0.0
-    spelled = SequenceMatcher(None, a, b).ratio()
-    key_a, key_b = jellyfish.metaphone(a), jellyfish.metaphone(b)
-    if not key_a or not key_b:
-        return spelled
-    distance = jellyfish.levenshtein_distance(key_a, key_b)
-    return max(spelled, 1 - distance / max(len(key_a), len(key_b)))

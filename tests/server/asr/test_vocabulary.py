@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.domain.sounds import likeness
 from app.server.asr.decoder import DecodedWord
-from app.server.asr.vocabulary import checked, likeness, occurrences, writes_a_term
+from app.server.asr.vocabulary import checked, occurrences, writes_a_term
 
 
 def words(*spec: tuple[str, float, float]) -> list[DecodedWord]:
