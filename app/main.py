@@ -156,6 +156,11 @@ def _application() -> QApplication:
 
 def run_gui(file: Path | None = None) -> int:
     _install_excepthook()
+    from app.commands.preflight import display_problem
+
+    if problem := display_problem():
+        print(f"captionist: {problem}.", file=sys.stderr)
+        return 2
     import qasync
 
     from app.ui.main_thread_gc import MainThreadCollector
@@ -184,8 +189,12 @@ def run_selftest() -> int:
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
         report = runner.run(selftest_report())
     report["qt_platform"] = QGuiApplication.platformName()
+    from app.commands.preflight import display_problem, sound_server_problem
     from app.ui.selftest_checks import collation_works, icon_loads, single_instance_loads
 
+    # Not failures of this install: what the computer lacks, with the command that fixes it.
+    problems = [display_problem(), sound_server_problem()]
+    report["problems"] = [str(problem) for problem in problems if problem is not None]
     report["icon"] = icon_loads()
     report["collation"] = collation_works()
     report["single_instance"] = single_instance_loads()

@@ -56,7 +56,7 @@ def pactl(*args: str) -> str:
     """`pactl ARGS`'s output; blocks for up to PACTL_TIMEOUT_S. Untranslated (LC_ALL=C), as
     the long listings are parsed."""
     if shutil.which("pactl") is None:
-        raise PactlError("pactl was not found")
+        raise PactlError("pactl was not found: install it with sudo apt install pulseaudio-utils")
     try:
         result = subprocess.run(
             ["pactl", *args],

@@ -14,6 +14,7 @@ from typing import Any
 from app import __version__
 from app.audio.file_source import read_audio
 from app.commands.embedded import embedded_server
+from app.commands.preflight import model_problem
 from app.commands.transcribe import EventLog, stream_audio
 from app.domain.transcript import Transcript
 from app.models.store import ModelStore
@@ -26,8 +27,12 @@ async def selftest_report(model: str = "tiny.en") -> dict[str, Any]:
     """Every check's outcome; `ok` is true only if all passed. Never raises."""
     report: dict[str, Any] = {"version": __version__, "model": model, "ok": False}
     started = time.monotonic()
+    store = ModelStore()
+    if problem := model_problem(store, model):  # every file hash-checked
+        report["error"] = str(problem)
+        return report
     try:
-        engine = WhisperEngine.load(model, store=ModelStore())  # every file hash-checked
+        engine = WhisperEngine.load(model, store=store)
         engine.warm_up()
         report["model_load_s"] = round(time.monotonic() - started, 2)
         report["model_path"] = str(engine.model.path)

@@ -90,6 +90,9 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._build_menus()
         self.set_running(CaptionState.IDLE, "")
+        for changed in (model.rowsInserted, model.rowsRemoved, model.modelReset):
+            changed.connect(self._offer_export)
+        self._offer_export()
         describe(self, self.source_combo)  # screen readers: every control named...
         self.announcer = CaptionAnnouncer(model, self.view)  # ...every caption announced
         self.palette_follower = PaletteFollower(self, self.autosave_label)  # dark, light, HC
@@ -361,6 +364,16 @@ class MainWindow(QMainWindow):
 
     def set_interim(self, text: str) -> None:
         self.interim_label.setText(text)
+
+    def _offer_export(self) -> None:
+        """Export only once there is a line to export (its tooltip says why not before)."""
+        lines = self.model.rowCount() > 0
+        self.export_action.setEnabled(lines)
+        self.export_action.setToolTip(
+            "Save the transcript as text, subtitles, JSON or Markdown (Ctrl+E)"
+            if lines
+            else "Nothing to export yet: the transcript is empty"
+        )
 
     def set_engine(self, text: str, note: str | None = None) -> None:
         """The live engine; `note` (why this model, if the engine says) becomes the tooltip."""

@@ -95,7 +95,9 @@ def test_selftest_reports_the_corrupt_default_model_as_not_ok(
     assert result.returncode == 1, result.stdout + result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["ok"] is False and "text" not in report
-    assert report["error"].startswith("ModelHashMismatch") and str(bad_file) in report["error"]
+    error = report["error"]
+    assert error.startswith("The speech model tiny.en cannot be used") and str(bad_file) in error
+    assert error.endswith("Install it again: `captionist models install tiny.en`")
     assert_no_bad_copy(env)
 
 

@@ -283,5 +283,6 @@ def test_start_says_why_no_device_was_found_when_pactl_is_missing(
     monkeypatch.setattr(devices, "portaudio_devices", lambda: [])  # no PortAudio device either
     qloop.run_until_complete(asyncio.wait_for(controller.start_live("microphone"), 30))
     assert controller.window.state_label.text() == (
-        "Error: microphone: no microphone found (pactl was not found); check your sound settings"
+        "Error: microphone: no microphone found (pactl was not found: install it with sudo apt"
+        " install pulseaudio-utils); check your sound settings"
     )

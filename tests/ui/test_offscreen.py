@@ -77,6 +77,20 @@ def test_transcript_model_groups_finals_into_turns(qtmodeltester) -> None:  # ty
     ]
 
 
+def test_export_is_offered_only_once_there_is_a_line_to_export(qtbot) -> None:  # type: ignore[no-untyped-def]
+    model = TranscriptModel()
+    window = MainWindow(model)
+    qtbot.addWidget(window)
+    assert not window.export_action.isEnabled()
+    assert "Nothing to export yet" in window.export_action.toolTip()
+    model.append(Segment("Good morning everyone.", 0.0, 1.5, "Others"))
+    assert window.export_action.isEnabled()
+    model.clear()  # a new session
+    assert not window.export_action.isEnabled()
+    model.extend([Segment("Restored.", 0.0, 1.0, "You")])  # a session continued
+    assert window.export_action.isEnabled()
+
+
 def test_overlay_window_flags_and_translucency(qtbot) -> None:  # type: ignore[no-untyped-def]
     overlay = CaptionOverlay(OverlayLook())
     qtbot.addWidget(overlay)
