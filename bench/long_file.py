@@ -39,11 +39,13 @@ def speech_bounds(audio: np.ndarray) -> dict[str, float]:
     return {"speech_start": loud[0] * 0.02, "speech_end": (loud[-1] + 1) * 0.02}
 
 
-def joined_speech(minutes: float) -> tuple[Path, str]:
-    """The eval speech joined into one file of `minutes` (cached), and its reference text."""
+def joined_speech(minutes: float, speech: Path | None = None) -> tuple[Path, str]:
+    """The speech in `speech` (a manifest's folder; the eval set by default) joined into one
+    file of `minutes` (cached), and its reference text."""
     import json
 
-    path = OUT / f"joined-{minutes:g}min.flac"
+    source = speech or eval_dir()
+    path = OUT / f"joined-{source.name}-{minutes:g}min.flac"
     reference = path.with_suffix(".txt")
     if path.is_file() and reference.is_file():
         return path, reference.read_text()
@@ -51,11 +53,11 @@ def joined_speech(minutes: float) -> tuple[Path, str]:
     texts: list[str] = []
     total = 0.0
     gap = np.zeros(round(GAP_S * RATE), dtype=np.float32)
-    manifest = (eval_dir() / "manifest.jsonl").read_text().splitlines()
+    manifest = (source / "manifest.jsonl").read_text().splitlines()
     for entry in map(json.loads, manifest):
         if entry["kind"] == "meeting":
             continue  # overlapping speakers: no single reference order
-        audio, rate = sf.read(eval_dir() / entry["audio"], dtype="float32")
+        audio, rate = sf.read(source / entry["audio"], dtype="float32")
         assert rate == RATE
         segments = entry.get("segments") or [{**speech_bounds(audio), "text": entry["text"]}]
         for segment in segments:

@@ -13,7 +13,7 @@ import sys
 import pytest
 import soundfile
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SPEECH_DIR
 from tests.streaming import wer
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.model]
 
 
 def test_three_minutes_without_a_pause_are_captioned_whole_as_fast_as_the_server_goes() -> None:
-    path, reference = joined_speech(3)
+    path, reference = joined_speech(3, SPEECH_DIR)
     assert soundfile.info(path).duration >= 180
     code, _, text, err = transcribe(path, "tiny.en", realtime=False)
     assert code == 0, err
