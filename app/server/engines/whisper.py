@@ -185,7 +185,6 @@ class WhisperSession:
         self._engine = engine
         self._emit = emit
         self._closed = False
-        engine.sessions_open += 1
         config = replace(
             engine.tuning,
             endpointing_s=(params.endpointing_ms or 1000) / 1000,
@@ -221,6 +220,7 @@ class WhisperSession:
             )
             transcriber.start().add_done_callback(self._on_channel_done)
             self._channels.append(transcriber)
+        engine.sessions_open += 1  # last: a session that failed to open is not counted
 
     def _on_channel_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is None:

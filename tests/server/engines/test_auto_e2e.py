@@ -55,6 +55,9 @@ def test_auto_captions_at_once_and_measures_base_once_nothing_is_captioned(
         await asyncio.sleep(IDLE_S + 2)
         assert not probe.finished.is_set() and not probes  # a session is open: it waits
         await session.close()
+        dropped = engine.open_session(StreamParams(), lambda message: None)
+        dropped.abort()  # a client that vanished
+        assert engine.sessions_open == 0
 
     run(a_session_open_for_a_while())
     assert probe.wait(300), "the probe never ran once idle"
