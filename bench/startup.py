@@ -16,7 +16,6 @@ machine allows it (a cold start); the rest are warm. Offscreen Qt unless --xvfb.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -27,6 +26,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from app.domain.journal import decode_lines  # noqa: E402
+
 MARKS = ("window shown", "ready to caption")
 
 
@@ -67,14 +69,6 @@ def one_start(command: list[str], env: dict[str, str]) -> dict[str, float]:
 SAMPLE = ROOT / "tests" / "speech" / "audio" / "pub_librispeech_session_01.flac"
 
 
-def has_words(line: str) -> bool:
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return False  # a line being written
-    return isinstance(record, dict) and bool(str(record.get("text", "")).strip())
-
-
 def first_caption(command: list[str], env: dict[str, str], recording: Path) -> float:
     """Seconds from launch to the first journaled line with words in it."""
     sessions = Path(env["CAPTIONIST_DATA_DIR"]) / "sessions"
@@ -92,9 +86,8 @@ def first_caption(command: list[str], env: dict[str, str], recording: Path) -> f
             if proc.poll() is not None:
                 raise SystemExit(f"the app exited ({proc.returncode}) before a caption")
             for journal in set(sessions.glob("*.jsonl")) - before if sessions.is_dir() else ():
-                if any(
-                    has_words(line) for line in journal.read_text(errors="replace").splitlines()
-                ):
+                lines = journal.read_text(errors="replace").splitlines()
+                if any(segment.text.strip() for segment in decode_lines(lines)):
                     return time.monotonic() - started
             time.sleep(0.05)
         raise SystemExit("no caption within 180 s")

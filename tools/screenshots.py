@@ -12,7 +12,6 @@ real recording from tests/speech on a fresh profile. Once captions have come, it
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -23,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from app.domain.journal import decode_lines
 from tests.xserver import compositor_ready, start_xvfb, window_manager_ready
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,15 +41,10 @@ def wait_for(check: Callable[[], T], seconds: float, what: str) -> T:
 
 
 def finals(sessions: Path) -> int:
-    count = 0
-    for journal in sessions.glob("*.jsonl") if sessions.is_dir() else ():
-        for line in journal.read_text(errors="replace").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a line being written
-            count += isinstance(record, dict) and bool(str(record.get("text", "")).strip())
-    return count
+    """Finals with words journaled so far (a line being written is skipped by the reader)."""
+    journals = sessions.glob("*.jsonl") if sessions.is_dir() else ()
+    lines = [line for j in journals for line in j.read_text(errors="replace").splitlines()]
+    return sum(1 for s in decode_lines(lines) if s.text.strip())
 
 
 def main() -> int:
